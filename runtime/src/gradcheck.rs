@@ -1,0 +1,185 @@
+//! Gradient checking: backward's gradients against central finite differences,
+//! ∂L/∂θ ≈ (L(θ + ε) − L(θ − ε)) / 2ε, in `f64`.
+//!
+//! The error of one entry is |analytic − numeric| / max(|analytic|, |numeric|, 10⁻³): relative
+//! where the gradient is large, absolute below 10⁻³, where finite differences themselves are
+//! only accurate to about ε² plus rounding.
+
+use crate::loss::Loss;
+use crate::rng::uniform_sym;
+use crate::{Flat, Layer, Network, Params, TensorInfo, Zeros};
+use nalgebra::SVector;
+use rand_core::RngCore;
+
+/// Step of the central differences.
+pub const EPS: f64 = 1e-6;
+/// Largest error [`check_layer`] and [`check_loss`] accept.
+pub const TOLERANCE: f64 = 1e-6;
+
+/// Error of one gradient entry (see the module docs).
+pub fn relative_error(analytic: f64, numeric: f64) -> f64 {
+    (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(1e-3)
+}
+
+/// Σ r ⊙ f(x): a scalar objective whose gradient with respect to the output is r.
+fn probe<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) -> f64 {
+    // A fresh clone each time, so stateful layers (a dropout RNG) repeat the same forward.
+    let mut l = layer.clone();
+    let mut y = L::Output::zeros();
+    let mut rec = L::Record::zeros();
+    l.forward_train(x, &mut y, &mut rec);
+    y.flat().iter().zip(r.flat()).map(|(y, r)| y * r).sum()
+}
+
+/// Checks one layer's input and parameter gradients at a random input in [−1, 1] against
+/// finite differences; panics naming the first entry whose error exceeds [`TOLERANCE`].
+pub fn check_layer<L: Layer<f64> + Clone>(layer: &L, rng: &mut impl RngCore) {
+    let mut x = L::Input::zeros();
+    x.flat_mut().iter_mut().for_each(|v| *v = uniform_sym(rng, 1.0));
+    let mut r = L::Output::zeros();
+    r.flat_mut().iter_mut().for_each(|v| *v = uniform_sym(rng, 1.0));
+    check_layer_at(layer, &x, &r);
+}
+
+/// [`check_layer`] at a given input `x` and output weighting `r`.
+pub fn check_layer_at<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) {
+    let mut trained = layer.clone();
+    let mut y = L::Output::zeros();
+    let mut rec = L::Record::zeros();
+    trained.forward_train(x, &mut y, &mut rec);
+    let mut dx = L::Input::zeros();
+    let mut grad = L::Grad::zeros();
+    trained.backward(x, &y, &rec, r, Some(&mut dx), &mut grad);
+
+    for j in 0..x.flat().len() {
+        let (mut hi, mut lo) = (x.clone(), x.clone());
+        hi.flat_mut()[j] += EPS;
+        lo.flat_mut()[j] -= EPS;
+        let numeric = (probe(layer, &hi, r) - probe(layer, &lo, r)) / (2.0 * EPS);
+        let err = relative_error(dx.flat()[j], numeric);
+        assert!(
+            err < TOLERANCE,
+            "{}: input gradient [{j}]: backward {} vs finite differences {numeric} (error {err:e})",
+            L::KIND,
+            dx.flat()[j]
+        );
+    }
+    for i in 0..L::TENSORS {
+        for k in 0..layer.tensor(i).len() {
+            let (mut hi, mut lo) = (layer.clone(), layer.clone());
+            hi.tensor_mut(i)[k] += EPS;
+            lo.tensor_mut(i)[k] -= EPS;
+            let numeric = (probe(&hi, x, r) - probe(&lo, x, r)) / (2.0 * EPS);
+            let analytic = grad.tensor(i)[k];
+            let err = relative_error(analytic, numeric);
+            assert!(
+                err < TOLERANCE,
+                "{}: {} [{k}]: backward {analytic} vs finite differences {numeric} (error {err:e})",
+                L::KIND,
+                L::tensor_info(i).name
+            );
+        }
+    }
+}
+
+/// Checks a loss's gradient at `y` against finite differences; panics on a mismatch.
+pub fn check_loss<L, const N: usize>(loss: &L, y: &SVector<f64, N>, target: &L::Target)
+where
+    L: Loss<f64, SVector<f64, N>>,
+{
+    let mut dy = SVector::zeros();
+    let value = loss.value_and_grad(y, target, &mut dy);
+    assert!((value - loss.value(y, target)).abs() < 1e-12, "value_and_grad disagrees with value");
+    for j in 0..N {
+        let (mut hi, mut lo) = (*y, *y);
+        hi[j] += EPS;
+        lo[j] -= EPS;
+        let numeric = (loss.value(&hi, target) - loss.value(&lo, target)) / (2.0 * EPS);
+        let err = relative_error(dy[j], numeric);
+        assert!(err < TOLERANCE, "loss gradient [{j}]: {} vs {numeric} (error {err:e})", dy[j]);
+    }
+}
+
+/// The outcome of [`check_network`]: the worst error found and where.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradCheck {
+    /// Worst error over all checked parameter entries.
+    pub worst: f64,
+    /// The tensor and element where it occurred.
+    pub worst_at: Option<(TensorInfo, usize)>,
+    /// Worst error over the checked input-gradient entries.
+    pub input_worst: f64,
+}
+
+impl GradCheck {
+    /// Whether every checked entry is within `tolerance`.
+    pub fn passes(&self, tolerance: f64) -> bool {
+        self.worst < tolerance && self.input_worst < tolerance
+    }
+}
+
+/// Compares a whole network's backward with central differences of `loss` at one sample.
+///
+/// Checks up to `per_tensor` entries of every parameter tensor (evenly spread) and of the
+/// input gradient, calls `report` with each tensor's worst error, and returns the overall
+/// worst. Only one copy of the network is alive at a time besides `net`.
+pub fn check_network<N, L>(
+    net: &N,
+    x: &N::Input,
+    target: &L::Target,
+    loss: &L,
+    per_tensor: usize,
+    mut report: impl FnMut(TensorInfo, f64),
+) -> GradCheck
+where
+    N: Network<f64> + Clone,
+    L: Loss<f64, N::Output>,
+{
+    let value = |n: &N, x: &N::Input| {
+        let mut n = n.clone();
+        let mut rec = N::Record::zeros();
+        n.forward_train(x, &mut rec);
+        loss.value(N::output(&rec), target)
+    };
+
+    let mut grad = N::Grad::zeros();
+    let mut dx = N::Input::zeros();
+    {
+        let mut trained = net.clone();
+        let mut rec = N::Record::zeros();
+        trained.forward_train(x, &mut rec);
+        let mut dy = N::Output::zeros();
+        loss.value_and_grad(N::output(&rec), target, &mut dy);
+        trained.backward(&rec, &dy, &mut grad, Some(&mut dx));
+    }
+
+    let stride = |len: usize| (len / per_tensor.max(1)).max(1);
+    let mut out = GradCheck { worst: 0.0, worst_at: None, input_worst: 0.0 };
+    for i in 0..N::TENSORS {
+        let len = net.tensor(i).len();
+        let mut tensor_worst = 0.0f64;
+        for k in (0..len).step_by(stride(len)) {
+            let mut probe = net.clone();
+            probe.tensor_mut(i)[k] += EPS;
+            let hi = value(&probe, x);
+            probe.tensor_mut(i)[k] -= 2.0 * EPS;
+            let lo = value(&probe, x);
+            let err = relative_error(grad.tensor(i)[k], (hi - lo) / (2.0 * EPS));
+            tensor_worst = tensor_worst.max(err);
+            if err > out.worst || out.worst_at.is_none() {
+                out.worst = err;
+                out.worst_at = Some((N::tensor_info(i), k));
+            }
+        }
+        report(N::tensor_info(i), tensor_worst);
+    }
+    let len = x.flat().len();
+    for j in (0..len).step_by(stride(len)) {
+        let (mut hi, mut lo) = (x.clone(), x.clone());
+        hi.flat_mut()[j] += EPS;
+        lo.flat_mut()[j] -= EPS;
+        let numeric = (value(net, &hi) - value(net, &lo)) / (2.0 * EPS);
+        out.input_worst = out.input_worst.max(relative_error(dx.flat()[j], numeric));
+    }
+    out
+}

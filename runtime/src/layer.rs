@@ -1,0 +1,262 @@
+//! The contract between a layer kernel and the code `network!` generates around it.
+//!
+//! A layer is a value holding its parameters; its activations live outside it, in buffers
+//! the network owns, so the same layer runs inference from `&self` with nothing recorded and
+//! training with a per-sample [`Layer::Record`] sized at compile time.
+
+use crate::Scalar;
+use nalgebra::SMatrix;
+
+/// Types that have an all-zero value: buffers, gradients, optimiser state, records.
+///
+/// (nalgebra's `Default` is not implemented for large arrays, and `zeros` is what the
+/// kernels mean anyway.)
+pub trait Zeros {
+    fn zeros() -> Self;
+}
+
+impl<T: Scalar, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
+    #[inline]
+    fn zeros() -> Self {
+        SMatrix::zeros()
+    }
+}
+
+/// Buffers seen as one flat slice (activations are flat `SVector`s).
+pub trait Flat<T> {
+    fn flat(&self) -> &[T];
+    fn flat_mut(&mut self) -> &mut [T];
+}
+
+impl<T: Scalar, const R: usize, const C: usize> Flat<T> for SMatrix<T, R, C> {
+    #[inline(always)]
+    fn flat(&self) -> &[T] {
+        self.as_slice()
+    }
+    #[inline(always)]
+    fn flat_mut(&mut self) -> &mut [T] {
+        self.as_mut_slice()
+    }
+}
+
+impl<const N: usize> Zeros for [u32; N] {
+    #[inline]
+    fn zeros() -> Self {
+        [0; N]
+    }
+}
+
+impl<const N: usize> Zeros for [bool; N] {
+    #[inline]
+    fn zeros() -> Self {
+        [false; N]
+    }
+}
+
+/// A tensor's shape in PyTorch's order: `[out, in]` for dense weights,
+/// `[out, in, kh, kw]` for convolution weights, `[n]` for vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub dims: [usize; 4],
+    pub rank: usize,
+}
+
+impl Shape {
+    pub const fn vector(n: usize) -> Self {
+        Shape { dims: [n, 0, 0, 0], rank: 1 }
+    }
+    pub const fn matrix(rows: usize, cols: usize) -> Self {
+        Shape { dims: [rows, cols, 0, 0], rank: 2 }
+    }
+    pub const fn image(c: usize, h: usize, w: usize) -> Self {
+        Shape { dims: [c, h, w, 0], rank: 3 }
+    }
+    pub const fn rank4(a: usize, b: usize, c: usize, d: usize) -> Self {
+        Shape { dims: [a, b, c, d], rank: 4 }
+    }
+    /// Number of elements.
+    pub const fn len(&self) -> usize {
+        let mut n = 1;
+        let mut i = 0;
+        while i < self.rank {
+            n *= self.dims[i];
+            i += 1;
+        }
+        n
+    }
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn dims(&self) -> &[usize] {
+        &self.dims[..self.rank]
+    }
+}
+
+impl core::fmt::Display for Shape {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[")?;
+        for (i, d) in self.dims().iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{d}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// What a parameter tensor is for: regularisers decay weights but not biases by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TensorKind {
+    /// Multiplies its input (dense and convolution weights, batch-norm scale γ).
+    Weight,
+    /// Is added (biases, batch-norm shift β).
+    Bias,
+}
+
+/// Describes one parameter tensor: `layer.name`, its PyTorch shape and kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The layer's field name in the network (`"fc1"`); empty inside a lone layer.
+    pub layer: &'static str,
+    /// The tensor's name within the layer (`"weight"`, `"bias"`).
+    pub name: &'static str,
+    pub shape: Shape,
+    pub kind: TensorKind,
+    /// Inputs feeding one output (for initialisation bounds).
+    pub fan_in: usize,
+    /// Outputs fed by one input.
+    pub fan_out: usize,
+}
+
+impl core::fmt::Display for TensorInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.layer.is_empty() {
+            f.write_str(self.name)
+        } else {
+            write!(f, "{}.{}", self.layer, self.name)
+        }
+    }
+}
+
+/// An ordered set of parameter tensors, each a contiguous slice in PyTorch's memory layout.
+///
+/// Layers, whole networks, their gradients and optimiser state all implement it, which is
+/// what lets one optimiser loop walk parameters, gradients and state side by side.
+pub trait Params<T> {
+    /// Number of tensors.
+    const TENSORS: usize;
+    /// Total number of scalars over all tensors.
+    const LEN: usize;
+    /// Tensor `i` (`i < TENSORS`); an empty slice past the end.
+    fn tensor(&self, i: usize) -> &[T];
+    fn tensor_mut(&mut self, i: usize) -> &mut [T];
+    /// Name, shape and kind of tensor `i`.
+    fn tensor_info(i: usize) -> TensorInfo;
+}
+
+/// The (empty) parameter set of a parameter-free layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoParams;
+
+impl<T> Params<T> for NoParams {
+    const TENSORS: usize = 0;
+    const LEN: usize = 0;
+    fn tensor(&self, _: usize) -> &[T] {
+        &[]
+    }
+    fn tensor_mut(&mut self, _: usize) -> &mut [T] {
+        &mut []
+    }
+    fn tensor_info(_: usize) -> TensorInfo {
+        TensorInfo {
+            layer: "",
+            name: "",
+            shape: Shape::vector(0),
+            kind: TensorKind::Bias,
+            fan_in: 0,
+            fan_out: 0,
+        }
+    }
+}
+
+impl Zeros for NoParams {
+    fn zeros() -> Self {
+        NoParams
+    }
+}
+
+/// The record of a layer whose backward needs nothing beyond its input and output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoRecord;
+
+impl Zeros for NoRecord {
+    fn zeros() -> Self {
+        NoRecord
+    }
+}
+
+/// A layer kernel: forward for inference, forward for training, and backward.
+///
+/// A layer's own [`Params`] are its trainable tensors. Inputs and outputs are flat `SVector`s
+/// whose lengths are const generics of the layer type;
+/// a layer checks its own dimensions in a `const` assertion, so a hand-written layer stack
+/// outside `network!` is checked by rustc too.
+pub trait Layer<T: Scalar>: Params<T> {
+    type Input: Zeros + Flat<T> + Clone;
+    type Output: Zeros + Flat<T> + Clone;
+    /// What training forward keeps for backward beyond the input and output
+    /// (argmax indices, dropout masks…); [`NoRecord`] for most layers.
+    type Record: Zeros;
+    /// Parameter gradients, shaped like the parameters; [`NoParams`] when there are none.
+    type Grad: Params<T> + Zeros;
+    /// Short kind name for summaries (`"dense"`, `"conv2d"`).
+    const KIND: &'static str;
+    /// Multiply-accumulates of one forward pass (for summaries).
+    const MACS: usize;
+    /// Bytes of scratch space forward uses beyond its input and output (im2col buffers…).
+    const SCRATCH_BYTES: usize = 0;
+
+    /// Inference: `y = f(x)`.
+    fn forward(&self, x: &Self::Input, y: &mut Self::Output);
+
+    /// Training forward: like [`forward`](Layer::forward) but records what backward needs.
+    /// Takes `&mut self` because some layers keep training state (running statistics,
+    /// a dropout RNG).
+    fn forward_train(&mut self, x: &Self::Input, y: &mut Self::Output, rec: &mut Self::Record) {
+        let _ = rec;
+        self.forward(x, y);
+    }
+
+    /// Backward: given the forward's `x`, `y`, record and `dy = ∂L/∂y`, **adds** `∂L/∂θ` to
+    /// `grad` and, when `dx` is given, **writes** `∂L/∂x` into it.
+    fn backward(
+        &self,
+        x: &Self::Input,
+        y: &Self::Output,
+        rec: &Self::Record,
+        dy: &Self::Output,
+        dx: Option<&mut Self::Input>,
+        grad: &mut Self::Grad,
+    );
+}
+
+/// Implements [`Params`] with no tensors and [`Zeros`] for a parameter-free layer type.
+#[macro_export]
+macro_rules! no_params {
+    ($ty:ident $(<$($g:ident $(: $b:path)?),* $(; const $c:ident: $ct:ty)*>)?) => {
+        impl<T $($(, $g $(: $b)?)*)? $($(, const $c: $ct)*)?> $crate::Params<T> for $ty $(<$($g,)* $($c),*>)? {
+            const TENSORS: usize = 0;
+            const LEN: usize = 0;
+            fn tensor(&self, _: usize) -> &[T] {
+                &[]
+            }
+            fn tensor_mut(&mut self, _: usize) -> &mut [T] {
+                &mut []
+            }
+            fn tensor_info(i: usize) -> $crate::TensorInfo {
+                <$crate::NoParams as $crate::Params<T>>::tensor_info(i)
+            }
+        }
+    };
+}

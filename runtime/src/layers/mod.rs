@@ -1,0 +1,10 @@
+//! Layer kernels, one file per kind: each holds the struct, its forward and backward, the
+//! formulas in its docs and its tests at the bottom.
+
+pub mod activation;
+pub mod dense;
+pub mod flatten;
+
+pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use dense::Dense;
+pub use flatten::Flatten;

@@ -1,0 +1,30 @@
+//! The `no_std` runtime of stacknet: layer kernels with forward and backward on nalgebra
+//! static matrices, losses, optimisers and the traits that `network!`-generated models implement.
+//!
+//! Everything here works without `std` and without an allocator: every buffer has a size
+//! known at compile time. Tensors are flat `SVector<T, N>`s; images are stored in PyTorch's
+//! (channel, row, column) order, so `flatten` moves no data.
+#![no_std]
+#![deny(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod gradcheck;
+pub mod init;
+pub mod layer;
+pub mod layers;
+pub mod loss;
+pub mod network;
+pub mod optim;
+pub mod rng;
+pub mod scalar;
+pub mod train;
+
+pub use layer::{Flat, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros};
+pub use network::{LayerRow, Network, ParamError};
+pub use scalar::Scalar;
+
+/// nalgebra, re-exported so generated code and users name the same version.
+pub use nalgebra;
+pub use rand_core;

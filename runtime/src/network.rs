@@ -1,0 +1,289 @@
+//! The trait every `network!`-generated model implements, and its summary table.
+//!
+//! Optimisers, trainers and the gradient checker are written once against [`Network`];
+//! the macro generates only the per-model plumbing (fields, buffers, the call sequence).
+
+use crate::{Flat, Params, Scalar, Shape, Zeros};
+use core::fmt;
+use core::marker::PhantomData;
+
+/// One row of a model's summary, filled in by the macro at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerRow {
+    /// Field name (`"conv1"`, or a generated `"relu_1"`).
+    pub name: &'static str,
+    /// Layer kind (`"conv2d"`).
+    pub kind: &'static str,
+    pub output: Shape,
+    /// Trainable scalars.
+    pub params: usize,
+    /// Multiply-accumulates of one forward pass.
+    pub macs: usize,
+    /// Scratch bytes forward uses beyond its input and output, at this scalar type.
+    pub scratch_bytes: usize,
+}
+
+/// Copying parameters to or from a flat slice of the wrong length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamError {
+    /// The slice must hold exactly the model's parameter count.
+    LengthMismatch { expected: usize, found: usize },
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamError::LengthMismatch { expected, found } => write!(
+                f,
+                "parameter slice has the wrong length: expected {expected} values, found {found}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ParamError {}
+
+/// A model: forward for inference, a recording forward for training, and backward.
+///
+/// The parameters are the model's [`Params`], in PyTorch order (`fc1.weight` then `fc1.bias`,
+/// layer by layer). The gradient type has the same tensors in the same order.
+pub trait Network<T: Scalar>: Params<T> + Sized {
+    /// Flat input, `SVector<T, n>` (images in channel, row, column order).
+    type Input: Zeros + Flat<T> + Clone;
+    /// Flat output, `SVector<T, n>`.
+    type Output: Zeros + Flat<T> + Clone;
+    /// Parameter gradients, one tensor per parameter tensor.
+    type Grad: Params<T> + Zeros;
+    /// Everything one sample's training forward keeps for backward.
+    type Record: Zeros;
+
+    const INPUT_SHAPE: Shape;
+    const OUTPUT_SHAPE: Shape;
+    /// One row per layer, for [`summary`](Network::summary) and memory budgets.
+    const LAYERS: &'static [LayerRow];
+
+    /// Trainable parameter count.
+    const PARAMS: usize = <Self as Params<T>>::LEN;
+    /// Bytes of the parameters.
+    const PARAM_BYTES: usize = <Self as Params<T>>::LEN * T::BYTES;
+    /// Bytes of one gradient buffer (also the size of one optimiser state slot).
+    const GRAD_BYTES: usize = <Self::Grad as Params<T>>::LEN * T::BYTES;
+    /// Bytes of one sample's training record.
+    const RECORD_BYTES: usize = core::mem::size_of::<Self::Record>();
+    /// Bytes inference needs for activations: every layer's output plus the largest scratch.
+    const INFERENCE_BYTES: usize = inference_bytes(Self::LAYERS, T::BYTES);
+
+    /// Inference. No heap, no runtime shape checks.
+    fn forward(&self, x: &Self::Input) -> Self::Output;
+
+    /// Training forward of one sample: fills `rec` with what [`backward`](Network::backward)
+    /// needs. Read the output with [`output`](Network::output).
+    fn forward_train(&mut self, x: &Self::Input, rec: &mut Self::Record);
+
+    /// The output recorded by the last [`forward_train`](Network::forward_train) into `rec`.
+    fn output(rec: &Self::Record) -> &Self::Output;
+
+    /// Backward of one sample: **adds** ∂L/∂θ to `grad`, given `dy = ∂L/∂output` and the
+    /// record of its training forward; writes ∂L/∂input into `dx` when asked (skipping it
+    /// saves the first layer's input-gradient work).
+    fn backward(
+        &self,
+        rec: &Self::Record,
+        dy: &Self::Output,
+        grad: &mut Self::Grad,
+        dx: Option<&mut Self::Input>,
+    );
+
+    /// Copies all parameters, in order, into `out` (`out.len()` must equal `PARAMS`).
+    fn copy_params_to(&self, out: &mut [T]) -> Result<(), ParamError> {
+        check_len(Self::PARAMS, out.len())?;
+        let mut at = 0;
+        for i in 0..Self::TENSORS {
+            let t = self.tensor(i);
+            out[at..at + t.len()].copy_from_slice(t);
+            at += t.len();
+        }
+        Ok(())
+    }
+
+    /// Sets all parameters, in order, from `src` (`src.len()` must equal `PARAMS`); on a
+    /// length mismatch nothing is changed.
+    fn copy_params_from(&mut self, src: &[T]) -> Result<(), ParamError> {
+        check_len(Self::PARAMS, src.len())?;
+        let mut at = 0;
+        for i in 0..Self::TENSORS {
+            let t = self.tensor_mut(i);
+            let n = t.len();
+            t.copy_from_slice(&src[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// The model's table: layer, type, output shape, params, MACs, bytes; totals below.
+    fn summary() -> Summary<T, Self> {
+        Summary(PhantomData)
+    }
+}
+
+fn check_len(expected: usize, found: usize) -> Result<(), ParamError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(ParamError::LengthMismatch { expected, found })
+    }
+}
+
+/// Every layer output plus the largest scratch buffer: what inference keeps live at most.
+pub const fn inference_bytes(layers: &[LayerRow], scalar_bytes: usize) -> usize {
+    let (mut sum, mut scratch, mut i) = (0, 0, 0);
+    while i < layers.len() {
+        sum += layers[i].output.len() * scalar_bytes;
+        if layers[i].scratch_bytes > scratch {
+            scratch = layers[i].scratch_bytes;
+        }
+        i += 1;
+    }
+    sum + scratch
+}
+
+/// The printable summary of a model type (see [`Network::summary`]).
+pub struct Summary<T, N>(PhantomData<(T, N)>);
+
+impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const W: usize = 78;
+        let rule = |f: &mut fmt::Formatter<'_>, c: char| -> fmt::Result {
+            for _ in 0..W {
+                write!(f, "{c}")?;
+            }
+            writeln!(f)
+        };
+        writeln!(
+            f,
+            "{:<14} {:<12} {:<16} {:>9} {:>11} {:>10}",
+            "layer", "type", "output shape", "params", "MACs", "bytes"
+        )?;
+        rule(f, '=')?;
+        writeln!(
+            f,
+            "{:<14} {:<12} {:<16} {:>9} {:>11} {:>10}",
+            "input",
+            "",
+            Padded(N::INPUT_SHAPE),
+            0,
+            0,
+            N::INPUT_SHAPE.len() * T::BYTES
+        )?;
+        let (mut params, mut macs) = (0, 0);
+        for row in N::LAYERS {
+            let bytes = (row.params + row.output.len()) * T::BYTES + row.scratch_bytes;
+            writeln!(
+                f,
+                "{:<14} {:<12} {:<16} {:>9} {:>11} {:>10}",
+                row.name,
+                row.kind,
+                Padded(row.output),
+                Thousands(row.params),
+                Thousands(row.macs),
+                Thousands(bytes)
+            )?;
+            params += row.params;
+            macs += row.macs;
+        }
+        rule(f, '=')?;
+        writeln!(f, "parameters: {} ({} bytes)", Thousands(params), Thousands(N::PARAM_BYTES))?;
+        writeln!(f, "MACs per sample: {}", Thousands(macs))?;
+        writeln!(f, "inference activations: {} bytes", Thousands(N::INFERENCE_BYTES))?;
+        writeln!(
+            f,
+            "training: {} bytes of gradients + {} bytes of record per sample",
+            Thousands(N::GRAD_BYTES),
+            Thousands(N::RECORD_BYTES)
+        )
+    }
+}
+
+/// Formats a shape through `{:<16}` padding (Display of Shape writes piecewise).
+struct Padded(Shape);
+
+impl fmt::Display for Padded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Render into a small stack buffer, then pad as one string.
+        let mut buf = StackStr::<48>::new();
+        fmt::write(&mut buf, format_args!("{}", self.0))?;
+        f.pad(buf.as_str())
+    }
+}
+
+/// 61706 → "61,706".
+struct Thousands(usize);
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut digits = [0u8; 20];
+        let (mut n, mut len) = (self.0, 0);
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut buf = StackStr::<32>::new();
+        for i in (0..len).rev() {
+            buf.push(digits[i] as char);
+            if i > 0 && i % 3 == 0 {
+                buf.push(',');
+            }
+        }
+        f.pad(buf.as_str())
+    }
+}
+
+/// A fixed-capacity string for formatting without `alloc`.
+struct StackStr<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        StackStr { bytes: [0; N], len: 0 }
+    }
+    fn push(&mut self, c: char) {
+        let mut tmp = [0; 4];
+        let _ = fmt::Write::write_str(self, c.encode_utf8(&mut tmp));
+    }
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> fmt::Write for StackStr<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(format!("{}", Thousands(0)), "0");
+        assert_eq!(format!("{}", Thousands(999)), "999");
+        assert_eq!(format!("{}", Thousands(61_706)), "61,706");
+        assert_eq!(format!("{:>10}", Thousands(1_234_567)), " 1,234,567");
+        assert_eq!(format!("{:<10}|", Padded(Shape::image(6, 28, 28))), "[6, 28, 28]|");
+    }
+}

@@ -1,0 +1,35 @@
+//! The floating-point types a network can be built on: `f32` to deploy, `f64` to check gradients.
+
+/// A real scalar: nalgebra's `RealField` plus the few conversions the kernels need.
+pub trait Scalar: nalgebra::RealField + Copy + Default + core::fmt::Debug + 'static {
+    /// Bytes of one value, for the memory figures in summaries.
+    const BYTES: usize;
+    /// Converts a constant (learning rate, initialisation bound…) to this type.
+    fn of(x: f64) -> Self;
+    /// Widens to `f64` for reporting.
+    fn to_f64(self) -> f64;
+}
+
+impl Scalar for f32 {
+    const BYTES: usize = 4;
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Scalar for f64 {
+    const BYTES: usize = 8;
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,135 @@
+//! Minibatch training and evaluation over any [`Network`].
+//!
+//! A [`Trainer`] owns the buffers one step needs (the gradient sum, one sample's record and
+//! the output gradient), so a step allocates nothing: samples go through forward and backward
+//! one at a time, in the memory of one sample, and the update uses the mean gradient.
+
+use crate::loss::Loss;
+use crate::optim::Optimizer;
+use crate::{Flat, Network, Params, Scalar, Zeros};
+
+/// The working memory of training: gradients, one sample's record and ∂L/∂output.
+pub struct Trainer<T: Scalar, N: Network<T>> {
+    pub grad: N::Grad,
+    pub record: N::Record,
+    pub dy: N::Output,
+}
+
+impl<T: Scalar, N: Network<T>> Default for Trainer<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar, N: Network<T>> Trainer<T, N> {
+    pub fn new() -> Self {
+        Trainer { grad: N::Grad::zeros(), record: N::Record::zeros(), dy: N::Output::zeros() }
+    }
+
+    /// Adds one sample's gradient to `self.grad` and returns its loss.
+    pub fn accumulate<L: Loss<T, N::Output>>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        x: &N::Input,
+        target: &L::Target,
+    ) -> T {
+        net.forward_train(x, &mut self.record);
+        let l = loss.value_and_grad(N::output(&self.record), target, &mut self.dy);
+        net.backward(&self.record, &self.dy, &mut self.grad, None);
+        l
+    }
+
+    /// One minibatch step: the mean of the per-sample gradients, then one optimiser update.
+    /// Returns the mean loss over the batch (zero for an empty batch, which changes nothing).
+    pub fn step<'a, L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: 'a,
+        N::Input: 'a,
+        O: Optimizer<T, N>,
+    {
+        clear(&mut self.grad);
+        let (mut sum, mut n) = (T::zero(), 0usize);
+        for (x, t) in batch {
+            sum += self.accumulate(net, loss, x, t);
+            n += 1;
+        }
+        if n == 0 {
+            return T::zero();
+        }
+        let inv = T::one() / T::of(n as f64);
+        scale(&mut self.grad, inv);
+        opt.step(net, &self.grad);
+        sum * inv
+    }
+}
+
+/// Sets every tensor of `p` to zero.
+pub fn clear<T: Scalar, P: Params<T>>(p: &mut P) {
+    for i in 0..P::TENSORS {
+        p.tensor_mut(i).fill(T::zero());
+    }
+}
+
+/// Multiplies every tensor of `p` by `k`.
+pub fn scale<T: Scalar, P: Params<T>>(p: &mut P, k: T) {
+    for i in 0..P::TENSORS {
+        for v in p.tensor_mut(i) {
+            *v *= k;
+        }
+    }
+}
+
+/// Index of the largest value (the first on ties); 0 for an empty slice.
+pub fn argmax<T: Scalar>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The predicted class: the argmax of the network's output.
+pub fn predict<T: Scalar, N: Network<T>>(net: &N, x: &N::Input) -> usize {
+    argmax(net.forward(x).flat())
+}
+
+/// Fraction of samples whose predicted class equals the label (0 for no samples).
+pub fn accuracy<'a, T, N>(net: &N, samples: impl IntoIterator<Item = (&'a N::Input, usize)>) -> f64
+where
+    T: Scalar,
+    N: Network<T>,
+    N::Input: 'a,
+{
+    let (mut right, mut total) = (0usize, 0usize);
+    for (x, label) in samples {
+        right += (predict(net, x) == label) as usize;
+        total += 1;
+    }
+    if total == 0 {
+        0.0
+    } else {
+        right as f64 / total as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_first_of_ties() {
+        assert_eq!(argmax(&[0.1f32, 0.7, 0.7, -1.0]), 1);
+        assert_eq!(argmax::<f64>(&[]), 0);
+        assert_eq!(argmax(&[-3.0f64, -2.0]), 1);
+    }
+}
