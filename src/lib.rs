@@ -1,3 +1,41 @@
-//! stacknet placeholder facade (filled in below).
-#![no_std]
+//! # stacknet
+//!
+//! Small neural networks whose shapes are checked by the compiler. The [`network!`] macro
+//! declares a layer stack inline, infers and checks every shape at compile time, and generates
+//! heap-free forward and backward code on nalgebra static matrices.
+//!
+//! - [`network!`]: the macro (grammar in its docs and in the README).
+//! - [`runtime`]: the `no_std` kernels, losses, optimisers and traits the generated code uses.
+//! - [`prelude`]: what a training program needs in scope.
+#![cfg_attr(not(feature = "std"), no_std)]
+
 pub use stacknet_runtime as runtime;
+pub use stacknet_runtime::nalgebra;
+
+/// Declares a network; see the crate docs and the README for the grammar.
+///
+/// This `macro_rules!` shim passes `$crate` to the procedural macro so the generated code
+/// names the runtime through this crate, however the user renamed or re-exported it.
+#[macro_export]
+macro_rules! network {
+    ($($body:tt)*) => {
+        $crate::__private::network_impl! { $crate; $($body)* }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use stacknet_macros::network_impl;
+}
+
+/// Everything a training program needs in scope.
+pub mod prelude {
+    pub use crate::network;
+    pub use stacknet_runtime::init::Init;
+    pub use stacknet_runtime::loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, L1};
+    pub use stacknet_runtime::nalgebra::{SMatrix, SVector};
+    pub use stacknet_runtime::optim::{Optimizer, Sgd};
+    pub use stacknet_runtime::rng::SplitMix64;
+    pub use stacknet_runtime::train::{accuracy, argmax, predict, Trainer};
+    pub use stacknet_runtime::{Flat, Layer, Network, Params, Scalar, Zeros};
+}
