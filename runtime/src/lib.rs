@@ -22,7 +22,7 @@ pub mod scalar;
 pub mod train;
 
 pub use layer::{Flat, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros};
-pub use network::{LayerRow, Network, ParamError};
+pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use scalar::Scalar;
 
 /// nalgebra, re-exported so generated code and users name the same version.

@@ -6,7 +6,7 @@
 
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{Flat, Network, Params, Scalar, Zeros};
+use crate::{BatchNetwork, Flat, Network, Params, Scalar, Zeros};
 
 /// The working memory of training: gradients, one sample's record and ∂L/∂output.
 pub struct Trainer<T: Scalar, N: Network<T>> {
@@ -22,8 +22,20 @@ impl<T: Scalar, N: Network<T>> Default for Trainer<T, N> {
 }
 
 impl<T: Scalar, N: Network<T>> Trainer<T, N> {
+    /// Fails to compile for a network with batch layers (use [`BatchTrainer`]): training
+    /// such a layer one sample at a time would silently normalise by the wrong statistics.
     pub fn new() -> Self {
-        Trainer { grad: N::Grad::zeros(), record: N::Record::zeros(), dy: N::Output::zeros() }
+        const {
+            assert!(
+                !N::NEEDS_BATCH,
+                "this network has `batch_norm`, which needs whole minibatches; train it with `BatchTrainer`"
+            )
+        };
+        Trainer {
+            grad: N::Grad::zeros(),
+            record: N::Record::zeros(),
+            dy: N::Output::zeros(),
+        }
     }
 
     /// Adds one sample's gradient to `self.grad` and returns its loss.
@@ -65,6 +77,60 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
             return T::zero();
         }
         let inv = T::one() / T::of(n as f64);
+        scale(&mut self.grad, inv);
+        opt.step(net, &self.grad);
+        sum * inv
+    }
+}
+
+/// The working memory of minibatch training through [`BatchNetwork`]: gradients, the
+/// activations of `B` samples and their output gradients. Needed for networks with batch
+/// norm; works for any network. Large for big `B`: keep it in a `static` or a `Box`.
+pub struct BatchTrainer<T: Scalar, N: BatchNetwork<T>, const B: usize> {
+    pub grad: N::Grad,
+    pub record: N::BatchRecord<B>,
+    pub dys: [N::Output; B],
+}
+
+impl<T: Scalar, N: BatchNetwork<T>, const B: usize> Default for BatchTrainer<T, N, B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
+    pub fn new() -> Self {
+        BatchTrainer {
+            grad: N::Grad::zeros(),
+            record: Zeros::zeros(),
+            dys: Zeros::zeros(),
+        }
+    }
+
+    /// One step on a minibatch of exactly `B` samples: forward layer by layer, the mean of
+    /// the per-sample gradients, one optimiser update. Returns the mean loss.
+    pub fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        xs: &[N::Input; B],
+        targets: &[L::Target; B],
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: Sized,
+        O: Optimizer<T, N>,
+    {
+        clear(&mut self.grad);
+        net.forward_train_batch(xs, &mut self.record);
+        let mut sum = T::zero();
+        let ys = N::batch_outputs(&self.record);
+        for ((y, t), dy) in ys.iter().zip(targets).zip(self.dys.iter_mut()) {
+            sum += loss.value_and_grad(y, t, dy);
+        }
+        net.backward_batch(&self.record, &self.dys, &mut self.grad);
+        let inv = T::one() / T::of(B.max(1) as f64);
         scale(&mut self.grad, inv);
         opt.step(net, &self.grad);
         sum * inv
