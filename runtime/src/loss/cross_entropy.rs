@@ -107,7 +107,7 @@ mod tests {
         // Direct formula −[t ln σ + (1 − t) ln(1 − σ)] agrees at moderate logits.
         let x = Vector3::new(-1.5, 0.4, 3.0);
         let t = Vector3::new(0.0, 0.7, 1.0);
-        let direct = x.iter().zip(t.iter()).map(|(&x, &t)| {
+        let direct = x.iter().zip(t.iter()).map(|(&x, &t): (&f64, &f64)| {
             let s = 1.0 / (1.0 + (-x).exp());
             -(t * s.ln() + (1.0 - t) * (1.0 - s).ln())
         });
