@@ -6,8 +6,13 @@
 //!
 //! - [`network!`]: the macro (grammar in its docs and in the README).
 //! - [`runtime`]: the `no_std` kernels, losses, optimisers and traits the generated code uses.
+//! - [`data`] (feature `std`): MNIST's IDX loader, minibatch orders, a progress bar,
+//!   confusion matrices, a weights file and the examples' command line.
 //! - [`prelude`]: what a training program needs in scope.
 #![cfg_attr(not(feature = "std"), no_std)]
+
+#[cfg(feature = "std")]
+pub mod data;
 
 pub use stacknet_runtime as runtime;
 pub use stacknet_runtime::nalgebra;
