@@ -235,7 +235,16 @@ impl fmt::Display for IdxError {
                 f,
                 "IDX payload too large: expected at most {limit} bytes, header claims {claimed}"
             ),
-            IdxError::Gzip { source } => write!(f, "corrupt gzip stream: {source}"),
+            IdxError::Gzip { source } => {
+                // flate2's own messages may already say "corrupt gzip stream …".
+                let msg = source.to_string();
+                let msg = msg.strip_prefix("corrupt gzip stream").map_or(&*msg, str::trim_start);
+                write!(f, "corrupt gzip stream: {msg}")?;
+                if source.kind() == io::ErrorKind::UnexpectedEof {
+                    write!(f, "; the file is cut short or has bytes after its gzip data")?;
+                }
+                Ok(())
+            }
             IdxError::CountMismatch { what, expected, found } => {
                 write!(f, "{what} disagree: expected {expected}, found {found}")
             }
@@ -453,7 +462,7 @@ fn load(path: &Path, kind: IdxKind) -> Result<Raw, IdxError> {
     let file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
     // Pipes and devices report no usable length; then the data is read as it comes.
-    let len = meta.is_file().then(|| meta.len());
+    let len = meta.is_file().then_some(meta.len());
     let mut reader = BufReader::new(FileReader(file));
     let gzip = reader
         .fill_buf()
@@ -608,4 +617,68 @@ fn read_idx(
         });
     }
     Ok((dims, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three() -> Images {
+        Images::new(3, 1, 2, vec![0, 51, 102, 153, 204, 255]).unwrap()
+    }
+
+    #[test]
+    fn new_checks_the_pixel_count() {
+        assert!(matches!(
+            Images::new(2, 2, 2, vec![0; 7]),
+            Err(IdxError::Truncated {
+                expected: 8,
+                found: 7,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Images::new(2, 2, 2, vec![0; 9]),
+            Err(IdxError::TrailingBytes {
+                expected: 8,
+                found: 9,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Images::new(usize::MAX, usize::MAX, 2, Vec::new()),
+            Err(IdxError::DimensionOverflow { .. })
+        ));
+    }
+
+    #[test]
+    fn split_and_truncate_keep_whole_images() {
+        let (head, tail) = three().split_at(1);
+        assert_eq!((head.count(), head.pixels()), (1, &[0, 51][..]));
+        assert_eq!(
+            (tail.count(), tail.pixels()),
+            (2, &[102, 153, 204, 255][..])
+        );
+        let (all, none) = three().split_at(7);
+        assert_eq!((all.count(), none.count(), none.pixels().len()), (3, 0, 0));
+        let mut t = three();
+        t.truncate(2);
+        assert_eq!((t.count(), t.pixels().len()), (2, 4));
+        t.truncate(5);
+        assert_eq!(t.count(), 2);
+    }
+
+    #[test]
+    fn unit_scaling_is_pixel_over_255() {
+        let v: SVector<f64, 2> = three().unit(2);
+        assert_eq!(v.as_slice(), &[204.0 / 255.0, 1.0]);
+        let v: SVector<f32, 2> = three().unit(0);
+        assert_eq!(v.as_slice(), &[0.0, 0.2]);
+    }
+
+    #[test]
+    #[should_panic(expected = "image has 2 pixels, the vector 3")]
+    fn unit_scaling_needs_the_right_size() {
+        let _: SVector<f32, 3> = three().unit(0);
+    }
 }

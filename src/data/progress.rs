@@ -203,11 +203,10 @@ struct Bar {
 
 impl fmt::Display for Bar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let filled = if self.total == 0 {
-            BAR_WIDTH
-        } else {
-            (self.done.min(self.total) * BAR_WIDTH) / self.total
-        };
+        // An epoch of no samples is complete.
+        let filled = (self.done.min(self.total) * BAR_WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(BAR_WIDTH);
         f.write_str("[")?;
         for i in 0..BAR_WIDTH {
             let c = match i.cmp(&filled) {
