@@ -55,7 +55,7 @@ impl Mnist {
     pub fn load_bundled(dir: impl AsRef<Path>) -> Result<Mnist, IdxError> {
         let dir = dir.as_ref();
         let labels_path = dir.join(BUNDLED_LABELS);
-        let all = MnistSplit::load(&dir.join(BUNDLED_IMAGES), &labels_path)?;
+        let all = MnistSplit::load(dir.join(BUNDLED_IMAGES), &labels_path)?;
         if all.len() != BUNDLED_TRAIN + BUNDLED_TEST {
             return Err(IdxError::InFile {
                 path: labels_path,
@@ -131,7 +131,8 @@ impl MnistSplit {
     }
 
     /// Loads an images file and a labels file and pairs them (see [`MnistSplit::new`]).
-    pub fn load(images: &Path, labels: &Path) -> Result<Self, IdxError> {
+    pub fn load(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Self, IdxError> {
+        let (images, labels) = (images.as_ref(), labels.as_ref());
         let imgs = load_images(images)?;
         let labs = load_labels(labels)?;
         let blame = |e: IdxError| match e {
