@@ -3,8 +3,10 @@
 
 pub mod activation;
 pub mod dense;
+pub mod dropout;
 pub mod flatten;
 
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use flatten::Flatten;
