@@ -35,13 +35,9 @@ fn probe<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) -> f64 {
 /// finite differences; panics naming the first entry whose error exceeds [`TOLERANCE`].
 pub fn check_layer<L: Layer<f64> + Clone>(layer: &L, rng: &mut impl RngCore) {
     let mut x = L::Input::zeros();
-    x.flat_mut()
-        .iter_mut()
-        .for_each(|v| *v = uniform_sym(rng, 1.0));
+    x.flat_mut().iter_mut().for_each(|v| *v = uniform_sym(rng, 1.0));
     let mut r = L::Output::zeros();
-    r.flat_mut()
-        .iter_mut()
-        .for_each(|v| *v = uniform_sym(rng, 1.0));
+    r.flat_mut().iter_mut().for_each(|v| *v = uniform_sym(rng, 1.0));
     check_layer_at(layer, &x, &r);
 }
 
@@ -93,21 +89,14 @@ where
 {
     let mut dy = SVector::zeros();
     let value = loss.value_and_grad(y, target, &mut dy);
-    assert!(
-        (value - loss.value(y, target)).abs() < 1e-12,
-        "value_and_grad disagrees with value"
-    );
+    assert!((value - loss.value(y, target)).abs() < 1e-12, "value_and_grad disagrees with value");
     for j in 0..N {
         let (mut hi, mut lo) = (*y, *y);
         hi[j] += EPS;
         lo[j] -= EPS;
         let numeric = (loss.value(&hi, target) - loss.value(&lo, target)) / (2.0 * EPS);
         let err = relative_error(dy[j], numeric);
-        assert!(
-            err < TOLERANCE,
-            "loss gradient [{j}]: {} vs {numeric} (error {err:e})",
-            dy[j]
-        );
+        assert!(err < TOLERANCE, "loss gradient [{j}]: {} vs {numeric} (error {err:e})", dy[j]);
     }
 }
 
@@ -165,11 +154,7 @@ where
     }
 
     let stride = |len: usize| (len / per_tensor.max(1)).max(1);
-    let mut out = GradCheck {
-        worst: 0.0,
-        worst_at: None,
-        input_worst: 0.0,
-    };
+    let mut out = GradCheck { worst: 0.0, worst_at: None, input_worst: 0.0 };
     for i in 0..N::TENSORS {
         let len = net.tensor(i).len();
         let mut tensor_worst = 0.0f64;

@@ -63,28 +63,16 @@ pub struct Shape {
 
 impl Shape {
     pub const fn vector(n: usize) -> Self {
-        Shape {
-            dims: [n, 0, 0, 0],
-            rank: 1,
-        }
+        Shape { dims: [n, 0, 0, 0], rank: 1 }
     }
     pub const fn matrix(rows: usize, cols: usize) -> Self {
-        Shape {
-            dims: [rows, cols, 0, 0],
-            rank: 2,
-        }
+        Shape { dims: [rows, cols, 0, 0], rank: 2 }
     }
     pub const fn image(c: usize, h: usize, w: usize) -> Self {
-        Shape {
-            dims: [c, h, w, 0],
-            rank: 3,
-        }
+        Shape { dims: [c, h, w, 0], rank: 3 }
     }
     pub const fn rank4(a: usize, b: usize, c: usize, d: usize) -> Self {
-        Shape {
-            dims: [a, b, c, d],
-            rank: 4,
-        }
+        Shape { dims: [a, b, c, d], rank: 4 }
     }
     /// Number of elements.
     pub const fn len(&self) -> usize {

@@ -192,18 +192,9 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
             macs += row.macs;
         }
         rule(f, '=')?;
-        writeln!(
-            f,
-            "parameters: {} ({} bytes)",
-            Thousands(params),
-            Thousands(N::PARAM_BYTES)
-        )?;
+        writeln!(f, "parameters: {} ({} bytes)", Thousands(params), Thousands(N::PARAM_BYTES))?;
         writeln!(f, "MACs per sample: {}", Thousands(macs))?;
-        writeln!(
-            f,
-            "inference activations: {} bytes",
-            Thousands(N::INFERENCE_BYTES)
-        )?;
+        writeln!(f, "inference activations: {} bytes", Thousands(N::INFERENCE_BYTES))?;
         writeln!(
             f,
             "training: {} bytes of gradients + {} bytes of record per sample",
@@ -259,10 +250,7 @@ struct StackStr<const N: usize> {
 
 impl<const N: usize> StackStr<N> {
     fn new() -> Self {
-        StackStr {
-            bytes: [0; N],
-            len: 0,
-        }
+        StackStr { bytes: [0; N], len: 0 }
     }
     fn push(&mut self, c: char) {
         let mut tmp = [0; 4];
@@ -296,9 +284,6 @@ mod tests {
         assert_eq!(format!("{}", Thousands(999)), "999");
         assert_eq!(format!("{}", Thousands(61_706)), "61,706");
         assert_eq!(format!("{:>10}", Thousands(1_234_567)), " 1,234,567");
-        assert_eq!(
-            format!("{:<10}|", Padded(Shape::image(6, 28, 28))),
-            "[6, 28, 28]|"
-        );
+        assert_eq!(format!("{:<10}|", Padded(Shape::image(6, 28, 28))), "[6, 28, 28]|");
     }
 }

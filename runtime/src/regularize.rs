@@ -42,10 +42,7 @@ pub struct L2 {
 impl L2 {
     /// λ on weight tensors only.
     pub fn new(lambda: f64) -> Self {
-        L2 {
-            lambda,
-            biases: false,
-        }
+        L2 { lambda, biases: false }
     }
 
     /// Penalises biases too.
@@ -87,10 +84,7 @@ pub struct L1 {
 impl L1 {
     /// λ on weight tensors only.
     pub fn new(lambda: f64) -> Self {
-        L1 {
-            lambda,
-            biases: false,
-        }
+        L1 { lambda, biases: false }
     }
 
     /// Penalises biases too.
@@ -197,8 +191,7 @@ mod tests {
     /// A 2×3 dense layer with fixed values: weight [[1, −2, 0], [0.5, 3, −1]], bias [2, −4].
     fn layer() -> Dense<f64, 3, 2> {
         let mut l = Dense::zeros();
-        l.tensor_mut(0)
-            .copy_from_slice(&[1.0, -2.0, 0.0, 0.5, 3.0, -1.0]);
+        l.tensor_mut(0).copy_from_slice(&[1.0, -2.0, 0.0, 0.5, 3.0, -1.0]);
         l.tensor_mut(1).copy_from_slice(&[2.0, -4.0]);
         l
     }
@@ -248,11 +241,7 @@ mod tests {
                 lo.tensor_mut(i)[k] -= EPS;
                 let numeric = (r.penalty::<f64, _>(&hi) - r.penalty::<f64, _>(&lo)) / (2.0 * EPS);
                 let err = relative_error(g.tensor(i)[k], numeric);
-                assert!(
-                    err < 1e-7,
-                    "tensor {i} [{k}]: {} vs {numeric}",
-                    g.tensor(i)[k]
-                );
+                assert!(err < 1e-7, "tensor {i} [{k}]: {} vs {numeric}", g.tensor(i)[k]);
             }
         }
     }

@@ -23,11 +23,7 @@ impl<T: Scalar, N: Network<T>> Default for Trainer<T, N> {
 
 impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     pub fn new() -> Self {
-        Trainer {
-            grad: N::Grad::zeros(),
-            record: N::Record::zeros(),
-            dy: N::Output::zeros(),
-        }
+        Trainer { grad: N::Grad::zeros(), record: N::Record::zeros(), dy: N::Output::zeros() }
     }
 
     /// Adds one sample's gradient to `self.grad` and returns its loss.

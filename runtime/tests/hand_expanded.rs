@@ -57,11 +57,7 @@ impl<T: Scalar> Tiny<T> {
 
 impl<T: Scalar> Zeros for TinyGrad<T> {
     fn zeros() -> Self {
-        TinyGrad {
-            hidden: Zeros::zeros(),
-            tanh_1: NoParams,
-            out: Zeros::zeros(),
-        }
+        TinyGrad { hidden: Zeros::zeros(), tanh_1: NoParams, out: Zeros::zeros() }
     }
 }
 
@@ -184,13 +180,10 @@ impl<T: Scalar> Network<T> for Tiny<T> {
         dx: Option<&mut SVector<T, 3>>,
     ) {
         let mut d2 = Zeros::zeros();
-        self.out
-            .backward(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
+        self.out.backward(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
         let mut d1 = Zeros::zeros();
-        self.tanh_1
-            .backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
-        self.hidden
-            .backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
+        self.tanh_1.backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
+        self.hidden.backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
     }
 }
 
@@ -204,10 +197,7 @@ fn whole_network_gradients_match_finite_differences() {
         assert!(err < 1e-6, "{info}: {err}");
     });
     assert!(check.passes(1e-6), "{check:?}");
-    assert_eq!(
-        names,
-        ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
-    );
+    assert_eq!(names, ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
 }
 
 #[test]
@@ -230,13 +220,9 @@ fn flat_parameter_copy_follows_pytorch_order() {
 #[test]
 fn trains_a_linear_target_with_sgd() {
     let mut net = Tiny::<f64>::new(&mut SplitMix64::new(3));
-    let xs: Vec<SVector<f64, 3>> = (0..16)
-        .map(|i| SVector::from([i as f64 / 16.0, 0.5, -(i as f64) / 32.0]))
-        .collect();
-    let ts: Vec<SVector<f64, 2>> = xs
-        .iter()
-        .map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]]))
-        .collect();
+    let xs: Vec<SVector<f64, 3>> =
+        (0..16).map(|i| SVector::from([i as f64 / 16.0, 0.5, -(i as f64) / 32.0])).collect();
+    let ts: Vec<SVector<f64, 2>> = xs.iter().map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]])).collect();
     let mut trainer = Trainer::<f64, Tiny<f64>>::new();
     let mut opt = Sgd::new(0.5);
     let first = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()));

@@ -12,15 +12,7 @@ use nalgebra::SVector;
 
 /// ln Σ eˣⁱ, shifted by the maximum so it neither overflows nor underflows.
 pub fn log_sum_exp<T: Scalar>(x: &[T]) -> T {
-    let m = x
-        .iter()
-        .fold(x.first().copied().unwrap_or(T::zero()), |m, &v| {
-            if v > m {
-                v
-            } else {
-                m
-            }
-        });
+    let m = x.iter().fold(x.first().copied().unwrap_or(T::zero()), |m, &v| if v > m { v } else { m });
     let s = x.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
     m + s.ln()
 }
