@@ -5,13 +5,36 @@
 //! shrinking a bias does not make a model smoother, it only shifts its outputs. They work on
 //! any [`Params`] pair (a network and its gradients, or one layer and its gradients):
 //!
-//! ```ignore
-//! trainer::clear(&mut grad);
-//! for (x, t) in batch { loss += trainer.accumulate(&mut net, &Mse, x, t); }
-//! scale(&mut grad, 1.0 / n);                       // the mean gradient first…
-//! loss += L2::new(1e-4).add_grad(&net, &mut grad); // …then the penalty, once per step
-//! clip_grad_norm(&mut grad, 1.0);
-//! opt.step(&mut net, &grad);
+//! ```
+//! use stacknet_runtime::loss::Loss;
+//! use stacknet_runtime::optim::Optimizer;
+//! use stacknet_runtime::regularize::{clip_grad_norm, Regularizer, L2};
+//! use stacknet_runtime::train::{clear, scale, Trainer};
+//! use stacknet_runtime::Network;
+//!
+//! /// One minibatch step with weight decay on the weights and a clipped gradient.
+//! fn step<N: Network<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output>>(
+//!     net: &mut N,
+//!     opt: &mut O,
+//!     trainer: &mut Trainer<f32, N>,
+//!     loss: &L,
+//!     batch: &[(N::Input, L::Target)],
+//! ) -> f32
+//! where
+//!     L::Target: Sized,
+//! {
+//!     clear(&mut trainer.grad);
+//!     let mut total = 0.0;
+//!     for (x, t) in batch {
+//!         total += trainer.accumulate(net, loss, x, t);
+//!     }
+//!     let inv = 1.0 / batch.len() as f32;
+//!     scale(&mut trainer.grad, inv); // the mean gradient first…
+//!     let penalty = L2::new(1e-4).add_grad(net, &mut trainer.grad); // …then the penalty
+//!     clip_grad_norm(&mut trainer.grad, 1.0);
+//!     opt.step(net, &trainer.grad);
+//!     total * inv + penalty
+//! }
 //! ```
 //!
 //! L2 through the gradient is PyTorch's `weight_decay` restricted to weights: for plain SGD,

@@ -4,9 +4,11 @@
 
 mod common;
 
-use common::{flat, regression_data, Tiny, TinyDrop};
 use common::TinyGrad;
-use stacknet_runtime::gradcheck::{check_network, relative_error, EPS};
+use common::{flat, regression_data, Tiny, TinyDrop};
+use stacknet_runtime::gradcheck::{
+    check_network, check_network_tensors, relative_error, TensorCheck, EPS,
+};
 use stacknet_runtime::loss::{Mse, SoftmaxCrossEntropy};
 use stacknet_runtime::nalgebra::SVector;
 use stacknet_runtime::optim::{
@@ -235,7 +237,12 @@ fn rmsprop_eps_inside_with_weight_decay() {
 }
 
 /// AdaDelta: s ← ρs + (1 − ρ)g², g′ = √((Δx + ε)/(s + ε)) g, Δx ← ρΔx + (1 − ρ)g′², w ← w − α g′.
-fn adadelta_reference(lr: f64, rho: f64, eps: f64, wd: f64) -> impl FnMut(&mut [f64], &[f64], usize) {
+fn adadelta_reference(
+    lr: f64,
+    rho: f64,
+    eps: f64,
+    wd: f64,
+) -> impl FnMut(&mut [f64], &[f64], usize) {
     let (mut s, mut dx) = (zeros(), zeros());
     move |w, g, _| {
         for k in 0..w.len() {
@@ -323,7 +330,10 @@ fn set_learning_rate_takes_effect_on_the_next_step() {
         }
     }
     let lr = |t: usize| if t <= 5 { 0.02 } else { 0.01 };
-    against_formula(Halving(Adam::new(0.02), 0), adam_reference(lr, (0.9, 0.999), 1e-8, 0.0, false));
+    against_formula(
+        Halving(Adam::new(0.02), 0),
+        adam_reference(lr, (0.9, 0.999), 1e-8, 0.0, false),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,10 +444,14 @@ fn check_penalty(reg: &impl Regularizer, biases: bool, formula: impl Fn(&[(f64, 
 fn penalties_on_a_network() {
     // λ/2·Σw² and λ·Σ|w| over weights (and biases when asked).
     let l2 = |biases: bool| {
-        move |p: &[(f64, bool)]| 0.15 * p.iter().filter(|q| q.1 || biases).map(|q| q.0 * q.0).sum::<f64>()
+        move |p: &[(f64, bool)]| {
+            0.15 * p.iter().filter(|q| q.1 || biases).map(|q| q.0 * q.0).sum::<f64>()
+        }
     };
     let l1 = |biases: bool| {
-        move |p: &[(f64, bool)]| 0.3 * p.iter().filter(|q| q.1 || biases).map(|q| q.0.abs()).sum::<f64>()
+        move |p: &[(f64, bool)]| {
+            0.3 * p.iter().filter(|q| q.1 || biases).map(|q| q.0.abs()).sum::<f64>()
+        }
     };
     check_penalty(&L2::new(0.3), false, l2(false));
     check_penalty(&L2::new(0.3).with_biases(), true, l2(true));
@@ -525,7 +539,8 @@ fn dropout_network_trains_and_infers_deterministically() {
     let mut trainer = Trainer::<f64, TinyDrop<f64>>::new();
     let mut opt = Adam::new(0.01);
     let mse = |net: &TinyDrop<f64>| {
-        xs.iter().zip(&ts).map(|(x, t)| (net.forward(x) - t).norm_squared() / 2.0).sum::<f64>() / 16.0
+        xs.iter().zip(&ts).map(|(x, t)| (net.forward(x) - t).norm_squared() / 2.0).sum::<f64>()
+            / 16.0
     };
     let before = mse(&net);
     for _ in 0..600 {
@@ -590,4 +605,99 @@ fn no_heap_allocation_in_any_step() {
         }
     });
     assert_eq!(n, 0, "regularised step with dropout");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gradient checker's per-tensor report.
+
+/// `Tiny` with a bug planted in backward: `out.bias` gets twice its gradient.
+#[derive(Clone)]
+struct Broken(Net);
+
+impl Params<f64> for Broken {
+    const TENSORS: usize = <Net as Params<f64>>::TENSORS;
+    const LEN: usize = <Net as Params<f64>>::LEN;
+    fn tensor(&self, i: usize) -> &[f64] {
+        self.0.tensor(i)
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [f64] {
+        self.0.tensor_mut(i)
+    }
+    fn tensor_info(i: usize) -> stacknet_runtime::TensorInfo {
+        Net::tensor_info(i)
+    }
+}
+
+impl Network<f64> for Broken {
+    type Input = <Net as Network<f64>>::Input;
+    type Output = <Net as Network<f64>>::Output;
+    type Grad = <Net as Network<f64>>::Grad;
+    type Record = <Net as Network<f64>>::Record;
+    const INPUT_SHAPE: stacknet_runtime::Shape = Net::INPUT_SHAPE;
+    const OUTPUT_SHAPE: stacknet_runtime::Shape = Net::OUTPUT_SHAPE;
+    const LAYERS: &'static [stacknet_runtime::LayerRow] = Net::LAYERS;
+    fn forward(&self, x: &Self::Input) -> Self::Output {
+        self.0.forward(x)
+    }
+    fn forward_train(&mut self, x: &Self::Input, rec: &mut Self::Record) {
+        self.0.forward_train(x, rec);
+    }
+    fn output(rec: &Self::Record) -> &Self::Output {
+        Net::output(rec)
+    }
+    fn backward(
+        &self,
+        rec: &Self::Record,
+        dy: &Self::Output,
+        grad: &mut Self::Grad,
+        dx: Option<&mut Self::Input>,
+    ) {
+        self.0.backward(rec, dy, grad, dx);
+        grad.out.bias += dy;
+    }
+}
+
+#[test]
+fn checker_reports_the_worst_entry_of_each_tensor() {
+    let net = Broken(Net::new(&mut SplitMix64::new(1)));
+    let x = SVector::from([0.3, -0.8, 0.5]);
+    let mut reports = Vec::new();
+    let check = check_network_tensors(&net, &x, &1, &SoftmaxCrossEntropy, 100, |t| {
+        reports.push(*t);
+    });
+    let names: Vec<String> = reports.iter().map(|t| t.info.to_string()).collect();
+    assert_eq!(names, ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
+    assert_eq!(reports.iter().map(|t| t.checked).collect::<Vec<_>>(), [12, 4, 8, 2]);
+    for t in &reports[..3] {
+        assert!(t.passes(1e-6), "{t}");
+    }
+    // Backward doubles out.bias's gradient: analytic = 2·numeric, an error of exactly 1/2.
+    let bad = reports[3];
+    assert!(!bad.passes(1e-6));
+    assert!((bad.worst - 0.5).abs() < 1e-6, "{bad}");
+    assert!((bad.analytic - 2.0 * bad.numeric).abs() < 1e-8, "{bad}");
+    assert!(!check.passes(1e-6));
+    assert_eq!(check.worst_at.map(|(info, _)| info.to_string()), Some("out.bias".into()));
+    // The plain API reports the same per-tensor worst errors.
+    let mut worst = Vec::new();
+    check_network(&net, &x, &1, &SoftmaxCrossEntropy, 100, |_, err| worst.push(err));
+    assert_eq!(worst, reports.iter().map(|t| t.worst).collect::<Vec<_>>());
+}
+
+#[test]
+fn tensor_check_prints_a_pytorch_index() {
+    let t = TensorCheck {
+        info: Net::tensor_info(0),
+        worst: 2.5e-3,
+        index: 5,
+        analytic: 0.25,
+        numeric: 0.5,
+        checked: 12,
+    };
+    // hidden.weight is [4, 3]: flat index 5 is row 1, column 2.
+    assert_eq!(
+        t.to_string(),
+        "hidden.weight [4, 3]: worst error 2.5e-3 at [1, 2] (backward 0.25, finite differences \
+         0.5), 12 entries checked"
+    );
 }

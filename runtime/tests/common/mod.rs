@@ -22,7 +22,9 @@ use stacknet_runtime::init::Init;
 use stacknet_runtime::layers::{Activation, Dense, Dropout, Tanh};
 use stacknet_runtime::nalgebra::SVector;
 use stacknet_runtime::rand_core::RngCore;
-use stacknet_runtime::{Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros};
+use stacknet_runtime::{
+    Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros,
+};
 
 /// Tensor dispatch: walk the layers, subtracting each one's tensor count.
 macro_rules! params_impl {
