@@ -1,5 +1,5 @@
 //! Inverted dropout: in training, each unit is zeroed with probability p and the kept ones
-//! are scaled by 1/(1 − p), so E[y] = x and inference is the identity.
+//! are scaled by 1/(1 − p), so E(y) = x and inference is the identity.
 //!
 //! Training forward draws a mask m with mᵢ = 0 (probability p) or 1/(1 − p) and records it:
 //! y = m ⊙ x. Backward goes through the same mask: ∂L/∂x = m ⊙ ∂L/∂y. The layer owns its
@@ -64,7 +64,7 @@ impl<T: Scalar, const N: usize> Layer<T> for Dropout<T, N> {
     const KIND: &'static str = "dropout";
     const MACS: usize = 0;
 
-    /// Inference: the identity (the training scale already keeps E[y] = x).
+    /// Inference: the identity (the training scale already keeps E(y) = x).
     #[inline]
     fn forward(&self, x: &SVector<T, N>, y: &mut SVector<T, N>) {
         y.copy_from(x);
@@ -175,10 +175,10 @@ mod tests {
             // the fraction; 0.006 is over five standard deviations.
             let frac = kept as f64 / (N * trials) as f64;
             assert!((frac - (1.0 - p)).abs() < 0.006, "p {p}: kept {frac}");
-            // E[y] = x: the mean over all units and trials of y/x is 1 within the same bound
+            // E(y) = x: the mean over all units and trials of y/x is 1 within the same bound
             // scaled by the kept value 1/(1 − p).
             let ratio = (0..N).map(|i| sum_y[i] / (trials as f64 * x[i])).sum::<f64>() / N as f64;
-            assert!((ratio - 1.0).abs() < 0.006 / (1.0 - p), "p {p}: E[y]/x {ratio}");
+            assert!((ratio - 1.0).abs() < 0.006 / (1.0 - p), "p {p}: E(y)/x {ratio}");
         }
     }
 
