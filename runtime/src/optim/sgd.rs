@@ -17,9 +17,9 @@
 //!
 //! - **Accumulate** (Sutskever et al. 2013): v ← γ v + η g, w ← w − v. This is
 //!   `SgdMomentum::new(η, γ)`, PyTorch's default dampening τ = 0 with μ = γ: PyTorch's
-//!   buffer is b = v / η. The two
-//!   agree exactly while η is constant; when a schedule changes η, PyTorch rescales the whole
-//!   step (w ← w − η_t (μ b + g)) where the accumulate form only scales the new gradient.
+//!   buffer is b = v / η. The two agree exactly while η is constant; when a schedule changes
+//!   η, PyTorch rescales the whole step (w ← w − η_t (μ b + g)) where the accumulate form
+//!   only scales the new gradient.
 //! - **Exponential average** (the form taught in Ng's course): v ← β v + (1 − β) g,
 //!   w ← w − α v with v₀ = 0. This is [`SgdMomentum::exponential_average`]`(α, β)`
 //!   (μ = τ = β, starting from zero). PyTorch's `SGD(lr=α, momentum=β, dampening=β)` is the
