@@ -45,10 +45,16 @@ impl fmt::Display for DataError {
         match *self {
             DataError::Empty => f.write_str("cannot fit a scaler on no samples"),
             DataError::LabelOutOfRange { label, classes } => {
-                write!(f, "label out of range: expected a class below {classes}, found {label}")
+                write!(
+                    f,
+                    "label out of range: expected a class below {classes}, found {label}"
+                )
             }
             DataError::EmptyRange { a, b } => {
-                write!(f, "min–max range is empty: expected a < b, found [{a}, {b}]")
+                write!(
+                    f,
+                    "min–max range is empty: expected a < b, found [{a}, {b}]"
+                )
             }
             DataError::ZeroBatchSize => {
                 f.write_str("batch size is 0: expected at least 1 sample per batch")
@@ -78,10 +84,18 @@ impl<T: Scalar, const F: usize> Standardizer<T, F> {
             return Err(DataError::Empty);
         }
         let n = data.len() as f64;
-        let mut out = Standardizer { mean: SVector::zeros(), std: SVector::zeros() };
+        let mut out = Standardizer {
+            mean: SVector::zeros(),
+            std: SVector::zeros(),
+        };
         for j in 0..F {
             let mean = data.iter().map(|x| x[j].to_f64()).sum::<f64>() / n;
-            let var = data.iter().map(|x| x[j].to_f64() - mean).map(|d| d * d).sum::<f64>() / n;
+            let var = data
+                .iter()
+                .map(|x| x[j].to_f64() - mean)
+                .map(|d| d * d)
+                .sum::<f64>()
+                / n;
             let std = <f64 as nalgebra::ComplexField>::sqrt(var);
             out.mean[j] = T::of(mean);
             out.std[j] = T::of(if std > 0.0 { std } else { 1.0 });
@@ -135,13 +149,20 @@ impl<T: Scalar, const F: usize> MinMaxScaler<T, F> {
             max = max.sup(x);
         }
         let range = (max - min).map(|r| if r > T::zero() { r } else { T::one() });
-        Ok(MinMaxScaler { min, range, a: T::of(a), b: T::of(b) })
+        Ok(MinMaxScaler {
+            min,
+            range,
+            a: T::of(a),
+            b: T::of(b),
+        })
     }
 
     /// a + (x − min)·(b − a)/range.
     pub fn transform(&self, x: &SVector<T, F>) -> SVector<T, F> {
         let width = self.b - self.a;
-        (x - self.min).component_div(&self.range).map(|u| self.a + u * width)
+        (x - self.min)
+            .component_div(&self.range)
+            .map(|u| self.a + u * width)
     }
 
     /// Scales every sample in place.
@@ -210,7 +231,11 @@ mod tests {
     fn standardizer_by_hand() {
         // Feature 0: [1, 2, 6] → mean 3, var (4 + 1 + 9)/3 = 14/3.
         // Feature 1: constant 5 → mean 5, σ kept at 1.
-        let data = [Vector2::new(1.0, 5.0), Vector2::new(2.0, 5.0), Vector2::new(6.0, 5.0)];
+        let data = [
+            Vector2::new(1.0, 5.0),
+            Vector2::new(2.0, 5.0),
+            Vector2::new(6.0, 5.0),
+        ];
         let s = Standardizer::<f64, 2>::fit(&data).unwrap();
         let sd = (14.0f64 / 3.0).sqrt();
         assert!((s.mean[0] - 3.0).abs() < 1e-15 && (s.std[0] - sd).abs() < 1e-15);
@@ -263,15 +288,33 @@ mod tests {
             Err(DataError::EmptyRange { a: 1.0, b: 1.0 })
         );
         assert!(MinMaxScaler::fit(&data, f64::NAN, 1.0).is_err());
-        assert_eq!(MinMaxScaler::<f64, 3>::fit(&[], 0.0, 1.0), Err(DataError::Empty));
+        assert_eq!(
+            MinMaxScaler::<f64, 3>::fit(&[], 0.0, 1.0),
+            Err(DataError::Empty)
+        );
     }
 
     #[test]
     fn one_hot_encoding() {
-        assert_eq!(one_hot::<f32, 4>(2), Ok(SVector::from([0.0, 0.0, 1.0, 0.0])));
-        assert_eq!(one_hot::<f32, 4>(4), Err(DataError::LabelOutOfRange { label: 4, classes: 4 }));
         assert_eq!(
-            std::format!("{}", DataError::LabelOutOfRange { label: 4, classes: 4 }),
+            one_hot::<f32, 4>(2),
+            Ok(SVector::from([0.0, 0.0, 1.0, 0.0]))
+        );
+        assert_eq!(
+            one_hot::<f32, 4>(4),
+            Err(DataError::LabelOutOfRange {
+                label: 4,
+                classes: 4
+            })
+        );
+        assert_eq!(
+            std::format!(
+                "{}",
+                DataError::LabelOutOfRange {
+                    label: 4,
+                    classes: 4
+                }
+            ),
             "label out of range: expected a class below 4, found 4"
         );
     }
@@ -284,7 +327,13 @@ mod tests {
                 .unwrap()
                 .map(|b| b.to_vec())
                 .collect();
-        assert_eq!(batches.iter().map(|b| b.len()).collect::<std::vec::Vec<_>>(), [4, 4, 2]);
+        assert_eq!(
+            batches
+                .iter()
+                .map(|b| b.len())
+                .collect::<std::vec::Vec<_>>(),
+            [4, 4, 2]
+        );
         let mut all: std::vec::Vec<usize> = batches.concat();
         assert_ne!(all, (0..10).collect::<std::vec::Vec<_>>(), "shuffled");
         all.sort();
@@ -305,7 +354,11 @@ mod tests {
 
     #[test]
     fn batch_pairs_inputs_with_targets() {
-        let xs = [Vector2::new(0.0, 0.0), Vector2::new(1.0, 1.0), Vector2::new(2.0, 2.0)];
+        let xs = [
+            Vector2::new(0.0, 0.0),
+            Vector2::new(1.0, 1.0),
+            Vector2::new(2.0, 2.0),
+        ];
         let ys = [10usize, 11, 12];
         let pairs: std::vec::Vec<_> = batch(&xs, &ys, &[2, 0]).collect();
         assert_eq!(pairs, [(&xs[2], &12), (&xs[0], &10)]);

@@ -156,7 +156,11 @@ impl core::fmt::Display for TensorCheck {
     /// `fc1.weight [4, 3]: worst error 2.1e-10 at [1, 2] (backward 0.5, finite differences
     /// 0.5), 12 entries checked`, the index unravelled in the tensor's PyTorch shape.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{} {}: worst error {:.1e} at [", self.info, self.info.shape, self.worst)?;
+        write!(
+            f,
+            "{} {}: worst error {:.1e} at [",
+            self.info, self.info.shape, self.worst
+        )?;
         let dims = self.info.shape.dims();
         let mut rest = self.index;
         for (d, _) in dims.iter().enumerate() {
@@ -193,7 +197,9 @@ where
     N: Network<f64> + Clone,
     L: Loss<f64, N::Output>,
 {
-    check_network_tensors(net, x, target, loss, per_tensor, |t| report(t.info, t.worst))
+    check_network_tensors(net, x, target, loss, per_tensor, |t| {
+        report(t.info, t.worst)
+    })
 }
 
 /// [`check_network`], reporting for every parameter tensor its worst relative error, where
@@ -253,7 +259,13 @@ where
             let (analytic, numeric) = (grad.tensor(i)[k], (hi - lo) / (2.0 * EPS));
             let err = relative_error(analytic, numeric);
             if err > t.worst || t.checked == 0 {
-                t = TensorCheck { worst: err, index: k, analytic, numeric, ..t };
+                t = TensorCheck {
+                    worst: err,
+                    index: k,
+                    analytic,
+                    numeric,
+                    ..t
+                };
             }
             t.checked += 1;
             if err > out.worst || out.worst_at.is_none() {

@@ -65,7 +65,10 @@ pub struct L2 {
 impl L2 {
     /// λ on weight tensors only.
     pub fn new(lambda: f64) -> Self {
-        L2 { lambda, biases: false }
+        L2 {
+            lambda,
+            biases: false,
+        }
     }
 
     /// Penalises biases too.
@@ -107,7 +110,10 @@ pub struct L1 {
 impl L1 {
     /// λ on weight tensors only.
     pub fn new(lambda: f64) -> Self {
-        L1 { lambda, biases: false }
+        L1 {
+            lambda,
+            biases: false,
+        }
     }
 
     /// Penalises biases too.
@@ -214,7 +220,8 @@ mod tests {
     /// A 2×3 dense layer with fixed values: weight [[1, −2, 0], [0.5, 3, −1]], bias [2, −4].
     fn layer() -> Dense<f64, 3, 2> {
         let mut l = Dense::zeros();
-        l.tensor_mut(0).copy_from_slice(&[1.0, -2.0, 0.0, 0.5, 3.0, -1.0]);
+        l.tensor_mut(0)
+            .copy_from_slice(&[1.0, -2.0, 0.0, 0.5, 3.0, -1.0]);
         l.tensor_mut(1).copy_from_slice(&[2.0, -4.0]);
         l
     }
@@ -264,7 +271,11 @@ mod tests {
                 lo.tensor_mut(i)[k] -= EPS;
                 let numeric = (r.penalty::<f64, _>(&hi) - r.penalty::<f64, _>(&lo)) / (2.0 * EPS);
                 let err = relative_error(g.tensor(i)[k], numeric);
-                assert!(err < 1e-7, "tensor {i} [{k}]: {} vs {numeric}", g.tensor(i)[k]);
+                assert!(
+                    err < 1e-7,
+                    "tensor {i} [{k}]: {} vs {numeric}",
+                    g.tensor(i)[k]
+                );
             }
         }
     }

@@ -158,7 +158,12 @@ pub struct Cosine {
 impl Cosine {
     /// From `lr0` to 0 over `t_max` epochs, no restarts.
     pub fn new(lr0: f64, t_max: usize) -> Self {
-        Cosine { lr0, lr_min: 0.0, t_max, restarts: false }
+        Cosine {
+            lr0,
+            lr_min: 0.0,
+            t_max,
+            restarts: false,
+        }
     }
 
     /// Sets the lowest rate (PyTorch's `eta_min`).
@@ -201,7 +206,10 @@ mod tests {
     #[test]
     fn inverse_time() {
         // 0.5 / (1 + 0.25 e)
-        check(&InverseTime::new(0.5, 0.25), &[(0, 0.5), (1, 0.4), (4, 0.25), (12, 0.125)]);
+        check(
+            &InverseTime::new(0.5, 0.25),
+            &[(0, 0.5), (1, 0.4), (4, 0.25), (12, 0.125)],
+        );
     }
 
     #[test]

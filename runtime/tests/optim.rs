@@ -93,10 +93,18 @@ fn against_formula<O: Optimizer<f64, Net>>(
         let g = flat(&trainer.grad);
         let before = want.clone();
         reference(&mut want, &g, t);
-        moved = moved.max(want.iter().zip(&before).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max));
+        moved = moved.max(
+            want.iter()
+                .zip(&before)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max),
+        );
         for (k, (got, want)) in flat(&net).iter().zip(&want).enumerate() {
             let err = (got - want).abs() / want.abs().max(1.0);
-            assert!(err <= 1e-12, "step {t}, parameter {k}: {got} vs formula {want} ({err:e})");
+            assert!(
+                err <= 1e-12,
+                "step {t}, parameter {k}: {got} vs formula {want} ({err:e})"
+            );
         }
     }
     // A formula that barely moves the parameters would make the comparison vacuous.
@@ -141,12 +149,15 @@ fn momentum_exponential_average_convention() {
     // v ← β v + (1 − β) g from v = 0, w ← w − α v.
     let (alpha, beta) = (0.5, 0.8);
     let mut v = zeros();
-    against_formula(SgdMomentum::exponential_average(alpha, beta), move |w, g, _| {
-        for k in 0..w.len() {
-            v[k] = beta * v[k] + (1.0 - beta) * g[k];
-            w[k] -= alpha * v[k];
-        }
-    });
+    against_formula(
+        SgdMomentum::exponential_average(alpha, beta),
+        move |w, g, _| {
+            for k in 0..w.len() {
+                v[k] = beta * v[k] + (1.0 - beta) * g[k];
+                w[k] -= alpha * v[k];
+            }
+        },
+    );
 }
 
 #[test]
@@ -156,7 +167,11 @@ fn momentum_pytorch_dampening_starts_at_first_gradient() {
     let mut b = zeros();
     against_formula(SgdMomentum::new(lr, mu).dampening(tau), move |w, g, t| {
         for k in 0..w.len() {
-            b[k] = if t == 1 { g[k] } else { mu * b[k] + (1.0 - tau) * g[k] };
+            b[k] = if t == 1 {
+                g[k]
+            } else {
+                mu * b[k] + (1.0 - tau) * g[k]
+            };
             w[k] -= lr * b[k];
         }
     });
@@ -226,7 +241,10 @@ fn rmsprop_pytorch_form() {
 fn rmsprop_eps_inside_with_weight_decay() {
     let (lr, gamma, eps, wd) = (0.02, 0.9, 1e-4, 0.1);
     let mut s = zeros();
-    let opt = RmsProp::new(lr).alpha(gamma).eps(eps).eps_placement(EpsPlacement::Inside);
+    let opt = RmsProp::new(lr)
+        .alpha(gamma)
+        .eps(eps)
+        .eps_placement(EpsPlacement::Inside);
     against_formula(opt.weight_decay(wd), move |w, g, _| {
         for k in 0..w.len() {
             let gd = g[k] + wd * w[k];
@@ -259,7 +277,10 @@ fn adadelta_reference(
 fn adadelta_matches_formula() {
     // PyTorch's defaults: α = 1, ρ = 0.9, ε = 1e-6. Its first steps are about √ε = 1e-3,
     // so a larger ε makes the comparison bite harder.
-    against_formula(Adadelta::default().eps(1e-4), adadelta_reference(1.0, 0.9, 1e-4, 0.0));
+    against_formula(
+        Adadelta::default().eps(1e-4),
+        adadelta_reference(1.0, 0.9, 1e-4, 0.0),
+    );
     let opt = Adadelta::new(0.5).rho(0.8).eps(1e-3).weight_decay(0.05);
     against_formula(opt, adadelta_reference(0.5, 0.8, 1e-3, 0.05));
 }
@@ -295,7 +316,10 @@ fn adam_reference(
 
 #[test]
 fn adam_matches_formula() {
-    against_formula(Adam::new(0.01), adam_reference(|_| 0.01, (0.9, 0.999), 1e-8, 0.0, false));
+    against_formula(
+        Adam::new(0.01),
+        adam_reference(|_| 0.01, (0.9, 0.999), 1e-8, 0.0, false),
+    );
     // A large ε shows where it sits; coupled weight decay.
     let opt = Adam::new(0.05).betas(0.8, 0.99).eps(1e-3).weight_decay(0.1);
     against_formula(opt, adam_reference(|_| 0.05, (0.8, 0.99), 1e-3, 0.1, false));
@@ -304,7 +328,10 @@ fn adam_matches_formula() {
 #[test]
 fn adamw_matches_formula() {
     // PyTorch's default decoupled decay 0.01, then a larger one.
-    against_formula(AdamW::new(0.01), adam_reference(|_| 0.01, (0.9, 0.999), 1e-8, 0.01, true));
+    against_formula(
+        AdamW::new(0.01),
+        adam_reference(|_| 0.01, (0.9, 0.999), 1e-8, 0.01, true),
+    );
     let opt = AdamW::new(0.05).weight_decay(0.5).eps(1e-3);
     against_formula(opt, adam_reference(|_| 0.05, (0.9, 0.999), 1e-3, 0.5, true));
 }
@@ -359,8 +386,14 @@ fn every_optimiser_trains_the_regression_below_1e_3() {
     let cases = [
         ("sgd", train(Sgd::new(0.5), 400)),
         ("momentum", train(SgdMomentum::new(0.1, 0.9), 300)),
-        ("ema momentum", train(SgdMomentum::exponential_average(0.5, 0.9), 400)),
-        ("nesterov", train(SgdMomentum::new(0.1, 0.9).nesterov(), 300)),
+        (
+            "ema momentum",
+            train(SgdMomentum::exponential_average(0.5, 0.9), 400),
+        ),
+        (
+            "nesterov",
+            train(SgdMomentum::new(0.1, 0.9).nesterov(), 300),
+        ),
         ("adagrad", train(Adagrad::new(0.1), 400)),
         ("rmsprop", train(RmsProp::new(0.005), 400)),
         ("adadelta", train(Adadelta::default(), 400)),
@@ -369,7 +402,10 @@ fn every_optimiser_trains_the_regression_below_1e_3() {
     ];
     for (name, (first, last)) in cases {
         assert!(first > 0.05, "{name}: the problem starts too easy: {first}");
-        assert!(last < 1e-3, "{name}: loss {first} → {last}, expected below 1e-3");
+        assert!(
+            last < 1e-3,
+            "{name}: loss {first} → {last}, expected below 1e-3"
+        );
     }
 }
 
@@ -379,7 +415,10 @@ fn schedules_drive_the_learning_rate() {
     let (xs, ts) = regression_data();
     let (step, cosine) = (StepDecay::new(0.5, 10, 0.5), Cosine::new(0.02, 30));
     let mut trainer = Trainer::<f64, Net>::new();
-    let (mut a, mut b) = (Net::new(&mut SplitMix64::new(3)), Net::new(&mut SplitMix64::new(3)));
+    let (mut a, mut b) = (
+        Net::new(&mut SplitMix64::new(3)),
+        Net::new(&mut SplitMix64::new(3)),
+    );
     let mut sgd = Sgd::new(1.0);
     let mut adam = Adam::<f64, Net>::new(1.0);
     let (mut first_a, mut first_b, mut last_a, mut last_b) = (0.0, 0.0, 0.0, 0.0);
@@ -397,8 +436,14 @@ fn schedules_drive_the_learning_rate() {
             }
         }
     }
-    assert!(last_a < first_a / 50.0, "sgd + step decay: {first_a} → {last_a}");
-    assert!(last_b < first_b / 50.0, "adam + cosine: {first_b} → {last_b}");
+    assert!(
+        last_a < first_a / 50.0,
+        "sgd + step decay: {first_a} → {last_a}"
+    );
+    assert!(
+        last_b < first_b / 50.0,
+        "adam + cosine: {first_b} → {last_b}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,10 +462,17 @@ fn check_penalty(reg: &impl Regularizer, biases: bool, formula: impl Fn(&[(f64, 
     let pairs: Vec<(f64, bool)> = (0..Net::TENSORS)
         .flat_map(|i| {
             let weight = Net::tensor_info(i).kind == TensorKind::Weight;
-            net.tensor(i).iter().map(move |&w| (w, weight)).collect::<Vec<_>>()
+            net.tensor(i)
+                .iter()
+                .map(move |&w| (w, weight))
+                .collect::<Vec<_>>()
         })
         .collect();
-    assert!((value - formula(&pairs)).abs() < 1e-14, "{value} vs {}", formula(&pairs));
+    assert!(
+        (value - formula(&pairs)).abs() < 1e-14,
+        "{value} vs {}",
+        formula(&pairs)
+    );
     assert_eq!(reg.penalty::<f64, _>(&net), value);
     for i in 0..Net::TENSORS {
         let info = Net::tensor_info(i);
@@ -435,7 +487,10 @@ fn check_penalty(reg: &impl Regularizer, biases: bool, formula: impl Fn(&[(f64, 
             hi.tensor_mut(i)[k] += EPS;
             lo.tensor_mut(i)[k] -= EPS;
             let numeric = (reg.penalty::<f64, _>(&hi) - reg.penalty::<f64, _>(&lo)) / (2.0 * EPS);
-            assert!(relative_error(added, numeric) < 1e-7, "{info}[{k}]: {added} vs {numeric}");
+            assert!(
+                relative_error(added, numeric) < 1e-7,
+                "{info}[{k}]: {added} vs {numeric}"
+            );
         }
     }
 }
@@ -445,12 +500,20 @@ fn penalties_on_a_network() {
     // λ/2·Σw² and λ·Σ|w| over weights (and biases when asked).
     let l2 = |biases: bool| {
         move |p: &[(f64, bool)]| {
-            0.15 * p.iter().filter(|q| q.1 || biases).map(|q| q.0 * q.0).sum::<f64>()
+            0.15 * p
+                .iter()
+                .filter(|q| q.1 || biases)
+                .map(|q| q.0 * q.0)
+                .sum::<f64>()
         }
     };
     let l1 = |biases: bool| {
         move |p: &[(f64, bool)]| {
-            0.3 * p.iter().filter(|q| q.1 || biases).map(|q| q.0.abs()).sum::<f64>()
+            0.3 * p
+                .iter()
+                .filter(|q| q.1 || biases)
+                .map(|q| q.0.abs())
+                .sum::<f64>()
         }
     };
     check_penalty(&L2::new(0.3), false, l2(false));
@@ -539,7 +602,10 @@ fn dropout_network_trains_and_infers_deterministically() {
     let mut trainer = Trainer::<f64, TinyDrop<f64>>::new();
     let mut opt = Adam::new(0.01);
     let mse = |net: &TinyDrop<f64>| {
-        xs.iter().zip(&ts).map(|(x, t)| (net.forward(x) - t).norm_squared() / 2.0).sum::<f64>()
+        xs.iter()
+            .zip(&ts)
+            .map(|(x, t)| (net.forward(x) - t).norm_squared() / 2.0)
+            .sum::<f64>()
             / 16.0
     };
     let before = mse(&net);
@@ -573,10 +639,22 @@ fn no_heap_allocation_in_any_step() {
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 16]))) > 0);
 
     assert_eq!(step_allocations(Sgd::new(0.1)), 0, "sgd");
-    assert_eq!(step_allocations(Sgd::new(0.1).weight_decay(0.01)), 0, "sgd + decay");
+    assert_eq!(
+        step_allocations(Sgd::new(0.1).weight_decay(0.01)),
+        0,
+        "sgd + decay"
+    );
     assert_eq!(step_allocations(SgdMomentum::new(0.1, 0.9)), 0, "momentum");
-    assert_eq!(step_allocations(SgdMomentum::new(0.1, 0.9).nesterov()), 0, "nesterov");
-    assert_eq!(step_allocations(SgdMomentum::exponential_average(0.1, 0.9)), 0, "ema");
+    assert_eq!(
+        step_allocations(SgdMomentum::new(0.1, 0.9).nesterov()),
+        0,
+        "nesterov"
+    );
+    assert_eq!(
+        step_allocations(SgdMomentum::exponential_average(0.1, 0.9)),
+        0,
+        "ema"
+    );
     assert_eq!(step_allocations(Adagrad::new(0.1)), 0, "adagrad");
     assert_eq!(step_allocations(RmsProp::new(0.01)), 0, "rmsprop");
     assert_eq!(step_allocations(Adadelta::default()), 0, "adadelta");
@@ -666,8 +744,14 @@ fn checker_reports_the_worst_entry_of_each_tensor() {
         reports.push(*t);
     });
     let names: Vec<String> = reports.iter().map(|t| t.info.to_string()).collect();
-    assert_eq!(names, ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
-    assert_eq!(reports.iter().map(|t| t.checked).collect::<Vec<_>>(), [12, 4, 8, 2]);
+    assert_eq!(
+        names,
+        ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
+    );
+    assert_eq!(
+        reports.iter().map(|t| t.checked).collect::<Vec<_>>(),
+        [12, 4, 8, 2]
+    );
     for t in &reports[..3] {
         assert!(t.passes(1e-6), "{t}");
     }
@@ -677,10 +761,15 @@ fn checker_reports_the_worst_entry_of_each_tensor() {
     assert!((bad.worst - 0.5).abs() < 1e-6, "{bad}");
     assert!((bad.analytic - 2.0 * bad.numeric).abs() < 1e-8, "{bad}");
     assert!(!check.passes(1e-6));
-    assert_eq!(check.worst_at.map(|(info, _)| info.to_string()), Some("out.bias".into()));
+    assert_eq!(
+        check.worst_at.map(|(info, _)| info.to_string()),
+        Some("out.bias".into())
+    );
     // The plain API reports the same per-tensor worst errors.
     let mut worst = Vec::new();
-    check_network(&net, &x, &1, &SoftmaxCrossEntropy, 100, |_, err| worst.push(err));
+    check_network(&net, &x, &1, &SoftmaxCrossEntropy, 100, |_, err| {
+        worst.push(err)
+    });
     assert_eq!(worst, reports.iter().map(|t| t.worst).collect::<Vec<_>>());
 }
 

@@ -31,8 +31,15 @@ impl<T: Scalar, const N: usize> Dropout<T, N> {
     pub fn new(p: f64, rng: &mut (impl RngCore + ?Sized)) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        assert!((0.0..1.0).contains(&p), "dropout probability must be in [0, 1), found {p}");
-        Dropout { p, scale: T::of(1.0 / (1.0 - p)), rng: SplitMix64::new(rng.next_u64()) }
+        assert!(
+            (0.0..1.0).contains(&p),
+            "dropout probability must be in [0, 1), found {p}"
+        );
+        Dropout {
+            p,
+            scale: T::of(1.0 / (1.0 - p)),
+            rng: SplitMix64::new(rng.next_u64()),
+        }
     }
 
     /// The drop probability p.
@@ -84,7 +91,11 @@ impl<T: Scalar, const N: usize> Layer<T> for Dropout<T, N> {
         }
         for ((y, m), &x) in y.iter_mut().zip(mask.iter_mut()).zip(x.iter()) {
             // A unit is kept when u ≥ p, which has probability 1 − p for u uniform in [0, 1).
-            *m = if uniform01(&mut self.rng) >= self.p { self.scale } else { T::zero() };
+            *m = if uniform01(&mut self.rng) >= self.p {
+                self.scale
+            } else {
+                T::zero()
+            };
             *y = *m * x;
         }
     }
@@ -177,8 +188,14 @@ mod tests {
             assert!((frac - (1.0 - p)).abs() < 0.006, "p {p}: kept {frac}");
             // E(y) = x: the mean over all units and trials of y/x is 1 within the same bound
             // scaled by the kept value 1/(1 − p).
-            let ratio = (0..N).map(|i| sum_y[i] / (trials as f64 * x[i])).sum::<f64>() / N as f64;
-            assert!((ratio - 1.0).abs() < 0.006 / (1.0 - p), "p {p}: E(y)/x {ratio}");
+            let ratio = (0..N)
+                .map(|i| sum_y[i] / (trials as f64 * x[i]))
+                .sum::<f64>()
+                / N as f64;
+            assert!(
+                (ratio - 1.0).abs() < 0.006 / (1.0 - p),
+                "p {p}: E(y)/x {ratio}"
+            );
         }
     }
 

@@ -161,7 +161,15 @@ impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Adam<T, N> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let hyper = (self.lr, self.beta1, self.beta2, self.eps);
         let decay = Decay::Coupled(self.weight_decay);
-        adam_step(net, grad, &mut self.m, &mut self.v, &mut self.steps, hyper, decay);
+        adam_step(
+            net,
+            grad,
+            &mut self.m,
+            &mut self.v,
+            &mut self.steps,
+            hyper,
+            decay,
+        );
     }
     fn learning_rate(&self) -> T {
         self.lr
@@ -175,7 +183,15 @@ impl<T: Scalar, N: Network<T>> Optimizer<T, N> for AdamW<T, N> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let hyper = (self.lr, self.beta1, self.beta2, self.eps);
         let decay = Decay::Decoupled(self.weight_decay);
-        adam_step(net, grad, &mut self.m, &mut self.v, &mut self.steps, hyper, decay);
+        adam_step(
+            net,
+            grad,
+            &mut self.m,
+            &mut self.v,
+            &mut self.steps,
+            hyper,
+            decay,
+        );
     }
     fn learning_rate(&self) -> T {
         self.lr

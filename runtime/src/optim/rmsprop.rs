@@ -77,8 +77,13 @@ impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
 
 impl<T: Scalar, N: Network<T>> Optimizer<T, N> for RmsProp<T, N> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
-        let (lr, a, wd, eps, placement) =
-            (self.lr, self.alpha, self.weight_decay, self.eps, self.eps_placement);
+        let (lr, a, wd, eps, placement) = (
+            self.lr,
+            self.alpha,
+            self.weight_decay,
+            self.eps,
+            self.eps_placement,
+        );
         let one_minus_a = T::one() - a;
         for i in 0..N::TENSORS {
             let w = net.tensor_mut(i);

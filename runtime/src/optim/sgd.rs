@@ -47,7 +47,10 @@ pub struct Sgd<T> {
 impl<T: Scalar> Sgd<T> {
     /// SGD with learning rate `lr` and no weight decay.
     pub fn new(lr: f64) -> Self {
-        Sgd { lr: T::of(lr), weight_decay: T::zero() }
+        Sgd {
+            lr: T::of(lr),
+            weight_decay: T::zero(),
+        }
     }
 
     /// Sets the L2 weight decay λ (PyTorch's `weight_decay`).
@@ -152,7 +155,9 @@ impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
     /// The exponential-average convention v ← β v + (1 − β) g, w ← w − α v, v₀ = 0: momentum
     /// and dampening β, starting from zero.
     pub fn exponential_average(lr: f64, beta: f64) -> Self {
-        Self::new(lr, beta).dampening(beta).start(MomentumStart::Zero)
+        Self::new(lr, beta)
+            .dampening(beta)
+            .start(MomentumStart::Zero)
     }
 
     /// Sets the dampening τ.

@@ -114,7 +114,11 @@ impl<T: Scalar> Tiny<T> {
 
 impl<T: Scalar> Zeros for TinyGrad<T> {
     fn zeros() -> Self {
-        TinyGrad { hidden: Zeros::zeros(), tanh_1: NoParams, out: Zeros::zeros() }
+        TinyGrad {
+            hidden: Zeros::zeros(),
+            tanh_1: NoParams,
+            out: Zeros::zeros(),
+        }
     }
 }
 
@@ -177,10 +181,13 @@ impl<T: Scalar> Network<T> for Tiny<T> {
         dx: Option<&mut SVector<T, 3>>,
     ) {
         let mut d2 = Zeros::zeros();
-        self.out.backward(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
+        self.out
+            .backward(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
         let mut d1 = Zeros::zeros();
-        self.tanh_1.backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
-        self.hidden.backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
+        self.tanh_1
+            .backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
+        self.hidden
+            .backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
     }
 }
 
@@ -311,21 +318,29 @@ impl<T: Scalar> Network<T> for TinyDrop<T> {
         dx: Option<&mut SVector<T, 3>>,
     ) {
         let mut d3 = Zeros::zeros();
-        self.out.backward(&r.x3, &r.x4, &r.r4, d4, Some(&mut d3), &mut g.out);
+        self.out
+            .backward(&r.x3, &r.x4, &r.r4, d4, Some(&mut d3), &mut g.out);
         let mut d2 = Zeros::zeros();
-        self.drop.backward(&r.x2, &r.x3, &r.r3, &d3, Some(&mut d2), &mut g.drop);
+        self.drop
+            .backward(&r.x2, &r.x3, &r.r3, &d3, Some(&mut d2), &mut g.drop);
         let mut d1 = Zeros::zeros();
-        self.tanh_1.backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
-        self.hidden.backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
+        self.tanh_1
+            .backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
+        self.hidden
+            .backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
     }
 }
 
 /// A fixed regression problem: 16 inputs in [0, 1]×{0.5}×[−0.5, 0] and targets
 /// (x₀ − x₂, x₁/2), which a tanh layer of 4 units fits closely.
 pub fn regression_data() -> (Vec<SVector<f64, 3>>, Vec<SVector<f64, 2>>) {
-    let xs: Vec<SVector<f64, 3>> =
-        (0..16).map(|i| SVector::from([i as f64 / 16.0, 0.5, -(i as f64) / 32.0])).collect();
-    let ts = xs.iter().map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]])).collect();
+    let xs: Vec<SVector<f64, 3>> = (0..16)
+        .map(|i| SVector::from([i as f64 / 16.0, 0.5, -(i as f64) / 32.0]))
+        .collect();
+    let ts = xs
+        .iter()
+        .map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]]))
+        .collect();
     (xs, ts)
 }
 
