@@ -67,6 +67,41 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         N::Input: 'a,
         O: Optimizer<T, N>,
     {
+        self.step_with(net, opt, loss, batch, |_, _| T::zero())
+    }
+
+    /// [`step`](Trainer::step) with a hook between the mean gradient and the update, for
+    /// regularisers and clipping: `before_update(net, grad)` may change the gradient and
+    /// returns a penalty added to the reported loss.
+    ///
+    /// ```
+    /// # use stacknet_runtime::{Network, loss::Loss, optim::Optimizer, train::Trainer};
+    /// use stacknet_runtime::regularize::{clip_grad_norm, Regularizer, L2};
+    /// # fn demo<N: Network<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output, Target = usize>>(
+    /// #     net: &mut N, opt: &mut O, loss: &L, xs: &[N::Input], ts: &[usize]) {
+    /// let mut trainer = Trainer::new();
+    /// let l2 = L2::new(1e-4);
+    /// let loss = trainer.step_with(net, opt, loss, xs.iter().zip(ts), |net, grad| {
+    ///     let penalty = l2.add_grad(net, grad);
+    ///     clip_grad_norm(grad, 1.0);
+    ///     penalty
+    /// });
+    /// # }
+    /// ```
+    pub fn step_with<'a, L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
+        before_update: impl FnOnce(&N, &mut N::Grad) -> T,
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: 'a,
+        N::Input: 'a,
+        O: Optimizer<T, N>,
+    {
         clear(&mut self.grad);
         let (mut sum, mut n) = (T::zero(), 0usize);
         for (x, t) in batch {
@@ -78,8 +113,9 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         }
         let inv = T::one() / T::of(n as f64);
         scale(&mut self.grad, inv);
+        let penalty = before_update(net, &mut self.grad);
         opt.step(net, &self.grad);
-        sum * inv
+        sum * inv + penalty
     }
 }
 
@@ -122,6 +158,25 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
         L::Target: Sized,
         O: Optimizer<T, N>,
     {
+        self.step_with(net, opt, loss, xs, targets, |_, _| T::zero())
+    }
+
+    /// [`step`](BatchTrainer::step) with a hook between the mean gradient and the update
+    /// (see [`Trainer::step_with`]).
+    pub fn step_with<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        xs: &[N::Input; B],
+        targets: &[L::Target; B],
+        before_update: impl FnOnce(&N, &mut N::Grad) -> T,
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: Sized,
+        O: Optimizer<T, N>,
+    {
         clear(&mut self.grad);
         net.forward_train_batch(xs, &mut self.record);
         let mut sum = T::zero();
@@ -132,8 +187,9 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
         net.backward_batch(&self.record, &self.dys, &mut self.grad);
         let inv = T::one() / T::of(B.max(1) as f64);
         scale(&mut self.grad, inv);
+        let penalty = before_update(net, &mut self.grad);
         opt.step(net, &self.grad);
-        sum * inv
+        sum * inv + penalty
     }
 }
 
