@@ -2,9 +2,15 @@
 //! formulas in its docs and its tests at the bottom.
 
 pub mod activation;
+pub mod conv2d;
 pub mod dense;
 pub mod flatten;
+pub mod global_pool;
+pub mod pool;
 
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use flatten::Flatten;
+pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
+pub use pool::{AvgPool2d, MaxPool2d};
