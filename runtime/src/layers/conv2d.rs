@@ -21,17 +21,24 @@
 //! **Backward**, with δ = ∂L/∂y seen as `D: P × OC`:
 //! ∂L/∂Wmat = colᵀ · D, ∂L/∂b = column sums of D, ∂L/∂x = col2im(D · Wmatᵀ), where col2im
 //! adds every entry of a `P × K` matrix back onto the input value im2col took it from
-//! (padding entries are dropped).
+//! (padding entries are dropped). Backward builds the im2col matrix already transposed,
+//! `colᵀ: K × P` (each output position's K taps contiguous), so that both products run along
+//! K: `∂L/∂Wmat += colᵀ · D` lands column by column in the `K × OC` gradient, and
+//! `(D · Wmatᵀ)ᵀ = Wmat · Dᵀ` is again `K × P`. Along P instead, every gradient entry would be
+//! a dot product of length P ending in a horizontal sum, which costs as much as the
+//! multiplications themselves when P is as small as LeNet's 100.
 //!
 //! **Memory.** Backward recomputes im2col from the input instead of keeping `col` in the
 //! training record: the record stays [`NoRecord`] and a model keeps one `P × K` scratch buffer
 //! live at a time instead of one per convolution per sample, which is what a microcontroller can
 //! afford; the price is one more im2col (a copy) per backward. Forward and backward each hold
-//! one `P × K` matrix on the stack ([`SCRATCH_BYTES`](Layer::SCRATCH_BYTES)); backward reuses it
-//! for `D · Wmatᵀ` once the weight gradient is done.
+//! one `P × K` matrix on the stack, plus one packed 8-column block of a product's other factor;
+//! backward reuses its matrix for `Wmat · Dᵀ` once the weight gradient is done.
+//! [`SCRATCH_BYTES`](Layer::SCRATCH_BYTES) is the larger of the two.
 //!
-//! The matrix products are small register-blocked kernels on the flat storage: every buffer is
-//! written in place, never passed or returned by value.
+//! The matrix products are small register-blocked kernels on the flat storage, sized for the
+//! target's SIMD registers at compile time: every buffer is written in place, never passed or
+//! returned by value.
 
 use crate::init::Init;
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
@@ -195,32 +202,66 @@ impl<
         }
     }
 
-    /// Adds every entry of the `P × K` matrix `col` onto the input value im2col took it from
-    /// (the adjoint of [`im2col`](Self::im2col)); padding entries are dropped.
-    fn col2im(col: &[T], dx: &mut [T]) {
-        let (col, dx) = (&col[..P * K], &mut dx[..IN]);
-        let mut k = 0;
-        for img in dx.chunks_exact_mut(H * W) {
-            for ky in 0..KH {
-                let (oh0, oh1) = valid_span(ky * DH, PH, SH, H, OH);
-                for kx in 0..KW {
-                    let (ow0, ow1) = valid_span(kx * DW, PW, SW, W, OW);
-                    let src = &col[k * P..][..P];
-                    k += 1;
-                    if ow0 == ow1 {
-                        continue;
+    /// Writes the transposed im2col matrix, `K × P` column-major: column p holds the `K` taps
+    /// of output position p, in (c, ky, kx) order, so each kernel row is one contiguous run.
+    fn im2col_t(x: &[T], colt: &mut [T]) {
+        let (x, colt) = (&x[..IN], &mut colt[..K * P]);
+        let mut taps = colt.chunks_exact_mut(KW);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                // Input column of tap kx = 0, wrapping below zero into the padding.
+                let iw0 = (ow * SW).wrapping_sub(PW);
+                let interior = DW == 1 && iw0 < W && iw0 + KW <= W;
+                for img in x.chunks_exact(H * W) {
+                    for ky in 0..KH {
+                        let Some(dst) = taps.next() else { return };
+                        let ih = (oh * SH + ky * DH).wrapping_sub(PH);
+                        if ih >= H {
+                            dst.fill(T::zero());
+                            continue;
+                        }
+                        let src = &img[ih * W..][..W];
+                        if interior {
+                            dst.copy_from_slice(&src[iw0..iw0 + KW]);
+                        } else {
+                            for (kx, d) in dst.iter_mut().enumerate() {
+                                let iw = iw0.wrapping_add(kx * DW);
+                                *d = if iw < W { src[iw] } else { T::zero() };
+                            }
+                        }
                     }
-                    for oh in oh0..oh1 {
-                        let dst = &mut img[(oh * SH + ky * DH - PH) * W..][..W];
-                        let row = &src[oh * OW..][..OW][ow0..ow1];
-                        let ix0 = (ow0 * SW + kx * DW).wrapping_sub(PW);
-                        if SW == 1 {
-                            for (d, &s) in dst[ix0..][..row.len()].iter_mut().zip(row) {
-                                *d += s;
+                }
+            }
+        }
+    }
+
+    /// Adds every entry of the `K × P` matrix `colt` onto the input value
+    /// [`im2col_t`](Self::im2col_t) took it from (its adjoint); padding entries are dropped.
+    fn col2im_t(colt: &[T], dx: &mut [T]) {
+        let (colt, dx) = (&colt[..K * P], &mut dx[..IN]);
+        let mut taps = colt.chunks_exact(KW);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let iw0 = (ow * SW).wrapping_sub(PW);
+                let interior = DW == 1 && iw0 < W && iw0 + KW <= W;
+                for img in dx.chunks_exact_mut(H * W) {
+                    for ky in 0..KH {
+                        let Some(src) = taps.next() else { return };
+                        let ih = (oh * SH + ky * DH).wrapping_sub(PH);
+                        if ih >= H {
+                            continue;
+                        }
+                        let dst = &mut img[ih * W..][..W];
+                        if interior {
+                            for (d, &v) in dst[iw0..iw0 + KW].iter_mut().zip(src) {
+                                *d += v;
                             }
                         } else {
-                            for (d, &s) in dst[ix0..].iter_mut().step_by(SW).zip(row) {
-                                *d += s;
+                            for (kx, &v) in src.iter().enumerate() {
+                                let iw = iw0.wrapping_add(kx * DW);
+                                if iw < W {
+                                    dst[iw] += v;
+                                }
                             }
                         }
                     }
@@ -372,8 +413,9 @@ impl<
     type Grad = Self;
     const KIND: &'static str = "conv2d";
     const MACS: usize = OC * P * K;
-    /// The `P × K` im2col matrix.
-    const SCRATCH_BYTES: usize = P * K * T::BYTES;
+    /// The `P × K` im2col matrix (`K × P` in backward) and one packed 8-column block of the
+    /// other factor of a product: `K` rows in forward, `P` or `OC` in backward.
+    const SCRATCH_BYTES: usize = (P * K + NR * max(max(K, P), OC)) * T::BYTES;
 
     #[inline]
     fn forward(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
@@ -381,20 +423,14 @@ impl<
         let () = Self::VALID;
         let mut col = SMatrix::<T, P, K>::zeros();
         Self::im2col(x.as_slice(), col.as_mut_slice());
-        let bias = if BIAS {
-            Some(self.bias.as_slice())
+        let start = if BIAS {
+            Start::Columns(self.bias.as_slice())
         } else {
-            None
+            Start::Zero
         };
         // Y (P × OC) = col · Wmat, starting from the bias; Wmat(k, o) = weight[k + o·K].
-        gemm_nn::<T, P, K, OC>(
-            col.as_slice(),
-            self.weight.as_slice(),
-            1,
-            K,
-            bias,
-            y.as_mut_slice(),
-        );
+        let (col, w) = (col.as_slice(), self.weight.as_slice());
+        gemm_nn::<T, P, K, OC>(col, w, 1, K, start, y.as_mut_slice());
     }
 
     #[inline]
@@ -409,27 +445,23 @@ impl<
     ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        let mut col = SMatrix::<T, P, K>::zeros();
-        Self::im2col(x.as_slice(), col.as_mut_slice());
-        // ∂L/∂Wmat += colᵀ · D.
-        gemm_tn_add::<T, P, K, OC>(col.as_slice(), dy.as_slice(), grad.weight.as_mut_slice());
+        // Transposed im2col, so that both products below run along K, contiguous in the
+        // weight gradient, rather than along P with horizontal sums.
+        let mut colt = SMatrix::<T, K, P>::zeros();
+        Self::im2col_t(x.as_slice(), colt.as_mut_slice());
+        // ∂L/∂Wmat += colᵀ · D, where colᵀ is stored: the product's (p, o) factor is D[p + o·P].
+        let (colt, dy) = (colt.as_mut_slice(), dy.as_slice());
+        gemm_nn::<T, K, P, OC>(colt, dy, 1, P, Start::Out, grad.weight.as_mut_slice());
         if BIAS {
-            for (db, d) in grad.bias.iter_mut().zip(dy.as_slice().chunks_exact(P)) {
+            for (db, d) in grad.bias.iter_mut().zip(dy.chunks_exact(P)) {
                 *db += sum(d);
             }
         }
         if let Some(dx) = dx {
-            // col ← D · Wmatᵀ: the product's (j, k) factor is Wmat(k, j) = weight[k + j·K].
-            gemm_nn::<T, P, OC, K>(
-                dy.as_slice(),
-                self.weight.as_slice(),
-                K,
-                1,
-                None,
-                col.as_mut_slice(),
-            );
+            // colᵀ ← Wmat · Dᵀ = (D · Wmatᵀ)ᵀ: the product's (o, p) factor is D[p + o·P].
+            gemm_nn::<T, K, OC, P>(self.weight.as_slice(), dy, P, 1, Start::Zero, colt);
             dx.fill(T::zero());
-            Self::col2im(col.as_slice(), dx.as_mut_slice());
+            Self::col2im_t(colt, dx.as_mut_slice());
         }
     }
 }
@@ -452,49 +484,79 @@ fn sum<T: Scalar>(v: &[T]) -> T {
     s
 }
 
-/// Rows of the output a micro-kernel keeps in registers per column: one 64-byte vector.
-const fn rows_per_kernel(bytes: usize) -> usize {
-    64 / bytes
+/// Bytes in one SIMD register of the compilation target. The register blocks below are sized
+/// so that their accumulators fill most of the register file without spilling.
+const VECTOR_BYTES: usize = if cfg!(target_feature = "avx512f") {
+    64
+} else if cfg!(target_feature = "avx") {
+    32
+} else {
+    16
+};
+
+/// Vector registers per output column in the [`gemm_nn`] kernel: 8 columns of 2 registers
+/// fill half of AVX-512's 32 registers; other targets have 16, so 1 register per column.
+const NN_VECTORS: usize = if cfg!(target_feature = "avx512f") {
+    2
+} else {
+    1
+};
+
+/// Where the products below start from.
+#[derive(Clone, Copy)]
+enum Start<'a, T> {
+    Zero,
+    /// One value per output column (a bias).
+    Columns(&'a [T]),
+    /// The output's current values: accumulate.
+    Out,
 }
 
-/// `out = init + A · B` for `A: M × R` (column-major) and `B: R × N` given by strides,
-/// `B(r, n) = b[r·brs + n·bcs]`; `out: M × N` column-major, and `init`, when given, holds one
-/// starting value per output column (the bias) instead of zero.
+/// `out = start + A · B` for `A: M × R` (column-major) and `B: R × N` given by strides,
+/// `B(r, n) = b[r·brs + n·bcs]`; `out: M × N` column-major.
 #[inline]
 fn gemm_nn<T: Scalar, const M: usize, const R: usize, const N: usize>(
     a: &[T],
     b: &[T],
     brs: usize,
     bcs: usize,
-    init: Option<&[T]>,
+    start: Start<'_, T>,
     out: &mut [T],
 ) {
     // One branch survives monomorphisation.
-    if rows_per_kernel(T::BYTES) >= 16 {
-        gemm_nn_blocked::<T, M, R, N, 16, 8>(a, b, brs, bcs, init, out);
+    if T::BYTES == 4 {
+        gemm_nn_blocked::<T, M, R, N, { NN_VECTORS * VECTOR_BYTES / 4 }>(
+            a, b, brs, bcs, start, out,
+        );
     } else {
-        gemm_nn_blocked::<T, M, R, N, 8, 8>(a, b, brs, bcs, init, out);
+        gemm_nn_blocked::<T, M, R, N, { NN_VECTORS * VECTOR_BYTES / 8 }>(
+            a, b, brs, bcs, start, out,
+        );
     }
 }
 
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Output columns per register block of [`gemm_nn`].
+const NR: usize = 8;
+
 /// [`gemm_nn`] in `MR × NR` register blocks: for each block of `NR` output columns, `B`'s
 /// rows are packed once into a contiguous `R × NR` array, then every `MR`-row panel of `A` is
-/// streamed past it. A column block that overhangs `N` repeats the last column (computed, not
-/// stored) so that one kernel shape serves every `N`.
+/// streamed past it; the last rows take narrower panels. A column block that overhangs `N`
+/// repeats the last column (computed, not stored) so that one kernel shape serves every `N`.
 #[inline]
-fn gemm_nn_blocked<
-    T: Scalar,
-    const M: usize,
-    const R: usize,
-    const N: usize,
-    const MR: usize,
-    const NR: usize,
->(
+fn gemm_nn_blocked<T: Scalar, const M: usize, const R: usize, const N: usize, const MR: usize>(
     a: &[T],
     b: &[T],
     brs: usize,
     bcs: usize,
-    init: Option<&[T]>,
+    start: Start<'_, T>,
     out: &mut [T],
 ) {
     let (a, out) = (&a[..M * R], &mut out[..M * N]);
@@ -514,14 +576,23 @@ fn gemm_nn_blocked<
             cols: &cols,
             stored: (N - j0).min(NR),
             packed: &packed,
-            init,
+            start,
         };
         let mut i0 = 0;
         while i0 + MR <= M {
             block.kernel::<MR>(a, M, i0, out);
             i0 += MR;
         }
-        while i0 + 4 <= M {
+        // The conditions on MR are constants: only the narrower panels remain.
+        while MR > 16 && i0 + 16 <= M {
+            block.kernel::<16>(a, M, i0, out);
+            i0 += 16;
+        }
+        while MR > 8 && i0 + 8 <= M {
+            block.kernel::<8>(a, M, i0, out);
+            i0 += 8;
+        }
+        while MR > 4 && i0 + 4 <= M {
             block.kernel::<4>(a, M, i0, out);
             i0 += 4;
         }
@@ -534,108 +605,49 @@ fn gemm_nn_blocked<
 }
 
 /// One block of `NR` output columns of [`gemm_nn_blocked`].
-struct Block<'a, T, const NR: usize> {
+struct Block<'a, T> {
     /// Output column of each lane (the last column repeated past the edge).
     cols: &'a [usize; NR],
     /// How many of the `NR` columns are real.
     stored: usize,
     /// `B` restricted to these columns, row by row.
     packed: &'a [[T; NR]],
-    init: Option<&'a [T]>,
+    start: Start<'a, T>,
 }
 
-impl<T: Scalar, const NR: usize> Block<'_, T, NR> {
+impl<T: Scalar> Block<'_, T> {
     /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
     /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars).
     #[inline(always)]
     fn kernel<const MR: usize>(&self, a: &[T], m: usize, i0: usize, out: &mut [T]) {
         let mut acc = [[T::zero(); MR]; NR];
-        if let Some(init) = self.init {
-            for (acc, &c) in acc.iter_mut().zip(self.cols) {
-                *acc = [init[c]; MR];
+        match self.start {
+            Start::Zero => {}
+            Start::Columns(init) => {
+                for (acc, &c) in acc.iter_mut().zip(self.cols) {
+                    *acc = [init[c]; MR];
+                }
+            }
+            Start::Out => {
+                for (acc, &c) in acc.iter_mut().zip(self.cols) {
+                    acc.copy_from_slice(&out[c * m + i0..][..MR]);
+                }
             }
         }
         for (acol, brow) in a.chunks_exact(m).zip(self.packed) {
             let av = &acol[i0..i0 + MR];
-            for (acc, &bv) in acc.iter_mut().zip(brow) {
-                for (s, &x) in acc.iter_mut().zip(av) {
-                    *s += x * bv;
+            // Rows outside, columns inside: the short column loop unrolls first and leaves a
+            // loop over contiguous rows to vectorise. (The other nesting let LLVM vectorise
+            // across columns with gathers and scatters on AVX-512, eight times slower.)
+            for (i, &x) in av.iter().enumerate() {
+                for (acc, &bv) in acc.iter_mut().zip(brow) {
+                    acc[i] += x * bv;
                 }
             }
         }
         for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
             out[c * m + i0..][..MR].copy_from_slice(acc);
         }
-    }
-}
-
-/// `c += Aᵀ · B` for `A: M × KD` and `B: M × N` (column-major), `c: KD × N` column-major:
-/// every entry is a dot product of two contiguous columns of length `M`.
-#[inline]
-fn gemm_tn_add<T: Scalar, const M: usize, const KD: usize, const N: usize>(
-    a: &[T],
-    b: &[T],
-    c: &mut [T],
-) {
-    if rows_per_kernel(T::BYTES) >= 16 {
-        gemm_tn_blocked::<T, M, KD, N, 16, 4, 4>(a, b, c);
-    } else {
-        gemm_tn_blocked::<T, M, KD, N, 8, 4, 4>(a, b, c);
-    }
-}
-
-/// [`gemm_tn_add`] in `KB × JB` blocks of outputs, each dot product accumulated in `L`
-/// independent lanes (floating-point addition is not associative, so the compiler would not
-/// vectorise a single running sum) and reduced at the end. Blocks overhanging `KD` or `N`
-/// repeat the last column (computed, not stored).
-#[inline]
-fn gemm_tn_blocked<
-    T: Scalar,
-    const M: usize,
-    const KD: usize,
-    const N: usize,
-    const L: usize,
-    const KB: usize,
-    const JB: usize,
->(
-    a: &[T],
-    b: &[T],
-    c: &mut [T],
-) {
-    let (a, b, c) = (&a[..M * KD], &b[..M * N], &mut c[..KD * N]);
-    let full = M / L * L;
-    let mut k0 = 0;
-    while k0 < KD {
-        let acols: [&[T]; KB] = core::array::from_fn(|i| &a[(k0 + i).min(KD - 1) * M..][..M]);
-        let mut j0 = 0;
-        while j0 < N {
-            let bcols: [&[T]; JB] = core::array::from_fn(|j| &b[(j0 + j).min(N - 1) * M..][..M]);
-            let mut acc = [[[T::zero(); L]; JB]; KB];
-            let mut p = 0;
-            while p < full {
-                for (acc, acol) in acc.iter_mut().zip(&acols) {
-                    let av = &acol[p..p + L];
-                    for (acc, bcol) in acc.iter_mut().zip(&bcols) {
-                        let bv = &bcol[p..p + L];
-                        for ((s, &x), &y) in acc.iter_mut().zip(av).zip(bv) {
-                            *s += x * y;
-                        }
-                    }
-                }
-                p += L;
-            }
-            for (i, (acc, acol)) in acc.iter().zip(&acols).enumerate().take(KD - k0) {
-                for (j, (acc, bcol)) in acc.iter().zip(&bcols).enumerate().take(N - j0) {
-                    let mut s = sum(acc);
-                    for (&x, &y) in acol[full..].iter().zip(&bcol[full..]) {
-                        s += x * y;
-                    }
-                    c[(k0 + i) + (j0 + j) * KD] += s;
-                }
-            }
-            j0 += JB;
-        }
-        k0 += KB;
     }
 }
 
@@ -922,8 +934,8 @@ mod tests {
         ($rng:expr, $t:ty, $tol:expr; $c:literal, $h:literal, $w:literal => $oc:literal;
          k($kh:literal, $kw:literal) s($sh:literal, $sw:literal) p($ph:literal, $pw:literal)
          d($dh:literal, $dw:literal) $bias:literal) => {{
-    type L =
-                conv!($t; $c, $h, $w => $oc; k($kh, $kw) s($sh, $sw) p($ph, $pw) d($dh, $dw) $bias);
+            type L =
+        conv!($t; $c, $h, $w => $oc; k($kh, $kw) s($sh, $sw) p($ph, $pw) d($dh, $dw) $bias);
             let g = Geometry {
                 c: $c,
                 h: $h,
@@ -1050,7 +1062,8 @@ mod tests {
         );
         assert_eq!(<L as Params<f64>>::LEN, 38);
         assert_eq!(<L as Layer<f64>>::MACS, 2 * 4 * 18);
-        assert_eq!(<L as Layer<f64>>::SCRATCH_BYTES, 4 * 18 * 8);
+        // The 4 × 18 im2col matrix and an 8-column packed block of max(K, P, OC) = 18 rows.
+        assert_eq!(<L as Layer<f64>>::SCRATCH_BYTES, (4 * 18 + 8 * 18) * 8);
         type NoBias = conv!(3, 3, 4 => 2; k(2, 3) s(1, 1) p(0, 0) d(1, 1) false);
         assert_eq!(<NoBias as Params<f64>>::TENSORS, 1);
         assert_eq!(<NoBias as Params<f64>>::LEN, 36);

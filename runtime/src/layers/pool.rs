@@ -7,8 +7,8 @@
 //! below, PW columns left and right.
 //!
 //! - Max: `y = max` over the window's real inputs: padding counts as −∞, so it never wins.
-//!   Training records the flat input index of each maximum (the first one on ties, NaN wins
-//!   as in PyTorch); backward sends `δ[i, j]` to that input, adding up where windows overlap.
+//!   Training records the flat input index of each maximum (the first one on ties; a NaN
+//!   wins, the last one if several, as in PyTorch); backward sends `δ[i, j]` to that input, adding up where windows overlap.
 //! - Average: `y = (Σ window's real inputs) / (KH·KW)`: padding counts as zeros *in the
 //!   divisor too*, PyTorch's default; backward spreads `δ[i, j] / (KH·KW)` over the window's
 //!   real inputs.
@@ -240,13 +240,28 @@ impl<
             let img = &x[plane..][..H * W];
             let mut best = h0 * W + w0;
             let mut m = img[best];
+            let mut nan = false;
             for ih in h0..h1 {
                 for (iw, &v) in img[ih * W..][w0..w1].iter().enumerate() {
-                    // `v != v`: a NaN wins and stays, as in PyTorch.
-                    #[allow(clippy::eq_op)]
-                    if v > m || v != v {
+                    if v > m {
                         m = v;
                         best = ih * W + w0 + iw;
+                    }
+                    // Tested apart from the comparison above, which then stays a cheap
+                    // select: folding `v != v` into it made the loop three times slower.
+                    #[allow(clippy::eq_op)]
+                    let is_nan = v != v;
+                    nan |= is_nan;
+                }
+            }
+            if nan {
+                // PyTorch's rule: a NaN replaces any maximum, so the last NaN wins.
+                for ih in h0..h1 {
+                    for (iw, &v) in img[ih * W..][w0..w1].iter().enumerate() {
+                        #[allow(clippy::eq_op)]
+                        if v != v {
+                            (m, best) = (v, ih * W + w0 + iw);
+                        }
                     }
                 }
             }
@@ -499,12 +514,13 @@ mod tests {
 
     #[test]
     fn max_pool_propagates_nan() {
-        let x = vec([1.0, f64::NAN, 3.0, 2.0]);
-        let (mut y, mut arg) = (SVector::<f64, 1>::zeros(), [0u32; 1]);
-        let mut pool = <pool!(MaxPool2d; 1, 2, 2; k(2, 2) s(2, 2) p(0, 0))>::default();
+        // A NaN beats every number, and a later NaN beats an earlier one (PyTorch's rule).
+        let x = vec([f64::NAN, 3.0, f64::NAN, 2.0, 1.0, 2.0, 4.0, f64::NAN]);
+        let (mut y, mut arg) = (SVector::<f64, 2>::zeros(), [0u32; 2]);
+        let mut pool = <pool!(MaxPool2d; 2, 2, 2; k(2, 2) s(2, 2) p(0, 0))>::default();
         pool.forward_train(&x, &mut y, &mut arg);
-        assert!(y[0].is_nan());
-        assert_eq!(arg, [1]);
+        assert!(y[0].is_nan() && y[1].is_nan());
+        assert_eq!(arg, [2, 7]);
     }
 
     #[test]
