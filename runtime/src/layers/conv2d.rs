@@ -67,6 +67,16 @@ use rand_core::RngCore;
 /// conv.forward(&x, &mut y);
 /// assert!(y.iter().all(|&v| v == 0.0)); // zero input, zero bias
 /// ```
+///
+/// Dimensions that disagree with the formula do not compile (here `OH = OW = 28` without the
+/// padding that makes them so):
+///
+/// ```compile_fail,E0080
+/// # use stacknet_runtime::layers::Conv2d;
+/// # use stacknet_runtime::Zeros;
+/// type Bad = Conv2d<f32, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28, 25, 784, 784, 4704>;
+/// let conv = Bad::zeros();
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv2d<
     T: Scalar,

@@ -84,6 +84,32 @@ fn window(o: usize, s: usize, k: usize, pad: usize, n: usize) -> (usize, usize) 
 }
 
 /// Max pooling with a `KH × KW` window; see the module docs. A unit value: `MaxPool2d`.
+///
+/// ```
+/// use stacknet_runtime::layers::MaxPool2d;
+/// use stacknet_runtime::nalgebra::SVector;
+/// use stacknet_runtime::Layer;
+///
+/// // LeNet's first pooling: 6×28×28 → 6×14×14, 2×2 windows at stride 2.
+/// // C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT
+/// type Pool = MaxPool2d<6, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14, 4704, 1176>;
+/// let x = SVector::<f32, 4704>::from_fn(|i, _| i as f32);
+/// let mut y = SVector::zeros();
+/// Pool::default().forward(&x, &mut y);
+/// assert_eq!(y[0], 29.0); // max of x[0], x[1], x[28], x[29]
+/// ```
+///
+/// The dimension check also runs when the layer is used as a bare unit value (here `OH`
+/// should be 2):
+///
+/// ```compile_fail,E0080
+/// # use stacknet_runtime::layers::MaxPool2d;
+/// # use stacknet_runtime::nalgebra::SVector;
+/// # use stacknet_runtime::Layer;
+/// let pool = MaxPool2d::<1, 4, 4, 2, 2, 2, 2, 0, 0, 3, 2, 16, 6>;
+/// let mut y = SVector::<f32, 6>::zeros();
+/// pool.forward(&SVector::zeros(), &mut y);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxPool2d<
     const C: usize,
