@@ -193,6 +193,13 @@ mod tests {
         let mut dx = SVector::repeat(f64::NAN);
         max.backward(&x, &y, &arg, &dy, Some(&mut dx), &mut NoParams);
         assert_eq!(dx, SVector::from([0.0, 2.0, 0.0, 0.0, 0.0, 3.0]));
+
+        // A NaN beats every number and the last NaN wins, as in PyTorch.
+        let x = SVector::from([f64::NAN, 1.0, f64::NAN, 2.0, 3.0, 1.0]);
+        max.forward_train(&x, &mut y, &mut arg);
+        assert!(y[0].is_nan());
+        assert_eq!(y[1], 3.0);
+        assert_eq!(arg, [2, 4]);
     }
 
     #[test]
