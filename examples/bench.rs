@@ -1,0 +1,167 @@
+//! The LeNet-5 benchmark of DESIGN.md §5: inference at batch 1, a training step at batch 1
+//! (forward + softmax cross-entropy + backward + SGD), training at batch 32 per sample, heap
+//! allocations per call and peak memory, measured as the peer programs in ../shared/bench do
+//! (same warm-up, repetitions, median, data generator and learning rate).
+//!
+//! `cargo run --release --example bench [-- --json]`; `bench/compare.sh` runs it beside the peers
+//! (built with `-C target-cpu=native`, as they are).
+
+use stacknet::prelude::*;
+use stacknet::runtime::rand_core::RngCore;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+network! {
+    /// LeNet-5 for 28×28 grayscale digits.
+    pub struct LeNet5(input: [1, 28, 28]) {
+        conv1: conv2d(6, kernel = 5, padding = 2),
+        relu,
+        max_pool2d(2),
+        conv2: conv2d(16, kernel = 5),
+        relu,
+        max_pool2d(2),
+        flatten,
+        fc1: dense(120), relu,
+        fc2: dense(84), relu,
+        fc3: dense(10),
+    }
+}
+
+/// Counts heap allocations (alloc, alloc_zeroed and realloc calls), as the peers' harness does.
+struct CountingAlloc;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a side effect.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        System.alloc_zeroed(l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        System.realloc(p, l, n)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocs_per_call(n: usize, mut f: impl FnMut()) -> f64 {
+    let before = ALLOCS.load(Relaxed);
+    for _ in 0..n {
+        f();
+    }
+    (ALLOCS.load(Relaxed) - before) as f64 / n as f64
+}
+
+fn env(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Warm up, then the median over `reps` repetitions of µs per call.
+fn median_us(warmup: usize, iters: usize, reps: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut v: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            t.elapsed().as_secs_f64() * 1e6 / iters as f64
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Peak resident memory of this process (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kb.map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// One training step's worth of state: the trainer's buffers and plain SGD with lr 0.01.
+struct Step<'a> {
+    net: &'a mut LeNet5<f32>,
+    trainer: &'a mut Trainer<f32, LeNet5<f32>>,
+    opt: Sgd<f32>,
+}
+
+impl Step<'_> {
+    fn run(&mut self, xs: &[SVector<f32, 784>], ys: &[usize]) -> f32 {
+        self.trainer.step(self.net, &mut self.opt, &SoftmaxCrossEntropy, xs.iter().zip(ys))
+    }
+}
+
+fn main() {
+    let json = std::env::args().any(|a| a == "--json");
+    let (b1, b32, reps) = (env("BENCH_ITERS_B1", 2000), env("BENCH_ITERS_B32", 100), env("BENCH_REPS", 5));
+    let (w1, w32) = (env("BENCH_WARMUP_B1", 200), env("BENCH_WARMUP_B32", 10));
+
+    // The peers' data: uniform [0, 1) images and labels from one SplitMix64 (seed 42).
+    let mut rng = SplitMix64::new(42);
+    let mut uniform = || (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+    let pool: Vec<SVector<f32, 784>> = (0..64).map(|_| SVector::from_fn(|_, _| uniform())).collect();
+    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+
+    let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(0)));
+    let mut trainer = Box::new(Trainer::<f32, LeNet5<f32>>::new());
+    assert_eq!(LeNet5::<f32>::PARAMS, 61_706);
+
+    let mut i = 0;
+    let infer = median_us(w1, b1, reps, || {
+        black_box(net.forward(black_box(&pool[i % 64])));
+        i += 1;
+    });
+    let allocs_infer = allocs_per_call(100, || {
+        black_box(net.forward(black_box(&pool[0])));
+    });
+
+    let mut step = Step { net: &mut net, trainer: &mut trainer, opt: Sgd::new(0.01) };
+    let mut i = 0;
+    let train1 = median_us(w1, b1, reps, || {
+        let k = i % 64;
+        black_box(step.run(&pool[k..k + 1], &labels[k..k + 1]));
+        i += 1;
+    });
+    let allocs_train = allocs_per_call(100, || {
+        black_box(step.run(&pool[..1], &labels[..1]));
+    });
+    let train32 = median_us(w32, b32, reps, || {
+        black_box(step.run(&pool[..32], &labels[..32]));
+    }) / 32.0;
+
+    let macs = LeNet5::<f32>::LAYERS.iter().map(|l| l.macs).sum::<usize>();
+    let gflops = 2.0 * macs as f64 / (infer * 1e3);
+    let rss = peak_rss_mb();
+    if json {
+        println!(
+            "{{\"infer_b1_us\": {infer:.3}, \"train_b1_us\": {train1:.3}, \
+             \"train_b32_us_per_sample\": {train32:.3}, \"allocs_per_infer\": {allocs_infer}, \
+             \"allocs_per_train_step\": {allocs_train}, \"peak_rss_mb\": {rss:.1}, \
+             \"gflops_infer\": {gflops:.2}}}"
+        );
+    } else {
+        println!("LeNet-5, f32, one thread: median of {reps} repetitions ({b1} calls at batch 1, {b32} at batch 32)");
+        println!("inference, batch 1        {infer:>9.2} µs   ({gflops:.1} GFLOP/s)");
+        println!("training step, batch 1    {train1:>9.2} µs");
+        println!("training, batch 32        {train32:>9.2} µs per sample");
+        println!("heap allocations          {allocs_infer} per inference, {allocs_train} per training step");
+        println!("peak resident memory      {rss:.1} MB");
+    }
+}

@@ -1,0 +1,167 @@
+//! No heap in the hot path: a counting global allocator shows zero allocations in forward,
+//! the training forward, backward and every optimiser step of generated networks.
+
+use stacknet::prelude::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts this thread's allocations only, so tests running in parallel do not interfere.
+struct Counting;
+
+thread_local! {
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the allocator also runs while thread-locals are torn down.
+    let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: forwards every call unchanged to the system allocator; counting is a side effect.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        count();
+        System.alloc(l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        count();
+        System.alloc_zeroed(l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        count();
+        System.realloc(p, l, n)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    let before = COUNT.with(Cell::get);
+    f();
+    COUNT.with(Cell::get) - before
+}
+
+network! {
+    pub struct Mlp(input: [1, 28, 28]) {
+        flatten,
+        hidden: dense(128), relu,
+        out: dense(10),
+    }
+}
+
+network! {
+    pub struct LeNet5(input: [1, 28, 28]) {
+        conv1: conv2d(6, kernel = 5, padding = 2),
+        relu,
+        max_pool2d(2),
+        conv2: conv2d(16, kernel = 5),
+        relu,
+        max_pool2d(2),
+        flatten,
+        fc1: dense(120), relu,
+        fc2: dense(84), relu,
+        fc3: dense(10),
+    }
+}
+
+network! {
+    pub struct Regularised(input: [1, 12, 12]) {
+        conv2d(4, kernel = 3), batch_norm, relu,
+        avg_pool2d(2),
+        flatten,
+        dense(16), dropout(0.25), tanh,
+        dense(3),
+    }
+}
+
+/// Runs every hot-path call of `N` once to warm up, then asserts none of them allocates.
+fn assert_heap_free<N: Network<f32>, O: Optimizer<f32, N>>(net: &mut N, opt: &mut O, label: &str)
+where
+    N::Output: Flat<f32>,
+{
+    let x = N::Input::zeros();
+    let mut rec = Box::new(N::Record::zeros());
+    let mut grad = Box::new(N::Grad::zeros());
+    let mut dy = N::Output::zeros();
+    dy.flat_mut()[0] = 1.0;
+    let mut dx = N::Input::zeros();
+    for round in 0..2 {
+        let inference = allocations(|| {
+            std::hint::black_box(net.forward(&x));
+        });
+        let training = allocations(|| net.forward_train(&x, &mut rec));
+        let backward = allocations(|| net.backward(&rec, &dy, &mut grad, Some(&mut dx)));
+        let step = allocations(|| opt.step(net, &grad));
+        if round == 1 {
+            assert_eq!(inference, 0, "{label}: forward allocated");
+            assert_eq!(training, 0, "{label}: training forward allocated");
+            assert_eq!(backward, 0, "{label}: backward allocated");
+            assert_eq!(step, 0, "{label}: optimiser step allocated");
+        }
+    }
+}
+
+/// Runs `f` on a thread with a large stack (the f64/LeNet buffers live on it).
+fn big_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
+}
+
+#[test]
+fn mlp_hot_path_is_heap_free() {
+    big_stack(|| {
+        let mut net = Mlp::<f32>::new(&mut SplitMix64::new(1));
+        assert_heap_free(&mut net, &mut Sgd::new(0.1), "mlp/sgd");
+    });
+}
+
+#[test]
+fn lenet_hot_path_is_heap_free_with_every_optimiser() {
+    big_stack(|| {
+        let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(2)));
+        assert_heap_free(&mut *net, &mut Sgd::new(0.01), "lenet/sgd");
+        assert_heap_free(&mut *net, &mut Box::new(SgdMomentum::new(0.01, 0.9)), "lenet/momentum");
+        assert_heap_free(&mut *net, &mut Box::new(Adagrad::new(0.01)), "lenet/adagrad");
+        assert_heap_free(&mut *net, &mut Box::new(RmsProp::new(0.01)), "lenet/rmsprop");
+        assert_heap_free(&mut *net, &mut Box::new(Adadelta::new(1.0)), "lenet/adadelta");
+        assert_heap_free(&mut *net, &mut Box::new(Adam::new(1e-3)), "lenet/adam");
+        assert_heap_free(&mut *net, &mut Box::new(AdamW::new(1e-3)), "lenet/adamw");
+    });
+}
+
+#[test]
+fn trainer_steps_are_heap_free() {
+    big_stack(|| {
+        let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(3)));
+        let mut trainer = Box::new(Trainer::new());
+        let mut opt = Sgd::new(0.01);
+        let xs = vec![SVector::<f32, 784>::repeat(0.5); 4];
+        let ys = [1usize, 2, 3, 4];
+        trainer.step(&mut *net, &mut opt, &SoftmaxCrossEntropy, xs.iter().zip(&ys));
+        let n = allocations(|| {
+            trainer.step(&mut *net, &mut opt, &SoftmaxCrossEntropy, xs.iter().zip(&ys));
+        });
+        assert_eq!(n, 0, "Trainer::step allocated");
+
+        let mut reg = Box::new(Regularised::<f32>::new(&mut SplitMix64::new(4)));
+        let mut batch = Box::new(BatchTrainer::<f32, Regularised<f32>, 4>::new());
+        let xs: [SVector<f32, 144>; 4] = core::array::from_fn(|i| SVector::repeat(i as f32 / 4.0));
+        let ys = [0usize, 1, 2, 0];
+        let mut adam = Box::new(Adam::new(1e-3));
+        batch.step(&mut *reg, &mut *adam, &SoftmaxCrossEntropy, &xs, &ys);
+        let n = allocations(|| {
+            batch.step(&mut *reg, &mut *adam, &SoftmaxCrossEntropy, &xs, &ys);
+        });
+        assert_eq!(n, 0, "BatchTrainer::step allocated");
+    });
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards the guard: a Vec must be counted, or every zero above proves nothing.
+    assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
+}
