@@ -31,7 +31,6 @@ pub fn network(net: &ast::Network) -> Result<ir::Network, Failure> {
     let mut cx = Errors::default();
     let input = input_shape(&mut cx, net);
     non_empty(&mut cx, net);
-    unique_names(&mut cx, &net.layers);
     let (nodes, output) = stack(&mut cx, &net.layers, input);
     match (input, nodes) {
         (Some(input), Some(nodes)) if cx.is_empty() && !nodes.is_empty() => Ok(ir::Network {
@@ -132,41 +131,41 @@ fn generated_name(layer: &ast::Layer, index: usize) -> String {
     format!("{}_{index}", kind.trim_start_matches("r#"))
 }
 
+/// The field names seen so far in a stack, with their layer and index.
+type Names<'a> = Vec<(String, &'a ast::Layer, usize)>;
+
 /// Layer names are unique, since each layer becomes a struct field. Unnamed layers are called
 /// `{kind}_{index}`, and a given name may collide with one of those too; the error goes on a
 /// name the user wrote.
-fn unique_names(cx: &mut Errors, layers: &Punctuated<ast::Layer, Token![,]>) {
-    let mut seen: Vec<(String, &ast::Layer, usize)> = Vec::new();
-    for (index, layer) in layers.iter().enumerate() {
-        let name = match &layer.name {
-            Some(ident) => ident.to_string(),
-            None => generated_name(layer, index),
-        };
-        if let Some((_, first, first_index)) = seen.iter().find(|(seen, ..)| *seen == name) {
-            match (&layer.name, &first.name) {
-                (Some(ident), Some(_)) => cx.error(
-                    ident.span(),
-                    format!("duplicate layer name `{name}`; each layer becomes a field, so names must be unique"),
+fn unique_name<'a>(cx: &mut Errors, seen: &mut Names<'a>, index: usize, layer: &'a ast::Layer) {
+    let name = match &layer.name {
+        Some(ident) => ident.to_string(),
+        None => generated_name(layer, index),
+    };
+    if let Some((_, first, first_index)) = seen.iter().find(|(seen, ..)| *seen == name) {
+        match (&layer.name, &first.name) {
+            (Some(ident), Some(_)) => cx.error(
+                ident.span(),
+                format!("duplicate layer name `{name}`; each layer becomes a field, so names must be unique"),
+            ),
+            (Some(ident), None) => cx.error(
+                ident.span(),
+                format!(
+                    "duplicate layer name `{name}`; the unnamed `{}` at index {first_index} is already called `{name}`",
+                    first.kind
                 ),
-                (Some(ident), None) => cx.error(
-                    ident.span(),
-                    format!(
-                        "duplicate layer name `{name}`; the unnamed `{}` at index {first_index} is already called `{name}`",
-                        first.kind
-                    ),
+            ),
+            (None, Some(first_ident)) => cx.error(
+                first_ident.span(),
+                format!(
+                    "duplicate layer name `{name}`; the unnamed `{}` at index {index} is also called `{name}`",
+                    layer.kind
                 ),
-                (None, Some(first_ident)) => cx.error(
-                    first_ident.span(),
-                    format!(
-                        "duplicate layer name `{name}`; the unnamed `{}` at index {index} is also called `{name}`",
-                        layer.kind
-                    ),
-                ),
-                (None, None) => cx.error(layer.kind.span(), format!("duplicate layer name `{name}`")),
-            }
+            ),
+            (None, None) => cx.error(layer.kind.span(), format!("duplicate layer name `{name}`")),
         }
-        seen.push((name, layer, index));
     }
+    seen.push((name, layer, index));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,7 +178,9 @@ fn stack(
 ) -> (Option<Vec<ir::Node>>, Option<Shape>) {
     let mut nodes = Some(Vec::with_capacity(layers.len()));
     let mut shape = input;
+    let mut names = Names::new();
     for (index, layer) in layers.iter().enumerate() {
+        unique_name(cx, &mut names, index, layer);
         let (resolved, output) = self::layer(cx, index, layer, shape);
         match (resolved, nodes.as_mut()) {
             (Some(resolved), Some(nodes)) => nodes.push(ir::Node::Layer(resolved)),
@@ -254,10 +255,11 @@ fn known_layer(cx: &mut Errors, kind: &Ident) -> Option<&'static Spec> {
         return Some(spec);
     }
     let names = ir::KINDS.iter().map(|spec| spec.name);
-    let hint = match alias(&name, LAYER_ALIASES).or_else(|| did_you_mean(&name, names.clone())) {
-        Some(near) => format!("did you mean `{near}`?"),
-        None => format!("the layers are {}", code_list(names)),
+    let near = match alias(&name, LAYER_ALIASES) {
+        Some(alias) => vec![alias],
+        None => did_you_mean(&name, names.clone()),
     };
+    let hint = suggestion(&near).unwrap_or_else(|| format!("the layers are {}", code_list(names)));
     cx.error(kind.span(), format!("unknown layer `{name}`; {hint}"));
     None
 }
@@ -468,11 +470,11 @@ fn unknown_argument(cx: &mut Errors, spec: &Spec, name: &Ident) {
     let names = spec.params.iter().map(|p| p.name);
     let hint = if written == "in_channels" || written == "in_features" {
         "input sizes are inferred from the previous layer".to_string()
-    } else if let Some(near) = alias(&written, ARG_ALIASES)
-        .filter(|near| spec.params.iter().any(|p| p.name == *near))
-        .or_else(|| did_you_mean(&written, names.clone()))
-    {
-        format!("did you mean `{near}`?")
+    } else if let Some(hint) = suggestion(&match alias(&written, ARG_ALIASES) {
+        Some(alias) if spec.params.iter().any(|p| p.name == alias) => vec![alias],
+        _ => did_you_mean(&written, names.clone()),
+    }) {
+        hint
     } else if spec.params.is_empty() {
         format!("`{}` takes no arguments", spec.name)
     } else {
@@ -646,11 +648,24 @@ fn init(cx: &mut Errors, value: &ast::Value) -> Option<Init> {
     Init::from_name(&written, arg)
 }
 
+/// PyTorch's and Keras's names for the same schemes.
+const INIT_ALIASES: &[(&str, &str)] = &[
+    ("kaiming_uniform", "he_uniform"),
+    ("kaiming_normal", "he_normal"),
+    ("glorot_uniform", "xavier_uniform"),
+    ("glorot_normal", "xavier_normal"),
+];
+
 /// Init names are the runtime's schemes; a near miss gets a did-you-mean.
 fn unknown_init(cx: &mut Errors, name: &Ident) {
     let names = ir::INITS.iter().map(|(n, _)| *n);
-    let hint = match did_you_mean(&name.to_string(), names) {
-        Some(near) => format!("did you mean `{near}`?"),
+    let written = name.to_string();
+    let near = match alias(&written, INIT_ALIASES) {
+        Some(alias) => vec![alias],
+        None => did_you_mean(&written, names),
+    };
+    let hint = match suggestion(&near) {
+        Some(hint) => hint,
         None => {
             let all = ir::INITS.iter().map(|(n, arg)| match arg {
                 Some(arg) => format!("{n}({arg})"),
@@ -1134,24 +1149,48 @@ fn normalize(name: &str) -> String {
     name.to_lowercase().replace('_', "")
 }
 
-/// The candidate closest to `written`: equal up to case and underscores, one a prefix of the
-/// other (`conv` / `conv2d`, `kernel_size` / `kernel`), or within an edit distance of a third
-/// of its length.
-fn did_you_mean<'a>(
-    written: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+/// The candidates close to `written`: those equal up to case and underscores or sharing a
+/// prefix with it (`conv` / `conv2d`, `kernel_size` / `kernel`, `xavier` / both Xavier inits),
+/// or else the nearest one within an edit distance of a third of its length.
+fn did_you_mean<'a>(written: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let w = normalize(written);
-    candidates
+    let scored: Vec<(usize, bool, &str)> = candidates
         .into_iter()
-        .filter_map(|candidate| {
+        .map(|candidate| {
             let c = normalize(candidate);
-            let distance = edit_distance(&w, &c);
-            let prefix = w.len().min(c.len()) >= 3 && (c.starts_with(&w) || w.starts_with(&c));
-            (distance <= (c.chars().count() / 3).max(1) || prefix).then_some((distance, candidate))
+            let prefix = w.len().min(c.len()) >= 2 && (c.starts_with(&w) || w.starts_with(&c));
+            (edit_distance(&w, &c), prefix, candidate)
         })
-        .min_by_key(|&(distance, _)| distance)
-        .map(|(_, candidate)| candidate)
+        .collect();
+    if let Some(exact) = scored.iter().find(|(d, ..)| *d == 0) {
+        return vec![exact.2];
+    }
+    let prefixed: Vec<&str> = scored
+        .iter()
+        .filter(|(_, prefix, _)| *prefix)
+        .map(|s| s.2)
+        .collect();
+    if !prefixed.is_empty() {
+        return prefixed;
+    }
+    let near = scored
+        .iter()
+        .filter(|(d, _, c)| *d <= (normalize(c).chars().count() / 3).max(1));
+    near.min_by_key(|(d, ..)| *d)
+        .map(|s| s.2)
+        .into_iter()
+        .collect()
+}
+
+/// "did you mean `a`?", "did you mean `a` or `b`?"; `None` without candidates.
+fn suggestion(candidates: &[&str]) -> Option<String> {
+    let (last, rest) = candidates.split_last()?;
+    let mut text = String::from("did you mean ");
+    if !rest.is_empty() {
+        text += &code_list(rest.iter());
+        text += " or ";
+    }
+    Some(format!("{text}`{last}`?"))
 }
 
 /// Levenshtein distance (insertions, deletions, substitutions), two rows at a time.
@@ -1192,17 +1231,30 @@ mod tests {
     #[test]
     fn suggestions() {
         let kinds = || ir::KINDS.iter().map(|s| s.name);
-        assert_eq!(did_you_mean("conv2", kinds()), Some("conv2d"));
-        assert_eq!(did_you_mean("Dense", kinds()), Some("dense"));
-        assert_eq!(did_you_mean("MaxPool2d", kinds()), Some("max_pool2d"));
-        assert_eq!(did_you_mean("maxpool", kinds()), Some("max_pool2d"));
-        assert_eq!(did_you_mean("flat", kinds()), Some("flatten"));
-        assert_eq!(did_you_mean("sigmod", kinds()), Some("sigmoid"));
-        assert_eq!(did_you_mean("transformer", kinds()), None);
+        let none: Vec<&str> = Vec::new();
+        assert_eq!(did_you_mean("conv2", kinds()), ["conv2d"]);
+        assert_eq!(did_you_mean("Dense", kinds()), ["dense"]);
+        assert_eq!(did_you_mean("MaxPool2d", kinds()), ["max_pool2d"]);
+        assert_eq!(did_you_mean("maxpool", kinds()), ["max_pool2d"]);
+        assert_eq!(did_you_mean("flat", kinds()), ["flatten"]);
+        assert_eq!(did_you_mean("sigmod", kinds()), ["sigmoid"]);
+        assert_eq!(
+            did_you_mean("global", kinds()),
+            ["global_avg_pool2d", "global_max_pool2d"]
+        );
+        assert_eq!(did_you_mean("transformer", kinds()), none);
         assert_eq!(
             did_you_mean("kernel_size", ["kernel", "stride"]),
-            Some("kernel")
+            ["kernel"]
+        );
+        let inits = ir::INITS.iter().map(|i| i.0);
+        assert_eq!(
+            did_you_mean("xavier", inits),
+            ["xavier_uniform", "xavier_normal"]
         );
         assert_eq!(alias("Linear", LAYER_ALIASES), Some("dense"));
+        let three = suggestion(&["a", "b", "c"]);
+        assert_eq!(three.as_deref(), Some("did you mean `a`, `b` or `c`?"));
+        assert_eq!(suggestion(&[]), None);
     }
 }

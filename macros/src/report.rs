@@ -29,12 +29,6 @@ impl Errors {
         self.errors.is_empty()
     }
 
-    /// The messages in the order they were reported (for tests).
-    #[cfg(test)]
-    pub fn messages(&self) -> Vec<String> {
-        self.errors.iter().map(|e| e.to_string()).collect()
-    }
-
     /// One `compile_error!` per error, each on its own span.
     pub fn to_compile_errors(&self) -> TokenStream {
         self.errors.iter().map(Error::to_compile_error).collect()
