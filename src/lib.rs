@@ -6,8 +6,13 @@
 //!
 //! - [`network!`]: the macro (grammar in its docs and in the README).
 //! - [`runtime`]: the `no_std` kernels, losses, optimisers and traits the generated code uses.
+//! - [`data`] (feature `std`): MNIST's IDX loader, minibatch orders, a progress bar,
+//!   confusion matrices, a weights file and the examples' command line.
 //! - [`prelude`]: what a training program needs in scope.
 #![cfg_attr(not(feature = "std"), no_std)]
+
+#[cfg(feature = "std")]
+pub mod data;
 
 pub use stacknet_runtime as runtime;
 pub use stacknet_runtime::nalgebra;
@@ -34,8 +39,16 @@ pub mod prelude {
     pub use stacknet_runtime::init::Init;
     pub use stacknet_runtime::loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, L1};
     pub use stacknet_runtime::nalgebra::{SMatrix, SVector};
-    pub use stacknet_runtime::optim::{Optimizer, Sgd};
+    pub use stacknet_runtime::optim::{
+        Adadelta, Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd, SgdMomentum,
+    };
+    pub use stacknet_runtime::regularize::{
+        clip_grad_norm, clip_grad_value, Regularizer, L1 as L1Penalty, L2,
+    };
     pub use stacknet_runtime::rng::SplitMix64;
-    pub use stacknet_runtime::train::{accuracy, argmax, predict, Trainer};
-    pub use stacknet_runtime::{Flat, Layer, Network, Params, Scalar, Zeros};
+    pub use stacknet_runtime::schedule::{
+        Cosine, Exponential, InverseSqrt, InverseTime, Schedule, StepDecay,
+    };
+    pub use stacknet_runtime::train::{accuracy, argmax, predict, BatchTrainer, Trainer};
+    pub use stacknet_runtime::{BatchNetwork, Flat, Layer, Network, Params, Scalar, Zeros};
 }

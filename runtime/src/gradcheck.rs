@@ -35,9 +35,13 @@ fn probe<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) -> f64 {
 /// finite differences; panics naming the first entry whose error exceeds [`TOLERANCE`].
 pub fn check_layer<L: Layer<f64> + Clone>(layer: &L, rng: &mut impl RngCore) {
     let mut x = L::Input::zeros();
-    x.flat_mut().iter_mut().for_each(|v| *v = uniform_sym(rng, 1.0));
+    x.flat_mut()
+        .iter_mut()
+        .for_each(|v| *v = uniform_sym(rng, 1.0));
     let mut r = L::Output::zeros();
-    r.flat_mut().iter_mut().for_each(|v| *v = uniform_sym(rng, 1.0));
+    r.flat_mut()
+        .iter_mut()
+        .for_each(|v| *v = uniform_sym(rng, 1.0));
     check_layer_at(layer, &x, &r);
 }
 
@@ -89,14 +93,21 @@ where
 {
     let mut dy = SVector::zeros();
     let value = loss.value_and_grad(y, target, &mut dy);
-    assert!((value - loss.value(y, target)).abs() < 1e-12, "value_and_grad disagrees with value");
+    assert!(
+        (value - loss.value(y, target)).abs() < 1e-12,
+        "value_and_grad disagrees with value"
+    );
     for j in 0..N {
         let (mut hi, mut lo) = (*y, *y);
         hi[j] += EPS;
         lo[j] -= EPS;
         let numeric = (loss.value(&hi, target) - loss.value(&lo, target)) / (2.0 * EPS);
         let err = relative_error(dy[j], numeric);
-        assert!(err < TOLERANCE, "loss gradient [{j}]: {} vs {numeric} (error {err:e})", dy[j]);
+        assert!(
+            err < TOLERANCE,
+            "loss gradient [{j}]: {} vs {numeric} (error {err:e})",
+            dy[j]
+        );
     }
 }
 
@@ -118,11 +129,62 @@ impl GradCheck {
     }
 }
 
+/// One parameter tensor's outcome in [`check_network_tensors`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TensorCheck {
+    pub info: TensorInfo,
+    /// The worst error over the checked entries of this tensor.
+    pub worst: f64,
+    /// Flat index (PyTorch order) of the worst entry.
+    pub index: usize,
+    /// Backward's gradient at that entry.
+    pub analytic: f64,
+    /// The central difference at that entry.
+    pub numeric: f64,
+    /// How many entries were checked.
+    pub checked: usize,
+}
+
+impl TensorCheck {
+    /// Whether the worst entry is within `tolerance`.
+    pub fn passes(&self, tolerance: f64) -> bool {
+        self.worst < tolerance
+    }
+}
+
+impl core::fmt::Display for TensorCheck {
+    /// `fc1.weight [4, 3]: worst error 2.1e-10 at [1, 2] (backward 0.5, finite differences
+    /// 0.5), 12 entries checked`, the index unravelled in the tensor's PyTorch shape.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} {}: worst error {:.1e} at [",
+            self.info, self.info.shape, self.worst
+        )?;
+        let dims = self.info.shape.dims();
+        let mut rest = self.index;
+        for (d, _) in dims.iter().enumerate() {
+            let inner: usize = dims[d + 1..].iter().product();
+            if d > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", rest / inner.max(1))?;
+            rest %= inner.max(1);
+        }
+        write!(
+            f,
+            "] (backward {}, finite differences {}), {} entries checked",
+            self.analytic, self.numeric, self.checked
+        )
+    }
+}
+
 /// Compares a whole network's backward with central differences of `loss` at one sample.
 ///
 /// Checks up to `per_tensor` entries of every parameter tensor (evenly spread) and of the
 /// input gradient, calls `report` with each tensor's worst error, and returns the overall
 /// worst. Only one copy of the network is alive at a time besides `net`.
+/// [`check_network_tensors`] reports where each tensor's worst entry is, too.
 pub fn check_network<N, L>(
     net: &N,
     x: &N::Input,
@@ -130,6 +192,25 @@ pub fn check_network<N, L>(
     loss: &L,
     per_tensor: usize,
     mut report: impl FnMut(TensorInfo, f64),
+) -> GradCheck
+where
+    N: Network<f64> + Clone,
+    L: Loss<f64, N::Output>,
+{
+    check_network_tensors(net, x, target, loss, per_tensor, |t| {
+        report(t.info, t.worst)
+    })
+}
+
+/// [`check_network`], reporting for every parameter tensor its worst relative error, where
+/// it occurs and the two gradients there (print a [`TensorCheck`] for a one-line summary).
+pub fn check_network_tensors<N, L>(
+    net: &N,
+    x: &N::Input,
+    target: &L::Target,
+    loss: &L,
+    per_tensor: usize,
+    mut report: impl FnMut(&TensorCheck),
 ) -> GradCheck
 where
     N: Network<f64> + Clone,
@@ -154,24 +235,45 @@ where
     }
 
     let stride = |len: usize| (len / per_tensor.max(1)).max(1);
-    let mut out = GradCheck { worst: 0.0, worst_at: None, input_worst: 0.0 };
+    let mut out = GradCheck {
+        worst: 0.0,
+        worst_at: None,
+        input_worst: 0.0,
+    };
     for i in 0..N::TENSORS {
         let len = net.tensor(i).len();
-        let mut tensor_worst = 0.0f64;
+        let mut t = TensorCheck {
+            info: N::tensor_info(i),
+            worst: 0.0,
+            index: 0,
+            analytic: 0.0,
+            numeric: 0.0,
+            checked: 0,
+        };
         for k in (0..len).step_by(stride(len)) {
             let mut probe = net.clone();
             probe.tensor_mut(i)[k] += EPS;
             let hi = value(&probe, x);
             probe.tensor_mut(i)[k] -= 2.0 * EPS;
             let lo = value(&probe, x);
-            let err = relative_error(grad.tensor(i)[k], (hi - lo) / (2.0 * EPS));
-            tensor_worst = tensor_worst.max(err);
+            let (analytic, numeric) = (grad.tensor(i)[k], (hi - lo) / (2.0 * EPS));
+            let err = relative_error(analytic, numeric);
+            if err > t.worst || t.checked == 0 {
+                t = TensorCheck {
+                    worst: err,
+                    index: k,
+                    analytic,
+                    numeric,
+                    ..t
+                };
+            }
+            t.checked += 1;
             if err > out.worst || out.worst_at.is_none() {
                 out.worst = err;
-                out.worst_at = Some((N::tensor_info(i), k));
+                out.worst_at = Some((t.info, k));
             }
         }
-        report(N::tensor_info(i), tensor_worst);
+        report(&t);
     }
     let len = x.flat().len();
     for j in (0..len).step_by(stride(len)) {

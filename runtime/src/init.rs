@@ -73,9 +73,21 @@ mod tests {
     fn variances_match_the_formulas() {
         // (init, fan_in, fan_out, expected variance, bound if uniform)
         let cases = [
-            (Init::XavierUniform, 30, 50, 2.0f64 / 80.0, Some((6.0f64 / 80.0).sqrt())),
+            (
+                Init::XavierUniform,
+                30,
+                50,
+                2.0f64 / 80.0,
+                Some((6.0f64 / 80.0).sqrt()),
+            ),
             (Init::XavierNormal, 30, 50, 2.0 / 80.0, None),
-            (Init::HeUniform, 30, 50, 2.0 / 30.0, Some((6.0f64 / 30.0).sqrt())),
+            (
+                Init::HeUniform,
+                30,
+                50,
+                2.0 / 30.0,
+                Some((6.0f64 / 30.0).sqrt()),
+            ),
             (Init::HeNormal, 30, 50, 2.0 / 30.0, None),
             (Init::Normal(0.5), 1, 1, 0.25, None),
             (Init::Uniform(0.3), 1, 1, 0.09 / 3.0, Some(0.3)),
@@ -83,7 +95,10 @@ mod tests {
         for (init, fi, fo, var, bound) in cases {
             let (m, v, max) = moments(init, fi, fo);
             assert!(m.abs() < 0.01 * var.sqrt() * 5.0, "{init:?} mean {m}");
-            assert!((v / var - 1.0).abs() < 0.02, "{init:?} var {v} expected {var}");
+            assert!(
+                (v / var - 1.0).abs() < 0.02,
+                "{init:?} var {v} expected {var}"
+            );
             if let Some(b) = bound {
                 assert!(max <= b && max > 0.99 * b, "{init:?} max {max} bound {b}");
             }

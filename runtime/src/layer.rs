@@ -39,17 +39,17 @@ impl<T: Scalar, const R: usize, const C: usize> Flat<T> for SMatrix<T, R, C> {
     }
 }
 
-impl<const N: usize> Zeros for [u32; N] {
+impl Zeros for u32 {
     #[inline]
     fn zeros() -> Self {
-        [0; N]
+        0
     }
 }
 
-impl<const N: usize> Zeros for [bool; N] {
+impl Zeros for bool {
     #[inline]
     fn zeros() -> Self {
-        [false; N]
+        false
     }
 }
 
@@ -63,16 +63,28 @@ pub struct Shape {
 
 impl Shape {
     pub const fn vector(n: usize) -> Self {
-        Shape { dims: [n, 0, 0, 0], rank: 1 }
+        Shape {
+            dims: [n, 0, 0, 0],
+            rank: 1,
+        }
     }
     pub const fn matrix(rows: usize, cols: usize) -> Self {
-        Shape { dims: [rows, cols, 0, 0], rank: 2 }
+        Shape {
+            dims: [rows, cols, 0, 0],
+            rank: 2,
+        }
     }
     pub const fn image(c: usize, h: usize, w: usize) -> Self {
-        Shape { dims: [c, h, w, 0], rank: 3 }
+        Shape {
+            dims: [c, h, w, 0],
+            rank: 3,
+        }
     }
     pub const fn rank4(a: usize, b: usize, c: usize, d: usize) -> Self {
-        Shape { dims: [a, b, c, d], rank: 4 }
+        Shape {
+            dims: [a, b, c, d],
+            rank: 4,
+        }
     }
     /// Number of elements.
     pub const fn len(&self) -> usize {
@@ -216,6 +228,9 @@ pub trait Layer<T: Scalar>: Params<T> {
     const MACS: usize;
     /// Bytes of scratch space forward uses beyond its input and output (im2col buffers…).
     const SCRATCH_BYTES: usize = 0;
+    /// Whether training needs the whole minibatch at once (batch statistics): such a layer
+    /// only trains through the `*_batch` methods, and per-sample training refuses to build.
+    const NEEDS_BATCH: bool = false;
 
     /// Inference: `y = f(x)`.
     fn forward(&self, x: &Self::Input, y: &mut Self::Output);
@@ -239,6 +254,51 @@ pub trait Layer<T: Scalar>: Params<T> {
         dx: Option<&mut Self::Input>,
         grad: &mut Self::Grad,
     );
+
+    /// Training forward of a minibatch, sample `i` being `xs[i] → ys[i]` (equal lengths).
+    /// The default runs [`forward_train`](Layer::forward_train) per sample; layers that need
+    /// batch statistics override it.
+    fn forward_train_batch(
+        &mut self,
+        xs: &[Self::Input],
+        ys: &mut [Self::Output],
+        recs: &mut [Self::Record],
+    ) {
+        for ((x, y), rec) in xs.iter().zip(ys.iter_mut()).zip(recs.iter_mut()) {
+            self.forward_train(x, y, rec);
+        }
+    }
+
+    /// Backward of a minibatch: adds the summed parameter gradients of all samples to `grad`
+    /// and writes each sample's input gradient when `dxs` is given.
+    fn backward_batch(
+        &self,
+        xs: &[Self::Input],
+        ys: &[Self::Output],
+        recs: &[Self::Record],
+        dys: &[Self::Output],
+        dxs: Option<&mut [Self::Input]>,
+        grad: &mut Self::Grad,
+    ) {
+        match dxs {
+            Some(dxs) => {
+                for (i, dx) in dxs.iter_mut().enumerate().take(xs.len()) {
+                    self.backward(&xs[i], &ys[i], &recs[i], &dys[i], Some(dx), grad);
+                }
+            }
+            None => {
+                for i in 0..xs.len() {
+                    self.backward(&xs[i], &ys[i], &recs[i], &dys[i], None, grad);
+                }
+            }
+        }
+    }
+}
+
+impl<X: Zeros, const B: usize> Zeros for [X; B] {
+    fn zeros() -> Self {
+        core::array::from_fn(|_| X::zeros())
+    }
 }
 
 /// Implements [`Params`] with no tensors and [`Zeros`] for a parameter-free layer type.

@@ -10,6 +10,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod data;
 pub mod gradcheck;
 pub mod init;
 pub mod layer;
@@ -17,12 +18,14 @@ pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod regularize;
 pub mod rng;
 pub mod scalar;
+pub mod schedule;
 pub mod train;
 
 pub use layer::{Flat, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros};
-pub use network::{LayerRow, Network, ParamError};
+pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use scalar::Scalar;
 
 /// nalgebra, re-exported so generated code and users name the same version.

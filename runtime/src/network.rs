@@ -72,6 +72,9 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     const RECORD_BYTES: usize = core::mem::size_of::<Self::Record>();
     /// Bytes inference needs for activations: every layer's output plus the largest scratch.
     const INFERENCE_BYTES: usize = inference_bytes(Self::LAYERS, T::BYTES);
+    /// Whether some layer (batch norm) needs whole minibatches to train; such a network
+    /// trains through [`BatchNetwork`] only.
+    const NEEDS_BATCH: bool = false;
 
     /// Inference. No heap, no runtime shape checks.
     fn forward(&self, x: &Self::Input) -> Self::Output;
@@ -124,6 +127,34 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     fn summary() -> Summary<T, Self> {
         Summary(PhantomData)
     }
+}
+
+/// Training a minibatch of `B` samples layer by layer, as layers with batch statistics need.
+///
+/// Every generated network implements it; the record holds `B` samples' activations, so it
+/// costs `B` times the memory of [`Network::Record`]. Networks without batch layers can use
+/// either path and get the same gradients.
+pub trait BatchNetwork<T: Scalar>: Network<T> {
+    /// The activations of `B` samples, layer by layer.
+    type BatchRecord<const B: usize>: Zeros;
+
+    /// Training forward of `B` samples; read the outputs with
+    /// [`batch_outputs`](BatchNetwork::batch_outputs).
+    fn forward_train_batch<const B: usize>(
+        &mut self,
+        xs: &[Self::Input; B],
+        rec: &mut Self::BatchRecord<B>,
+    );
+
+    fn batch_outputs<const B: usize>(rec: &Self::BatchRecord<B>) -> &[Self::Output; B];
+
+    /// Backward of `B` samples: **adds** the sum of their parameter gradients to `grad`.
+    fn backward_batch<const B: usize>(
+        &self,
+        rec: &Self::BatchRecord<B>,
+        dys: &[Self::Output; B],
+        grad: &mut Self::Grad,
+    );
 }
 
 fn check_len(expected: usize, found: usize) -> Result<(), ParamError> {
@@ -192,9 +223,18 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
             macs += row.macs;
         }
         rule(f, '=')?;
-        writeln!(f, "parameters: {} ({} bytes)", Thousands(params), Thousands(N::PARAM_BYTES))?;
+        writeln!(
+            f,
+            "parameters: {} ({} bytes)",
+            Thousands(params),
+            Thousands(N::PARAM_BYTES)
+        )?;
         writeln!(f, "MACs per sample: {}", Thousands(macs))?;
-        writeln!(f, "inference activations: {} bytes", Thousands(N::INFERENCE_BYTES))?;
+        writeln!(
+            f,
+            "inference activations: {} bytes",
+            Thousands(N::INFERENCE_BYTES)
+        )?;
         writeln!(
             f,
             "training: {} bytes of gradients + {} bytes of record per sample",
@@ -250,7 +290,10 @@ struct StackStr<const N: usize> {
 
 impl<const N: usize> StackStr<N> {
     fn new() -> Self {
-        StackStr { bytes: [0; N], len: 0 }
+        StackStr {
+            bytes: [0; N],
+            len: 0,
+        }
     }
     fn push(&mut self, c: char) {
         let mut tmp = [0; 4];
@@ -284,6 +327,9 @@ mod tests {
         assert_eq!(format!("{}", Thousands(999)), "999");
         assert_eq!(format!("{}", Thousands(61_706)), "61,706");
         assert_eq!(format!("{:>10}", Thousands(1_234_567)), " 1,234,567");
-        assert_eq!(format!("{:<10}|", Padded(Shape::image(6, 28, 28))), "[6, 28, 28]|");
+        assert_eq!(
+            format!("{:<10}|", Padded(Shape::image(6, 28, 28))),
+            "[6, 28, 28]|"
+        );
     }
 }

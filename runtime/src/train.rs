@@ -6,7 +6,7 @@
 
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{Flat, Network, Params, Scalar, Zeros};
+use crate::{BatchNetwork, Flat, Network, Params, Scalar, Zeros};
 
 /// The working memory of training: gradients, one sample's record and ∂L/∂output.
 pub struct Trainer<T: Scalar, N: Network<T>> {
@@ -22,8 +22,20 @@ impl<T: Scalar, N: Network<T>> Default for Trainer<T, N> {
 }
 
 impl<T: Scalar, N: Network<T>> Trainer<T, N> {
+    /// Fails to compile for a network with batch layers (use [`BatchTrainer`]): training
+    /// such a layer one sample at a time would silently normalise by the wrong statistics.
     pub fn new() -> Self {
-        Trainer { grad: N::Grad::zeros(), record: N::Record::zeros(), dy: N::Output::zeros() }
+        const {
+            assert!(
+                !N::NEEDS_BATCH,
+                "this network has `batch_norm`, which needs whole minibatches; train it with `BatchTrainer`"
+            )
+        };
+        Trainer {
+            grad: N::Grad::zeros(),
+            record: N::Record::zeros(),
+            dy: N::Output::zeros(),
+        }
     }
 
     /// Adds one sample's gradient to `self.grad` and returns its loss.
@@ -55,6 +67,41 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         N::Input: 'a,
         O: Optimizer<T, N>,
     {
+        self.step_with(net, opt, loss, batch, |_, _| T::zero())
+    }
+
+    /// [`step`](Trainer::step) with a hook between the mean gradient and the update, for
+    /// regularisers and clipping: `before_update(net, grad)` may change the gradient and
+    /// returns a penalty added to the reported loss.
+    ///
+    /// ```
+    /// # use stacknet_runtime::{Network, loss::Loss, optim::Optimizer, train::Trainer};
+    /// use stacknet_runtime::regularize::{clip_grad_norm, Regularizer, L2};
+    /// # fn demo<N: Network<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output, Target = usize>>(
+    /// #     net: &mut N, opt: &mut O, loss: &L, xs: &[N::Input], ts: &[usize]) {
+    /// let mut trainer = Trainer::new();
+    /// let l2 = L2::new(1e-4);
+    /// let loss = trainer.step_with(net, opt, loss, xs.iter().zip(ts), |net, grad| {
+    ///     let penalty = l2.add_grad(net, grad);
+    ///     clip_grad_norm(grad, 1.0);
+    ///     penalty
+    /// });
+    /// # }
+    /// ```
+    pub fn step_with<'a, L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
+        before_update: impl FnOnce(&N, &mut N::Grad) -> T,
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: 'a,
+        N::Input: 'a,
+        O: Optimizer<T, N>,
+    {
         clear(&mut self.grad);
         let (mut sum, mut n) = (T::zero(), 0usize);
         for (x, t) in batch {
@@ -66,8 +113,83 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         }
         let inv = T::one() / T::of(n as f64);
         scale(&mut self.grad, inv);
+        let penalty = before_update(net, &mut self.grad);
         opt.step(net, &self.grad);
-        sum * inv
+        sum * inv + penalty
+    }
+}
+
+/// The working memory of minibatch training through [`BatchNetwork`]: gradients, the
+/// activations of `B` samples and their output gradients. Needed for networks with batch
+/// norm; works for any network. Large for big `B`: keep it in a `static` or a `Box`.
+pub struct BatchTrainer<T: Scalar, N: BatchNetwork<T>, const B: usize> {
+    pub grad: N::Grad,
+    pub record: N::BatchRecord<B>,
+    pub dys: [N::Output; B],
+}
+
+impl<T: Scalar, N: BatchNetwork<T>, const B: usize> Default for BatchTrainer<T, N, B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
+    pub fn new() -> Self {
+        BatchTrainer {
+            grad: N::Grad::zeros(),
+            record: Zeros::zeros(),
+            dys: Zeros::zeros(),
+        }
+    }
+
+    /// One step on a minibatch of exactly `B` samples: forward layer by layer, the mean of
+    /// the per-sample gradients, one optimiser update. Returns the mean loss.
+    pub fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        xs: &[N::Input; B],
+        targets: &[L::Target; B],
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: Sized,
+        O: Optimizer<T, N>,
+    {
+        self.step_with(net, opt, loss, xs, targets, |_, _| T::zero())
+    }
+
+    /// [`step`](BatchTrainer::step) with a hook between the mean gradient and the update
+    /// (see [`Trainer::step_with`]).
+    pub fn step_with<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        xs: &[N::Input; B],
+        targets: &[L::Target; B],
+        before_update: impl FnOnce(&N, &mut N::Grad) -> T,
+    ) -> T
+    where
+        L: Loss<T, N::Output>,
+        L::Target: Sized,
+        O: Optimizer<T, N>,
+    {
+        clear(&mut self.grad);
+        net.forward_train_batch(xs, &mut self.record);
+        let mut sum = T::zero();
+        let ys = N::batch_outputs(&self.record);
+        for ((y, t), dy) in ys.iter().zip(targets).zip(self.dys.iter_mut()) {
+            sum += loss.value_and_grad(y, t, dy);
+        }
+        net.backward_batch(&self.record, &self.dys, &mut self.grad);
+        let inv = T::one() / T::of(B.max(1) as f64);
+        scale(&mut self.grad, inv);
+        let penalty = before_update(net, &mut self.grad);
+        opt.step(net, &self.grad);
+        sum * inv + penalty
     }
 }
 

@@ -17,9 +17,9 @@ use stacknet_runtime::loss::{Mse, SoftmaxCrossEntropy};
 use stacknet_runtime::nalgebra::SVector;
 use stacknet_runtime::optim::Sgd;
 use stacknet_runtime::rng::SplitMix64;
-use stacknet_runtime::train::Trainer;
+use stacknet_runtime::train::{BatchTrainer, Trainer};
 use stacknet_runtime::{
-    Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros,
+    BatchNetwork, Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros,
 };
 
 #[derive(Clone, Debug)]
@@ -45,6 +45,67 @@ pub struct TinyRecord<T: Scalar = f32> {
     r3: <Dense<T, 4, 2> as Layer<T>>::Record,
 }
 
+/// The batch record: every activation of `B` samples, layer by layer, so each layer sees
+/// its whole minibatch as one contiguous slice.
+pub struct TinyBatchRecord<T: Scalar, const B: usize> {
+    x0: [SVector<T, 3>; B],
+    x1: [SVector<T, 4>; B],
+    x2: [SVector<T, 4>; B],
+    x3: [SVector<T, 2>; B],
+    r1: [<Dense<T, 3, 4> as Layer<T>>::Record; B],
+    r2: [<Activation<Tanh, 4> as Layer<T>>::Record; B],
+    r3: [<Dense<T, 4, 2> as Layer<T>>::Record; B],
+}
+
+impl<T: Scalar, const B: usize> Zeros for TinyBatchRecord<T, B> {
+    fn zeros() -> Self {
+        TinyBatchRecord {
+            x0: Zeros::zeros(),
+            x1: Zeros::zeros(),
+            x2: Zeros::zeros(),
+            x3: Zeros::zeros(),
+            r1: Zeros::zeros(),
+            r2: Zeros::zeros(),
+            r3: Zeros::zeros(),
+        }
+    }
+}
+
+impl<T: Scalar> BatchNetwork<T> for Tiny<T> {
+    type BatchRecord<const B: usize> = TinyBatchRecord<T, B>;
+
+    fn forward_train_batch<const B: usize>(
+        &mut self,
+        xs: &[SVector<T, 3>; B],
+        r: &mut TinyBatchRecord<T, B>,
+    ) {
+        r.x0.clone_from(xs);
+        self.hidden.forward_train_batch(&r.x0, &mut r.x1, &mut r.r1);
+        self.tanh_1.forward_train_batch(&r.x1, &mut r.x2, &mut r.r2);
+        self.out.forward_train_batch(&r.x2, &mut r.x3, &mut r.r3);
+    }
+
+    fn batch_outputs<const B: usize>(r: &TinyBatchRecord<T, B>) -> &[SVector<T, 2>; B] {
+        &r.x3
+    }
+
+    fn backward_batch<const B: usize>(
+        &self,
+        r: &TinyBatchRecord<T, B>,
+        d3: &[SVector<T, 2>; B],
+        g: &mut TinyGrad<T>,
+    ) {
+        let mut d2: [SVector<T, 4>; B] = Zeros::zeros();
+        self.out
+            .backward_batch(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
+        let mut d1: [SVector<T, 4>; B] = Zeros::zeros();
+        self.tanh_1
+            .backward_batch(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
+        self.hidden
+            .backward_batch(&r.x0, &r.x1, &r.r1, &d1, None, &mut g.hidden);
+    }
+}
+
 impl<T: Scalar> Tiny<T> {
     pub fn new(rng: &mut (impl stacknet_runtime::rand_core::RngCore + ?Sized)) -> Self {
         Tiny {
@@ -57,7 +118,11 @@ impl<T: Scalar> Tiny<T> {
 
 impl<T: Scalar> Zeros for TinyGrad<T> {
     fn zeros() -> Self {
-        TinyGrad { hidden: Zeros::zeros(), tanh_1: NoParams, out: Zeros::zeros() }
+        TinyGrad {
+            hidden: Zeros::zeros(),
+            tanh_1: NoParams,
+            out: Zeros::zeros(),
+        }
     }
 }
 
@@ -124,6 +189,9 @@ impl<T: Scalar> Network<T> for Tiny<T> {
     type Record = TinyRecord<T>;
     const INPUT_SHAPE: Shape = Shape::vector(3);
     const OUTPUT_SHAPE: Shape = Shape::vector(2);
+    const NEEDS_BATCH: bool = <Dense<T, 3, 4> as Layer<T>>::NEEDS_BATCH
+        || <Activation<Tanh, 4> as Layer<T>>::NEEDS_BATCH
+        || <Dense<T, 4, 2> as Layer<T>>::NEEDS_BATCH;
     const LAYERS: &'static [LayerRow] = &[
         LayerRow {
             name: "hidden",
@@ -180,10 +248,13 @@ impl<T: Scalar> Network<T> for Tiny<T> {
         dx: Option<&mut SVector<T, 3>>,
     ) {
         let mut d2 = Zeros::zeros();
-        self.out.backward(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
+        self.out
+            .backward(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
         let mut d1 = Zeros::zeros();
-        self.tanh_1.backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
-        self.hidden.backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
+        self.tanh_1
+            .backward(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
+        self.hidden
+            .backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
     }
 }
 
@@ -197,7 +268,10 @@ fn whole_network_gradients_match_finite_differences() {
         assert!(err < 1e-6, "{info}: {err}");
     });
     assert!(check.passes(1e-6), "{check:?}");
-    assert_eq!(names, ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]);
+    assert_eq!(
+        names,
+        ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
+    );
 }
 
 #[test]
@@ -220,9 +294,13 @@ fn flat_parameter_copy_follows_pytorch_order() {
 #[test]
 fn trains_a_linear_target_with_sgd() {
     let mut net = Tiny::<f64>::new(&mut SplitMix64::new(3));
-    let xs: Vec<SVector<f64, 3>> =
-        (0..16).map(|i| SVector::from([i as f64 / 16.0, 0.5, -(i as f64) / 32.0])).collect();
-    let ts: Vec<SVector<f64, 2>> = xs.iter().map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]])).collect();
+    let xs: Vec<SVector<f64, 3>> = (0..16)
+        .map(|i| SVector::from([i as f64 / 16.0, 0.5, -(i as f64) / 32.0]))
+        .collect();
+    let ts: Vec<SVector<f64, 2>> = xs
+        .iter()
+        .map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]]))
+        .collect();
     let mut trainer = Trainer::<f64, Tiny<f64>>::new();
     let mut opt = Sgd::new(0.5);
     let first = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()));
@@ -231,4 +309,28 @@ fn trains_a_linear_target_with_sgd() {
         last = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()));
     }
     assert!(last < first / 20.0 && last < 1e-3, "loss {first} → {last}");
+}
+
+#[test]
+fn batch_path_gives_the_per_sample_gradients() {
+    let net = Tiny::<f64>::new(&mut SplitMix64::new(4));
+    let xs: [SVector<f64, 3>; 5] =
+        core::array::from_fn(|i| SVector::from([i as f64 * 0.3, -0.2, 1.0 - i as f64 * 0.1]));
+    let ts: [usize; 5] = [0, 1, 1, 0, 1];
+    let (mut a, mut b) = (net.clone(), net.clone());
+    let mut one = Trainer::<f64, Tiny<f64>>::new();
+    let mut all = BatchTrainer::<f64, Tiny<f64>, 5>::new();
+    let la = one.step(
+        &mut a,
+        &mut Sgd::new(0.1),
+        &SoftmaxCrossEntropy,
+        xs.iter().zip(ts.iter()),
+    );
+    let lb = all.step(&mut b, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ts);
+    assert!((la - lb).abs() < 1e-14);
+    for i in 0..Tiny::<f64>::TENSORS {
+        for (ga, gb) in one.grad.tensor(i).iter().zip(all.grad.tensor(i)) {
+            assert!((ga - gb).abs() < 1e-14, "tensor {i}: {ga} vs {gb}");
+        }
+    }
 }

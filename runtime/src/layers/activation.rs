@@ -46,7 +46,9 @@ pub struct LeakyRelu<T> {
 
 impl<T: Scalar> LeakyRelu<T> {
     pub fn new(slope: f64) -> Self {
-        LeakyRelu { slope: T::of(slope) }
+        LeakyRelu {
+            slope: T::of(slope),
+        }
     }
 }
 
@@ -165,7 +167,15 @@ crate::no_params!(Softmax<; const N: usize>);
 
 /// Writes softmax(x) into `y` (stable: shifts by the maximum first).
 pub fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
-    let m = x.iter().fold(x.first().copied().unwrap_or(T::zero()), |m, &v| if v > m { v } else { m });
+    let m = x
+        .iter()
+        .fold(x.first().copied().unwrap_or(T::zero()), |m, &v| {
+            if v > m {
+                v
+            } else {
+                m
+            }
+        });
     let mut sum = T::zero();
     for (y, &x) in y.iter_mut().zip(x) {
         *y = (x - m).exp();

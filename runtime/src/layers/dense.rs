@@ -36,7 +36,10 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Zeros for Dens
     fn zeros() -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        Dense { weight: SMatrix::zeros(), bias: SVector::zeros() }
+        Dense {
+            weight: SMatrix::zeros(),
+            bias: SVector::zeros(),
+        }
     }
 }
 
@@ -67,7 +70,14 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Params<T>
             0 => ("weight", Shape::matrix(O, I), TensorKind::Weight),
             _ => ("bias", Shape::vector(O), TensorKind::Bias),
         };
-        TensorInfo { layer: "", name, shape, kind, fan_in: I, fan_out: O }
+        TensorInfo {
+            layer: "",
+            name,
+            shape,
+            kind,
+            fan_in: I,
+            fan_out: O,
+        }
     }
 }
 
@@ -122,25 +132,41 @@ mod tests {
         // W = [[1, 2, 3], [4, 5, 6]], b = [0.5, -1], x = [1, -1, 2]
         // y = [1 - 2 + 6 + 0.5, 4 - 5 + 12 - 1] = [5.5, 10]
         let w = Matrix2x3::new(1.0, 2.0, 3.0, 4.0, 5.0, 6.0);
-        let layer: Dense<f64, 3, 2> = Dense { weight: w.transpose(), bias: Vector2::new(0.5, -1.0) };
+        let layer: Dense<f64, 3, 2> = Dense {
+            weight: w.transpose(),
+            bias: Vector2::new(0.5, -1.0),
+        };
         let mut y = Vector2::zeros();
         layer.forward(&Vector3::new(1.0, -1.0, 2.0), &mut y);
         assert_eq!(y, Vector2::new(5.5, 10.0));
         // PyTorch's flat order is row-major [out, in].
         assert_eq!(layer.tensor(0), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(layer.tensor(1), &[0.5, -1.0]);
-        assert_eq!(<Dense<f64, 3, 2> as Params<f64>>::tensor_info(0).shape, Shape::matrix(2, 3));
+        assert_eq!(
+            <Dense<f64, 3, 2> as Params<f64>>::tensor_info(0).shape,
+            Shape::matrix(2, 3)
+        );
     }
 
     #[test]
     fn backward_by_hand() {
         let w = Matrix2x3::new(1.0, 2.0, 3.0, 4.0, 5.0, 6.0);
-        let layer: Dense<f64, 3, 2> = Dense { weight: w.transpose(), bias: Vector2::zeros() };
+        let layer: Dense<f64, 3, 2> = Dense {
+            weight: w.transpose(),
+            bias: Vector2::zeros(),
+        };
         let x = Vector3::new(1.0, -1.0, 2.0);
         let dy = Vector2::new(1.0, 0.5);
         let mut dx = Vector3::zeros();
         let mut g = Dense::zeros();
-        layer.backward(&x, &Vector2::zeros(), &crate::NoRecord, &dy, Some(&mut dx), &mut g);
+        layer.backward(
+            &x,
+            &Vector2::zeros(),
+            &crate::NoRecord,
+            &dy,
+            Some(&mut dx),
+            &mut g,
+        );
         // dx = Wᵀ δ = [1 + 2, 2 + 2.5, 3 + 3]
         assert_eq!(dx, Vector3::new(3.0, 4.5, 6.0));
         // dW = δ xᵀ = [[1, -1, 2], [0.5, -0.5, 1]]

@@ -2,9 +2,13 @@
 //! formulas in its docs and its tests at the bottom.
 
 pub mod activation;
+pub mod batch_norm;
 pub mod dense;
+pub mod dropout;
 pub mod flatten;
 
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use batch_norm::{BatchNorm, BatchNormGrad};
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use flatten::Flatten;

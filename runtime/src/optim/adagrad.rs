@@ -1,0 +1,117 @@
+//! AdaGrad (Duchi, Hazan and Singer 2011), as PyTorch's `torch.optim.Adagrad`.
+//!
+//! Per element, with t the step count from 1:
+//!
+//! ```text
+//! g ← g + λ w
+//! α_t = α / (1 + (t − 1)·lr_decay)
+//! s ← s + g²                         (s₀ = initial_accumulator_value)
+//! w ← w − α_t g / (√s + ε)           (EpsPlacement::Outside, PyTorch, default)
+//! w ← w − α_t g / √(s + ε)           (EpsPlacement::Inside)
+//! ```
+
+use super::{EpsPlacement, Optimizer};
+use crate::{Network, Params, Scalar, Zeros};
+
+/// AdaGrad: each element's step shrinks with the sum of its squared gradients.
+pub struct Adagrad<T: Scalar, N: Network<T>> {
+    /// α. Default 0.01.
+    pub lr: T,
+    /// Divides α by 1 + (t − 1)·lr_decay. Default 0.
+    pub lr_decay: T,
+    /// L2 weight decay λ on every tensor. Default 0.
+    pub weight_decay: T,
+    /// ε. Default 1e-10.
+    pub eps: T,
+    /// Default [`EpsPlacement::Outside`] (PyTorch).
+    pub eps_placement: EpsPlacement,
+    /// The sum of squared gradients s.
+    pub sum_sq: N::Grad,
+    /// Steps taken.
+    pub steps: u64,
+}
+
+impl<T: Scalar, N: Network<T>> Default for Adagrad<T, N> {
+    fn default() -> Self {
+        Self::new(0.01)
+    }
+}
+
+impl<T: Scalar, N: Network<T>> Adagrad<T, N> {
+    /// PyTorch's `Adagrad(lr)`: lr_decay 0, weight_decay 0, initial accumulator 0, ε = 1e-10
+    /// outside the square root.
+    pub fn new(lr: f64) -> Self {
+        Adagrad {
+            lr: T::of(lr),
+            lr_decay: T::zero(),
+            weight_decay: T::zero(),
+            eps: T::of(1e-10),
+            eps_placement: EpsPlacement::Outside,
+            sum_sq: N::Grad::zeros(),
+            steps: 0,
+        }
+    }
+
+    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        self.lr_decay = T::of(lr_decay);
+        self
+    }
+
+    pub fn weight_decay(mut self, lambda: f64) -> Self {
+        self.weight_decay = T::of(lambda);
+        self
+    }
+
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = T::of(eps);
+        self
+    }
+
+    pub fn eps_placement(mut self, placement: EpsPlacement) -> Self {
+        self.eps_placement = placement;
+        self
+    }
+
+    /// Starts every accumulator at `value` (PyTorch's `initial_accumulator_value`).
+    pub fn initial_accumulator(mut self, value: f64) -> Self {
+        fill(&mut self.sum_sq, T::of(value));
+        self
+    }
+
+    /// Forgets the accumulated squares (back to zero) and the step count.
+    pub fn reset(&mut self) {
+        fill(&mut self.sum_sq, T::zero());
+        self.steps = 0;
+    }
+}
+
+fn fill<T: Scalar, P: Params<T>>(p: &mut P, v: T) {
+    for i in 0..P::TENSORS {
+        p.tensor_mut(i).fill(v);
+    }
+}
+
+impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Adagrad<T, N> {
+    fn step(&mut self, net: &mut N, grad: &N::Grad) {
+        self.steps += 1;
+        let decay = T::one() + T::of((self.steps - 1) as f64) * self.lr_decay;
+        let lr = self.lr / decay;
+        let (wd, eps, placement) = (self.weight_decay, self.eps, self.eps_placement);
+        for i in 0..N::TENSORS {
+            let w = net.tensor_mut(i);
+            let g = grad.tensor(i);
+            let s = self.sum_sq.tensor_mut(i);
+            for ((w, &g), s) in w.iter_mut().zip(g).zip(s.iter_mut()) {
+                let g = g + wd * *w;
+                *s += g * g;
+                *w -= lr * g / placement.denominator(*s, eps);
+            }
+        }
+    }
+    fn learning_rate(&self) -> T {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: T) {
+        self.lr = lr;
+    }
+}

@@ -1,0 +1,105 @@
+//! RMSProp (Tieleman and Hinton 2012), as PyTorch's `torch.optim.RMSprop` without its
+//! `momentum` and `centered` options.
+//!
+//! Per element, with γ = `alpha`:
+//!
+//! ```text
+//! g ← g + λ w
+//! s ← γ s + (1 − γ) g²               (s₀ = 0)
+//! w ← w − α g / (√s + ε)             (EpsPlacement::Outside, PyTorch, default)
+//! w ← w − α g / √(s + ε)             (EpsPlacement::Inside)
+//! ```
+
+use super::{EpsPlacement, Optimizer};
+use crate::{Network, Params, Scalar, Zeros};
+
+/// RMSProp: AdaGrad with an exponential average of squared gradients instead of a sum.
+pub struct RmsProp<T: Scalar, N: Network<T>> {
+    /// α. Default 0.01.
+    pub lr: T,
+    /// γ, the decay of the squared-gradient average. Default 0.99.
+    pub alpha: T,
+    /// ε. Default 1e-8.
+    pub eps: T,
+    /// Default [`EpsPlacement::Outside`] (PyTorch).
+    pub eps_placement: EpsPlacement,
+    /// L2 weight decay λ on every tensor. Default 0.
+    pub weight_decay: T,
+    /// The average of squared gradients s.
+    pub mean_sq: N::Grad,
+}
+
+impl<T: Scalar, N: Network<T>> Default for RmsProp<T, N> {
+    fn default() -> Self {
+        Self::new(0.01)
+    }
+}
+
+impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
+    /// PyTorch's `RMSprop(lr)`: alpha 0.99, ε = 1e-8 outside the square root, no weight decay.
+    pub fn new(lr: f64) -> Self {
+        RmsProp {
+            lr: T::of(lr),
+            alpha: T::of(0.99),
+            eps: T::of(1e-8),
+            eps_placement: EpsPlacement::Outside,
+            weight_decay: T::zero(),
+            mean_sq: N::Grad::zeros(),
+        }
+    }
+
+    /// Sets γ (PyTorch's `alpha`).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = T::of(alpha);
+        self
+    }
+
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = T::of(eps);
+        self
+    }
+
+    pub fn eps_placement(mut self, placement: EpsPlacement) -> Self {
+        self.eps_placement = placement;
+        self
+    }
+
+    pub fn weight_decay(mut self, lambda: f64) -> Self {
+        self.weight_decay = T::of(lambda);
+        self
+    }
+
+    /// Forgets the squared-gradient average.
+    pub fn reset(&mut self) {
+        crate::train::clear(&mut self.mean_sq);
+    }
+}
+
+impl<T: Scalar, N: Network<T>> Optimizer<T, N> for RmsProp<T, N> {
+    fn step(&mut self, net: &mut N, grad: &N::Grad) {
+        let (lr, a, wd, eps, placement) = (
+            self.lr,
+            self.alpha,
+            self.weight_decay,
+            self.eps,
+            self.eps_placement,
+        );
+        let one_minus_a = T::one() - a;
+        for i in 0..N::TENSORS {
+            let w = net.tensor_mut(i);
+            let g = grad.tensor(i);
+            let s = self.mean_sq.tensor_mut(i);
+            for ((w, &g), s) in w.iter_mut().zip(g).zip(s.iter_mut()) {
+                let g = g + wd * *w;
+                *s = a * *s + one_minus_a * g * g;
+                *w -= lr * g / placement.denominator(*s, eps);
+            }
+        }
+    }
+    fn learning_rate(&self) -> T {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: T) {
+        self.lr = lr;
+    }
+}

@@ -1,0 +1,224 @@
+//! The MNIST digits as a dataset: the standard four IDX files, or the project's bundled sample.
+//!
+//! Images are checked to be 28×28, labels to be digits, and counts to agree when loading, so
+//! the per-sample accessors cannot fail and return fixed-size vectors for a network's input.
+
+use std::path::{Path, PathBuf};
+
+use stacknet_runtime::nalgebra::SVector;
+use stacknet_runtime::Scalar;
+
+use super::idx::{load_images, load_labels, IdxError, Images};
+
+/// Image side in pixels.
+pub const SIDE: usize = 28;
+/// Pixels per image: a network's input for `[1, 28, 28]` or `[784]`.
+pub const PIXELS: usize = SIDE * SIDE;
+/// Number of classes (the digits 0–9).
+pub const CLASSES: usize = 10;
+
+/// Training samples in the bundled split: the first 8,000 of the 10,000.
+pub const BUNDLED_TRAIN: usize = 8_000;
+/// Test samples in the bundled split: the last 2,000.
+pub const BUNDLED_TEST: usize = 2_000;
+/// File names of the bundled sample, in [`Mnist::bundled_dir`].
+pub const BUNDLED_IMAGES: &str = "mnist-10k-images-idx3-ubyte.gz";
+pub const BUNDLED_LABELS: &str = "mnist-10k-labels-idx1-ubyte.gz";
+
+/// Standard MNIST file names, each looked for as is, with `.gz`, and in the variant spelling
+/// with a dot (`train-images.idx3-ubyte`) some mirrors use.
+const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+
+/// A training and a test split of MNIST.
+#[derive(Clone, Debug)]
+pub struct Mnist {
+    pub train: MnistSplit,
+    pub test: MnistSplit,
+}
+
+impl Mnist {
+    /// Loads the standard files `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+    /// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` from `dir`, each plain or with
+    /// `.gz` (the content decides, not the name).
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Mnist, IdxError> {
+        let dir = dir.as_ref();
+        let train = MnistSplit::load(&find(dir, TRAIN_IMAGES)?, &find(dir, TRAIN_LABELS)?)?;
+        let test = MnistSplit::load(&find(dir, TEST_IMAGES)?, &find(dir, TEST_LABELS)?)?;
+        Ok(Mnist { train, test })
+    }
+
+    /// Loads the project's 10,000-digit sample from `dir` (normally [`Mnist::bundled_dir`]):
+    /// the first 8,000 digits for training, the last 2,000 for testing.
+    pub fn load_bundled(dir: impl AsRef<Path>) -> Result<Mnist, IdxError> {
+        let dir = dir.as_ref();
+        let labels_path = dir.join(BUNDLED_LABELS);
+        let all = MnistSplit::load(dir.join(BUNDLED_IMAGES), &labels_path)?;
+        if all.len() != BUNDLED_TRAIN + BUNDLED_TEST {
+            return Err(IdxError::InFile {
+                path: labels_path,
+                error: Box::new(IdxError::CountMismatch {
+                    what: "bundled sample sizes",
+                    expected: BUNDLED_TRAIN + BUNDLED_TEST,
+                    found: all.len(),
+                }),
+            });
+        }
+        let (train, test) = all.split_at(BUNDLED_TRAIN);
+        Ok(Mnist { train, test })
+    }
+
+    /// Where the bundled sample lives in this crate's source tree (`data/mnist`).
+    pub fn bundled_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data")
+            .join("mnist")
+    }
+}
+
+/// The first of `name`, `name.gz` and their dotted spellings that exists in `dir`.
+fn find(dir: &Path, name: &'static str) -> Result<PathBuf, IdxError> {
+    let dotted = name.replacen("-idx", ".idx", 1);
+    [
+        name.to_string(),
+        format!("{name}.gz"),
+        dotted.clone(),
+        format!("{dotted}.gz"),
+    ]
+    .into_iter()
+    .map(|candidate| dir.join(candidate))
+    .find(|path| path.is_file())
+    .ok_or_else(|| IdxError::Missing {
+        dir: dir.to_path_buf(),
+        name,
+    })
+}
+
+/// Labelled 28×28 digits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MnistSplit {
+    images: Images,
+    labels: Vec<u8>,
+}
+
+impl MnistSplit {
+    /// Pairs images with labels: the images must be 28×28, as many as the labels, and every
+    /// label a digit.
+    pub fn new(images: Images, labels: Vec<u8>) -> Result<Self, IdxError> {
+        if (images.rows(), images.cols()) != (SIDE, SIDE) {
+            return Err(IdxError::ImageSize {
+                expected: (SIDE, SIDE),
+                found: (images.rows(), images.cols()),
+            });
+        }
+        if labels.len() != images.count() {
+            return Err(IdxError::CountMismatch {
+                what: "label and image counts",
+                expected: images.count(),
+                found: labels.len(),
+            });
+        }
+        if let Some(index) = labels.iter().position(|&l| usize::from(l) >= CLASSES) {
+            return Err(IdxError::LabelOutOfRange {
+                index,
+                classes: CLASSES,
+                found: labels[index],
+            });
+        }
+        Ok(MnistSplit { images, labels })
+    }
+
+    /// Loads an images file and a labels file and pairs them (see [`MnistSplit::new`]).
+    pub fn load(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Self, IdxError> {
+        let (images, labels) = (images.as_ref(), labels.as_ref());
+        let imgs = load_images(images)?;
+        let labs = load_labels(labels)?;
+        let blame = |e: IdxError| match e {
+            IdxError::ImageSize { .. } => IdxError::InFile {
+                path: images.into(),
+                error: e.into(),
+            },
+            e => IdxError::InFile {
+                path: labels.into(),
+                error: e.into(),
+            },
+        };
+        MnistSplit::new(imgs, labs).map_err(blame)
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn images(&self) -> &Images {
+        &self.images
+    }
+
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The class of sample `i`, as a loss target.
+    pub fn label(&self, i: usize) -> usize {
+        usize::from(self.labels[i])
+    }
+
+    /// Writes sample `i` into `out`: pixels / 255, row-major (a `[1, 28, 28]` input).
+    pub fn write_input<T: Scalar>(&self, i: usize, out: &mut SVector<T, PIXELS>) {
+        self.images.write_unit(i, out);
+    }
+
+    /// Sample `i` as a network input: pixels / 255, row-major.
+    pub fn input<T: Scalar>(&self, i: usize) -> SVector<T, PIXELS> {
+        self.images.unit(i)
+    }
+
+    /// Every sample as a network input, for programs that convert once and train many epochs.
+    pub fn inputs<T: Scalar>(&self) -> Vec<SVector<T, PIXELS>> {
+        (0..self.len()).map(|i| self.input(i)).collect()
+    }
+
+    /// Every label as a loss target.
+    pub fn targets(&self) -> Vec<usize> {
+        self.labels.iter().map(|&l| usize::from(l)).collect()
+    }
+
+    /// How many samples each class has.
+    pub fn class_counts(&self) -> [usize; CLASSES] {
+        let mut counts = [0; CLASSES];
+        for &l in &self.labels {
+            counts[usize::from(l)] += 1;
+        }
+        counts
+    }
+
+    /// The first `n` samples and the rest (`n` is clamped to the length).
+    pub fn split_at(self, n: usize) -> (MnistSplit, MnistSplit) {
+        let n = n.min(self.len());
+        let (head_images, tail_images) = self.images.split_at(n);
+        let mut labels = self.labels;
+        let tail_labels = labels.split_off(n);
+        (
+            MnistSplit {
+                images: head_images,
+                labels,
+            },
+            MnistSplit {
+                images: tail_images,
+                labels: tail_labels,
+            },
+        )
+    }
+
+    /// The first `n` samples (all of them if there are fewer), e.g. for a short run.
+    pub fn truncate(&mut self, n: usize) {
+        self.images.truncate(n);
+        self.labels.truncate(n);
+    }
+}
