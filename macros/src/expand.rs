@@ -54,7 +54,9 @@ pub fn network(krate: &TokenStream, net: &ir::Network) -> Result<TokenStream, Er
         ),
         expand_zeros(&rt, &grad_ident(net), gens.iter().map(|g| &g.layer.field)),
         expand_zeros(&rt, &record_ident(net), record_fields(&gens).iter()),
+        expand_batch_record(&rt, net, &gens),
         expand_network(&rt, net, &gens),
+        expand_batch_network(&rt, net, &gens),
     ];
     Ok(items.into_iter().collect())
 }
@@ -65,6 +67,10 @@ fn grad_ident(net: &ir::Network) -> Ident {
 
 fn record_ident(net: &ir::Network) -> Ident {
     format_ident!("{}Record", net.ident)
+}
+
+fn batch_record_ident(ident: &Ident) -> Ident {
+    format_ident!("{}BatchRecord", ident)
 }
 
 /// `x0..=xn` (activations), then `r1..=rn` (layer records).
@@ -378,6 +384,43 @@ fn expand_record(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStre
     }
 }
 
+/// `NameBatchRecord<T, B>`: the record of `B` samples, each activation and layer record an
+/// array over the batch, so a layer sees its whole minibatch as one slice.
+fn expand_batch_record(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
+    let (vis, record) = (&net.vis, batch_record_ident(&net.ident));
+    let doc = format!(
+        " What one training forward of `B` samples through [`{}`] keeps for backward.",
+        net.ident
+    );
+    let x0 = svector(rt, net.input);
+    let xs = gens.iter().map(|g| {
+        let (x, ty) = (
+            format_ident!("x{}", g.index + 1),
+            svector(rt, g.layer.output),
+        );
+        quote!(#x: [#ty; B],)
+    });
+    let rs = gens.iter().map(|g| {
+        let (r, ty) = (format_ident!("r{}", g.index + 1), &g.ty);
+        quote!(#r: [<#ty as #rt::Layer<T>>::Record; B],)
+    });
+    let fields = record_fields(gens);
+    quote! {
+        #[doc = #doc]
+        #vis struct #record<T: #rt::Scalar, const B: usize> {
+            x0: [#x0; B],
+            #(#xs)*
+            #(#rs)*
+        }
+
+        impl<T: #rt::Scalar, const B: usize> #rt::Zeros for #record<T, B> {
+            fn zeros() -> Self {
+                Self { #(#fields: #rt::Zeros::zeros(),)* }
+            }
+        }
+    }
+}
+
 /// `Name::new(rng)`: each layer built with its init (He before ReLUs, Xavier otherwise).
 fn expand_new(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
     let ident = &net.ident;
@@ -524,6 +567,10 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
     let n = gens.len();
     let last = x(n);
 
+    let needs_batch = gens.iter().map(|g| {
+        let ty = &g.ty;
+        quote!(<#ty as #rt::Layer<T>>::NEEDS_BATCH)
+    });
     let rows = gens.iter().map(|g| {
         let (name, ty, shape) = (
             field_name(&g.layer.field),
@@ -586,6 +633,7 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
             type Record = #record<T>;
             const INPUT_SHAPE: #rt::Shape = #input_shape;
             const OUTPUT_SHAPE: #rt::Shape = #output_shape_tokens;
+            const NEEDS_BATCH: bool = #(#needs_batch)||*;
             const LAYERS: &'static [#rt::LayerRow] = &[#(#rows),*];
 
             fn forward(&self, x0: &#input_ty) -> #output_ty {
@@ -603,6 +651,59 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
             }
 
             fn backward(&self, r: &#record<T>, #dn: &#output_ty, g: &mut #grad<T>, dx: ::core::option::Option<&mut #input_ty>) {
+                #(#backward)*
+            }
+        }
+    }
+}
+
+/// `BatchNetwork<T>`: the same call sequence over `B` samples at a time, each layer taking
+/// its whole minibatch (what batch statistics need).
+fn expand_batch_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
+    let (ident, grad, record) = (&net.ident, grad_ident(net), batch_record_ident(&net.ident));
+    let output_shape = gens.last().map_or(net.input, |g| g.layer.output);
+    let (input_ty, output_ty) = (svector(rt, net.input), svector(rt, output_shape));
+    let x = |i: usize| format_ident!("x{}", i);
+    let r = |i: usize| format_ident!("r{}", i);
+    let d = |i: usize| format_ident!("d{}", i);
+    let n = gens.len();
+    let (last, dn) = (x(n), d(n));
+
+    let forward = gens.iter().map(|g| {
+        let (field, from, to, rec) = (&g.layer.field, x(g.index), x(g.index + 1), r(g.index + 1));
+        quote!(#rt::Layer::<T>::forward_train_batch(&mut self.#field, &r.#from, &mut r.#to, &mut r.#rec);)
+    });
+
+    // As in `Network::backward`, but the first layer's input gradient is not wanted.
+    let backward = gens.iter().rev().map(|g| {
+        let i = g.index;
+        let (field, from, to, rec) = (&g.layer.field, x(i), x(i + 1), r(i + 1));
+        let dy = if i + 1 == n { d(i + 1).into_token_stream() } else { let dy = d(i + 1); quote!(&#dy) };
+        if i == 0 {
+            quote!(#rt::Layer::<T>::backward_batch(&self.#field, &r.#from, &r.#to, &r.#rec, #dy, None, &mut g.#field);)
+        } else {
+            let (dx, ty) = (d(i), svector(rt, g.layer.input));
+            quote! {
+                let mut #dx: [#ty; B] = #rt::Zeros::zeros();
+                #rt::Layer::<T>::backward_batch(&self.#field, &r.#from, &r.#to, &r.#rec, #dy, Some(&mut #dx), &mut g.#field);
+            }
+        }
+    });
+
+    quote! {
+        impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
+            type BatchRecord<const B: usize> = #record<T, B>;
+
+            fn forward_train_batch<const B: usize>(&mut self, xs: &[#input_ty; B], r: &mut #record<T, B>) {
+                r.x0.clone_from(xs);
+                #(#forward)*
+            }
+
+            fn batch_outputs<const B: usize>(r: &#record<T, B>) -> &[#output_ty; B] {
+                &r.#last
+            }
+
+            fn backward_batch<const B: usize>(&self, r: &#record<T, B>, #dn: &[#output_ty; B], g: &mut #grad<T>) {
                 #(#backward)*
             }
         }
@@ -678,6 +779,15 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
                 &r.0
             }
             fn backward(&self, _: &#record<T>, _: &#output_ty, _: &mut #grad<T>, _: ::core::option::Option<&mut #input_ty>) {}
+        }
+
+        impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
+            type BatchRecord<const B: usize> = [#output_ty; B];
+            fn forward_train_batch<const B: usize>(&mut self, _: &[#input_ty; B], _: &mut [#output_ty; B]) {}
+            fn batch_outputs<const B: usize>(r: &[#output_ty; B]) -> &[#output_ty; B] {
+                r
+            }
+            fn backward_batch<const B: usize>(&self, _: &[#output_ty; B], _: &[#output_ty; B], _: &mut #grad<T>) {}
         }
     }
 }

@@ -202,7 +202,9 @@ fn generated_items() {
         ("Params<T>", "LeNet5Grad<T>"),
         ("Zeros", "LeNet5Grad<T>"),
         ("Zeros", "LeNet5Record<T>"),
+        ("Zeros", "LeNet5BatchRecord<T,B>"),
         ("Network<T>", "LeNet5<T>"),
+        ("BatchNetwork<T>", "LeNet5<T>"),
     ];
     let found = impls(&file);
     assert_eq!(found.len(), expected.len(), "{found:?}");
