@@ -3,12 +3,18 @@
 
 pub mod activation;
 pub mod batch_norm;
+pub mod conv2d;
 pub mod dense;
 pub mod dropout;
 pub mod flatten;
+pub mod global_pool;
+pub mod pool;
 
 pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use batch_norm::{BatchNorm, BatchNormGrad};
+pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
+pub use pool::{AvgPool2d, MaxPool2d};

@@ -1,0 +1,64 @@
+//! The training loop the MNIST examples share: minibatches, a progress bar, test accuracy.
+
+use stacknet::data::{Args, MnistSplit, Minibatches, Progress};
+use stacknet::nalgebra::SVector;
+use stacknet::prelude::*;
+use std::time::Instant;
+
+/// The digits as network inputs (pixels / 255) and class labels.
+pub struct Samples {
+    pub inputs: Vec<SVector<f32, 784>>,
+    pub labels: Vec<usize>,
+}
+
+impl Samples {
+    pub fn of(split: &MnistSplit) -> Self {
+        Samples { inputs: split.inputs(), labels: split.targets() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn pairs(&self) -> impl Iterator<Item = (&SVector<f32, 784>, usize)> {
+        self.inputs.iter().zip(self.labels.iter().copied())
+    }
+}
+
+/// Trains `net` for `args.epochs` epochs of shuffled minibatches with softmax cross-entropy,
+/// printing a progress bar and the test accuracy after each epoch; `lr(epoch)` sets the
+/// learning rate of each epoch. Returns the final test accuracy.
+pub fn fit<N, O>(
+    net: &mut N,
+    opt: &mut O,
+    lr: impl Fn(usize) -> f64,
+    train: &Samples,
+    test: &Samples,
+    args: &Args,
+) -> f64
+where
+    N: Network<f32, Input = SVector<f32, 784>>,
+    O: Optimizer<f32, N>,
+{
+    let mut trainer: Box<Trainer<f32, N>> = Box::new(Trainer::new());
+    let mut batches = Minibatches::new(train.len(), args.batch, args.seed);
+    let mut progress = Progress::new(args.epochs, train.len());
+    let started = Instant::now();
+    let mut acc = 0.0;
+    for epoch in 0..args.epochs {
+        opt.set_learning_rate(lr(epoch) as f32);
+        progress.start_epoch(epoch);
+        let (mut done, mut loss_sum) = (0, 0.0);
+        for batch in batches.epoch() {
+            let pairs = batch.iter().map(|&i| (&train.inputs[i], &train.labels[i]));
+            let loss = trainer.step(net, opt, &SoftmaxCrossEntropy, pairs);
+            done += batch.len();
+            loss_sum += loss as f64 * batch.len() as f64;
+            progress.update(done, loss_sum / done as f64);
+        }
+        acc = accuracy(net, test.pairs());
+        progress.finish_epoch_with(format_args!("test accuracy {:.2}%", 100.0 * acc));
+    }
+    eprintln!("trained in {:.1} s", started.elapsed().as_secs_f64());
+    acc
+}

@@ -1,0 +1,1124 @@
+//! 2-D convolution, PyTorch's cross-correlation, written as im2col followed by one matrix product.
+//!
+//! Shapes: x ∈ ℝ^(C×H×W), weight w ∈ ℝ^(OC×C×KH×KW), bias b ∈ ℝ^OC, y ∈ ℝ^(OC×OH×OW), all flat
+//! in PyTorch's row-major order, with
+//!
+//! ```text
+//! y[o, i, j] = b[o] + Σ_{c, u, v} w[o, c, u, v] · x[c, i·SH + u·DH − PH, j·SW + v·DW − PW]
+//! OH = ⌊(H + 2·PH − DH·(KH − 1) − 1) / SH⌋ + 1        (OW likewise)
+//! ```
+//!
+//! where x reads as zero outside the image (zero padding, PH rows above and below, PW columns
+//! left and right).
+//!
+//! **Forward.** im2col copies every receptive field into the columns of a static matrix
+//! `col: P × K` (P = OH·OW output positions, K = C·KH·KW taps): column k = (c, u, v) holds, for
+//! every output position in (i, j) order, the input value tap k sees there, or zero in the
+//! padding. Then `Y = col · Wmat`, where `Wmat: K × OC` is the weight as stored (column o is
+//! PyTorch's `w[o]`, so the memory is exactly `[OC, C, KH, KW]`); `Y: P × OC` in column-major
+//! order is the flat (o, i, j) output, so the product writes `y` in place with no reshuffling.
+//!
+//! **Backward**, with δ = ∂L/∂y seen as `D: P × OC`:
+//! ∂L/∂Wmat = colᵀ · D, ∂L/∂b = column sums of D, ∂L/∂x = col2im(D · Wmatᵀ), where col2im
+//! adds every entry of a `P × K` matrix back onto the input value im2col took it from
+//! (padding entries are dropped). Backward builds the im2col matrix already transposed,
+//! `colᵀ: K × P` (each output position's K taps contiguous), so that both products run along
+//! K: `∂L/∂Wmat += colᵀ · D` lands column by column in the `K × OC` gradient, and
+//! `(D · Wmatᵀ)ᵀ = Wmat · Dᵀ` is again `K × P`. Along P instead, every gradient entry would be
+//! a dot product of length P ending in a horizontal sum, which costs as much as the
+//! multiplications themselves when P is as small as LeNet's 100.
+//!
+//! **Memory.** Backward recomputes im2col from the input instead of keeping `col` in the
+//! training record: the record stays [`NoRecord`] and a model keeps one `P × K` scratch buffer
+//! live at a time instead of one per convolution per sample, which is what a microcontroller can
+//! afford; the price is one more im2col (a copy) per backward. Forward and backward each hold
+//! one `P × K` matrix on the stack, plus one packed 8-column block of a product's other factor;
+//! backward reuses its matrix for `Wmat · Dᵀ` once the weight gradient is done.
+//! [`SCRATCH_BYTES`](Layer::SCRATCH_BYTES) is the larger of the two.
+//!
+//! The matrix products are small register-blocked kernels on the flat storage, sized for the
+//! target's SIMD registers at compile time: every buffer is written in place, never passed or
+//! returned by value.
+
+use crate::init::Init;
+use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
+use nalgebra::{SMatrix, SVector};
+use rand_core::RngCore;
+
+/// A 2-D convolution from `C × H × W` to `OC × OH × OW`; see the module docs for the formula.
+///
+/// The derived dimensions are generic parameters too (stable Rust cannot compute array sizes
+/// from generics), and a `const` assertion checks them when the layer is built or run:
+/// `OH`, `OW` by the formula above, `K = C·KH·KW`, `P = OH·OW`, `IN = C·H·W`, `OUT = OC·OH·OW`.
+///
+/// ```
+/// use stacknet_runtime::init::Init;
+/// use stacknet_runtime::layers::Conv2d;
+/// use stacknet_runtime::rng::SplitMix64;
+/// use stacknet_runtime::Layer;
+/// use stacknet_runtime::nalgebra::SVector;
+///
+/// // LeNet's first layer: 1×28×28 → 6×28×28, kernel 5, padding 2.
+/// // T, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, K, P, IN, OUT
+/// type Conv1 = Conv2d<f32, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 28, 28, 25, 784, 784, 4704>;
+/// let conv = Conv1::new(Init::HeUniform, &mut SplitMix64::new(0));
+/// let x = SVector::<f32, 784>::zeros();
+/// let mut y = SVector::<f32, 4704>::zeros();
+/// conv.forward(&x, &mut y);
+/// assert!(y.iter().all(|&v| v == 0.0)); // zero input, zero bias
+/// ```
+///
+/// Dimensions that disagree with the formula do not compile (here `OH = OW = 28` without the
+/// padding that makes them so):
+///
+/// ```compile_fail,E0080
+/// # use stacknet_runtime::layers::Conv2d;
+/// # use stacknet_runtime::Zeros;
+/// type Bad = Conv2d<f32, 1, 28, 28, 6, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28, 25, 784, 784, 4704>;
+/// let conv = Bad::zeros();
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d<
+    T: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const P: usize,
+    const IN: usize,
+    const OUT: usize,
+    const BIAS: bool = true,
+> {
+    /// `K × OC`, column o = PyTorch's `weight[o]` flattened over (c, ky, kx): the memory is
+    /// PyTorch's `[OC, C, KH, KW]`.
+    pub weight: SMatrix<T, K, OC>,
+    /// b; stays zero when `BIAS` is false.
+    pub bias: SVector<T, OC>,
+}
+
+impl<
+        T: Scalar,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const DH: usize,
+        const DW: usize,
+        const OH: usize,
+        const OW: usize,
+        const K: usize,
+        const P: usize,
+        const IN: usize,
+        const OUT: usize,
+        const BIAS: bool,
+    > Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, K, P, IN, OUT, BIAS>
+{
+    const VALID: () = {
+        assert!(
+            C > 0 && H > 0 && W > 0 && OC > 0,
+            "conv2d: channels and sizes must be positive"
+        );
+        assert!(KH > 0 && KW > 0, "conv2d: kernel sizes must be positive");
+        assert!(SH > 0 && SW > 0, "conv2d: strides must be positive");
+        assert!(DH > 0 && DW > 0, "conv2d: dilations must be positive");
+        assert!(
+            DH * (KH - 1) < H + 2 * PH,
+            "conv2d: effective kernel height `DH·(KH − 1) + 1` exceeds the padded input height"
+        );
+        assert!(
+            DW * (KW - 1) < W + 2 * PW,
+            "conv2d: effective kernel width `DW·(KW − 1) + 1` exceeds the padded input width"
+        );
+        assert!(
+            OH == (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1,
+            "conv2d: `OH` must be `(H + 2·PH − DH·(KH − 1) − 1) / SH + 1`"
+        );
+        assert!(
+            OW == (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1,
+            "conv2d: `OW` must be `(W + 2·PW − DW·(KW − 1) − 1) / SW + 1`"
+        );
+        assert!(K == C * KH * KW, "conv2d: `K` must be `C·KH·KW`");
+        assert!(P == OH * OW, "conv2d: `P` must be `OH·OW`");
+        assert!(IN == C * H * W, "conv2d: `IN` must be `C·H·W`");
+        assert!(OUT == OC * OH * OW, "conv2d: `OUT` must be `OC·OH·OW`");
+    };
+
+    /// Weights drawn from `init` (fan-in `C·KH·KW`, fan-out `OC·KH·KW`, as PyTorch counts
+    /// them), bias zero.
+    pub fn new(init: Init, rng: &mut (impl RngCore + ?Sized)) -> Self {
+        let mut layer = Self::zeros();
+        init.fill(layer.weight.as_mut_slice(), K, OC * KH * KW, rng);
+        layer
+    }
+
+    /// Writes the `P × K` im2col matrix of `x` (column-major) into `col`.
+    fn im2col(x: &[T], col: &mut [T]) {
+        let (x, col) = (&x[..IN], &mut col[..P * K]);
+        let mut k = 0;
+        for img in x.chunks_exact(H * W) {
+            for ky in 0..KH {
+                let (oh0, oh1) = valid_span(ky * DH, PH, SH, H, OH);
+                for kx in 0..KW {
+                    let (ow0, ow1) = valid_span(kx * DW, PW, SW, W, OW);
+                    let dst = &mut col[k * P..][..P];
+                    k += 1;
+                    if ow0 == ow1 {
+                        // This tap reads padding at every output column.
+                        dst.fill(T::zero());
+                        continue;
+                    }
+                    // Output rows whose input row lies in the padding see zeros only.
+                    dst[..oh0 * OW].fill(T::zero());
+                    dst[oh1 * OW..].fill(T::zero());
+                    for oh in oh0..oh1 {
+                        let src = &img[(oh * SH + ky * DH - PH) * W..][..W];
+                        let row = &mut dst[oh * OW..][..OW];
+                        let ix0 = (ow0 * SW + kx * DW).wrapping_sub(PW);
+                        if SW == 1 && ow0 == 0 && ow1 == OW {
+                            // The common interior case: one copy of constant length.
+                            row.copy_from_slice(&src[ix0..][..OW]);
+                        } else {
+                            row[..ow0].fill(T::zero());
+                            row[ow1..].fill(T::zero());
+                            let row = &mut row[ow0..ow1];
+                            if SW == 1 {
+                                row.copy_from_slice(&src[ix0..][..row.len()]);
+                            } else {
+                                for (d, s) in row.iter_mut().zip(src[ix0..].iter().step_by(SW)) {
+                                    *d = *s;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the transposed im2col matrix, `K × P` column-major: column p holds the `K` taps
+    /// of output position p, in (c, ky, kx) order, so each kernel row is one contiguous run.
+    fn im2col_t(x: &[T], colt: &mut [T]) {
+        let (x, colt) = (&x[..IN], &mut colt[..K * P]);
+        let mut taps = colt.chunks_exact_mut(KW);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                // Input column of tap kx = 0, wrapping below zero into the padding.
+                let iw0 = (ow * SW).wrapping_sub(PW);
+                let interior = DW == 1 && iw0 < W && iw0 + KW <= W;
+                for img in x.chunks_exact(H * W) {
+                    for ky in 0..KH {
+                        let Some(dst) = taps.next() else { return };
+                        let ih = (oh * SH + ky * DH).wrapping_sub(PH);
+                        if ih >= H {
+                            dst.fill(T::zero());
+                            continue;
+                        }
+                        let src = &img[ih * W..][..W];
+                        if interior {
+                            dst.copy_from_slice(&src[iw0..iw0 + KW]);
+                        } else {
+                            for (kx, d) in dst.iter_mut().enumerate() {
+                                let iw = iw0.wrapping_add(kx * DW);
+                                *d = if iw < W { src[iw] } else { T::zero() };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds every entry of the `K × P` matrix `colt` onto the input value
+    /// [`im2col_t`](Self::im2col_t) took it from (its adjoint); padding entries are dropped.
+    fn col2im_t(colt: &[T], dx: &mut [T]) {
+        let (colt, dx) = (&colt[..K * P], &mut dx[..IN]);
+        let mut taps = colt.chunks_exact(KW);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let iw0 = (ow * SW).wrapping_sub(PW);
+                let interior = DW == 1 && iw0 < W && iw0 + KW <= W;
+                for img in dx.chunks_exact_mut(H * W) {
+                    for ky in 0..KH {
+                        let Some(src) = taps.next() else { return };
+                        let ih = (oh * SH + ky * DH).wrapping_sub(PH);
+                        if ih >= H {
+                            continue;
+                        }
+                        let dst = &mut img[ih * W..][..W];
+                        if interior {
+                            for (d, &v) in dst[iw0..iw0 + KW].iter_mut().zip(src) {
+                                *d += v;
+                            }
+                        } else {
+                            for (kx, &v) in src.iter().enumerate() {
+                                let iw = iw0.wrapping_add(kx * DW);
+                                if iw < W {
+                                    dst[iw] += v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output positions `o ∈ lo..hi` (of `outs`) at which a tap at offset `off` inside the
+/// window reads a real input value, i.e. `0 ≤ o·stride + off − pad < len`; empty as `(hi, hi)`.
+#[inline(always)]
+fn valid_span(off: usize, pad: usize, stride: usize, len: usize, outs: usize) -> (usize, usize) {
+    // o·s + off ≥ pad  ⇔  o ≥ ⌈(pad − off) / s⌉
+    let lo = if pad > off {
+        (pad - off).div_ceil(stride)
+    } else {
+        0
+    };
+    // o·s + off − pad ≤ len − 1  ⇔  o ≤ ⌊(len − 1 + pad − off) / s⌋
+    let hi = if len + pad > off {
+        ((len - 1 + pad - off) / stride + 1).min(outs)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+impl<
+        T: Scalar,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const DH: usize,
+        const DW: usize,
+        const OH: usize,
+        const OW: usize,
+        const K: usize,
+        const P: usize,
+        const IN: usize,
+        const OUT: usize,
+        const BIAS: bool,
+    > Zeros
+    for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, K, P, IN, OUT, BIAS>
+{
+    fn zeros() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        Conv2d {
+            weight: SMatrix::zeros(),
+            bias: SVector::zeros(),
+        }
+    }
+}
+
+impl<
+        T: Scalar,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const DH: usize,
+        const DW: usize,
+        const OH: usize,
+        const OW: usize,
+        const K: usize,
+        const P: usize,
+        const IN: usize,
+        const OUT: usize,
+        const BIAS: bool,
+    > Params<T>
+    for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, K, P, IN, OUT, BIAS>
+{
+    const TENSORS: usize = 1 + BIAS as usize;
+    const LEN: usize = K * OC + if BIAS { OC } else { 0 };
+
+    fn tensor(&self, i: usize) -> &[T] {
+        match i {
+            0 => self.weight.as_slice(),
+            1 if BIAS => self.bias.as_slice(),
+            _ => &[],
+        }
+    }
+
+    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+        match i {
+            0 => self.weight.as_mut_slice(),
+            1 if BIAS => self.bias.as_mut_slice(),
+            _ => &mut [],
+        }
+    }
+
+    fn tensor_info(i: usize) -> TensorInfo {
+        let (name, shape, kind) = match i {
+            0 => ("weight", Shape::rank4(OC, C, KH, KW), TensorKind::Weight),
+            _ => ("bias", Shape::vector(OC), TensorKind::Bias),
+        };
+        TensorInfo {
+            layer: "",
+            name,
+            shape,
+            kind,
+            fan_in: C * KH * KW,
+            fan_out: OC * KH * KW,
+        }
+    }
+}
+
+impl<
+        T: Scalar,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const DH: usize,
+        const DW: usize,
+        const OH: usize,
+        const OW: usize,
+        const K: usize,
+        const P: usize,
+        const IN: usize,
+        const OUT: usize,
+        const BIAS: bool,
+    > Layer<T>
+    for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, K, P, IN, OUT, BIAS>
+{
+    type Input = SVector<T, IN>;
+    type Output = SVector<T, OUT>;
+    type Record = NoRecord;
+    type Grad = Self;
+    const KIND: &'static str = "conv2d";
+    const MACS: usize = OC * P * K;
+    /// The `P × K` im2col matrix (`K × P` in backward) and one packed 8-column block of the
+    /// other factor of a product: `K` rows in forward, `P` or `OC` in backward.
+    const SCRATCH_BYTES: usize = (P * K + NR * max(max(K, P), OC)) * T::BYTES;
+
+    #[inline]
+    fn forward(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        let mut col = SMatrix::<T, P, K>::zeros();
+        Self::im2col(x.as_slice(), col.as_mut_slice());
+        let start = if BIAS {
+            Start::Columns(self.bias.as_slice())
+        } else {
+            Start::Zero
+        };
+        // Y (P × OC) = col · Wmat, starting from the bias; Wmat(k, o) = weight[k + o·K].
+        let (col, w) = (col.as_slice(), self.weight.as_slice());
+        gemm_nn::<T, P, K, OC>(col, w, 1, K, start, y.as_mut_slice());
+    }
+
+    #[inline]
+    fn backward(
+        &self,
+        x: &SVector<T, IN>,
+        _y: &SVector<T, OUT>,
+        _rec: &NoRecord,
+        dy: &SVector<T, OUT>,
+        dx: Option<&mut SVector<T, IN>>,
+        grad: &mut Self,
+    ) {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        // Transposed im2col, so that both products below run along K, contiguous in the
+        // weight gradient, rather than along P with horizontal sums.
+        let mut colt = SMatrix::<T, K, P>::zeros();
+        Self::im2col_t(x.as_slice(), colt.as_mut_slice());
+        // ∂L/∂Wmat += colᵀ · D, where colᵀ is stored: the product's (p, o) factor is D[p + o·P].
+        let (colt, dy) = (colt.as_mut_slice(), dy.as_slice());
+        gemm_nn::<T, K, P, OC>(colt, dy, 1, P, Start::Out, grad.weight.as_mut_slice());
+        if BIAS {
+            for (db, d) in grad.bias.iter_mut().zip(dy.chunks_exact(P)) {
+                *db += sum(d);
+            }
+        }
+        if let Some(dx) = dx {
+            // colᵀ ← Wmat · Dᵀ = (D · Wmatᵀ)ᵀ: the product's (o, p) factor is D[p + o·P].
+            gemm_nn::<T, K, OC, P>(self.weight.as_slice(), dy, P, 1, Start::Zero, colt);
+            dx.fill(T::zero());
+            Self::col2im_t(colt, dx.as_mut_slice());
+        }
+    }
+}
+
+/// Σ v, with eight independent partial sums so the additions pipeline and vectorise
+/// (a single running sum is one long dependency chain).
+#[inline]
+fn sum<T: Scalar>(v: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    let mut s = chunks.remainder().iter().fold(T::zero(), |s, &x| s + x);
+    for a in acc {
+        s += a;
+    }
+    s
+}
+
+/// Bytes in one SIMD register of the compilation target. The register blocks below are sized
+/// so that their accumulators fill most of the register file without spilling.
+const VECTOR_BYTES: usize = if cfg!(target_feature = "avx512f") {
+    64
+} else if cfg!(target_feature = "avx") {
+    32
+} else {
+    16
+};
+
+/// Vector registers per output column in the [`gemm_nn`] kernel: 8 columns of 2 registers
+/// fill half of AVX-512's 32 registers; other targets have 16, so 1 register per column.
+const NN_VECTORS: usize = if cfg!(target_feature = "avx512f") {
+    2
+} else {
+    1
+};
+
+/// Where the products below start from.
+#[derive(Clone, Copy)]
+enum Start<'a, T> {
+    Zero,
+    /// One value per output column (a bias).
+    Columns(&'a [T]),
+    /// The output's current values: accumulate.
+    Out,
+}
+
+/// `out = start + A · B` for `A: M × R` (column-major) and `B: R × N` given by strides,
+/// `B(r, n) = b[r·brs + n·bcs]`; `out: M × N` column-major.
+#[inline]
+fn gemm_nn<T: Scalar, const M: usize, const R: usize, const N: usize>(
+    a: &[T],
+    b: &[T],
+    brs: usize,
+    bcs: usize,
+    start: Start<'_, T>,
+    out: &mut [T],
+) {
+    // One branch survives monomorphisation.
+    if T::BYTES == 4 {
+        gemm_nn_blocked::<T, M, R, N, { NN_VECTORS * VECTOR_BYTES / 4 }>(
+            a, b, brs, bcs, start, out,
+        );
+    } else {
+        gemm_nn_blocked::<T, M, R, N, { NN_VECTORS * VECTOR_BYTES / 8 }>(
+            a, b, brs, bcs, start, out,
+        );
+    }
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Output columns per register block of [`gemm_nn`].
+const NR: usize = 8;
+
+/// [`gemm_nn`] in `MR × NR` register blocks: for each block of `NR` output columns, `B`'s
+/// rows are packed once into a contiguous `R × NR` array, then every `MR`-row panel of `A` is
+/// streamed past it; the last rows take narrower panels. A column block that overhangs `N`
+/// repeats the last column (computed, not stored) so that one kernel shape serves every `N`.
+#[inline]
+fn gemm_nn_blocked<T: Scalar, const M: usize, const R: usize, const N: usize, const MR: usize>(
+    a: &[T],
+    b: &[T],
+    brs: usize,
+    bcs: usize,
+    start: Start<'_, T>,
+    out: &mut [T],
+) {
+    let (a, out) = (&a[..M * R], &mut out[..M * N]);
+    let mut packed = [[T::zero(); NR]; R];
+    let mut j0 = 0;
+    while j0 < N {
+        let mut cols = [0; NR];
+        for (jj, c) in cols.iter_mut().enumerate() {
+            *c = (j0 + jj).min(N - 1);
+        }
+        for (r, row) in packed.iter_mut().enumerate() {
+            for (v, &c) in row.iter_mut().zip(&cols) {
+                *v = b[r * brs + c * bcs];
+            }
+        }
+        let block = Block {
+            cols: &cols,
+            stored: (N - j0).min(NR),
+            packed: &packed,
+            start,
+        };
+        let mut i0 = 0;
+        while i0 + MR <= M {
+            block.kernel::<MR>(a, M, i0, out);
+            i0 += MR;
+        }
+        // The conditions on MR are constants: only the narrower panels remain.
+        while MR > 16 && i0 + 16 <= M {
+            block.kernel::<16>(a, M, i0, out);
+            i0 += 16;
+        }
+        while MR > 8 && i0 + 8 <= M {
+            block.kernel::<8>(a, M, i0, out);
+            i0 += 8;
+        }
+        while MR > 4 && i0 + 4 <= M {
+            block.kernel::<4>(a, M, i0, out);
+            i0 += 4;
+        }
+        while i0 < M {
+            block.kernel::<1>(a, M, i0, out);
+            i0 += 1;
+        }
+        j0 += NR;
+    }
+}
+
+/// One block of `NR` output columns of [`gemm_nn_blocked`].
+struct Block<'a, T> {
+    /// Output column of each lane (the last column repeated past the edge).
+    cols: &'a [usize; NR],
+    /// How many of the `NR` columns are real.
+    stored: usize,
+    /// `B` restricted to these columns, row by row.
+    packed: &'a [[T; NR]],
+    start: Start<'a, T>,
+}
+
+impl<T: Scalar> Block<'_, T> {
+    /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
+    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars).
+    #[inline(always)]
+    fn kernel<const MR: usize>(&self, a: &[T], m: usize, i0: usize, out: &mut [T]) {
+        let mut acc = [[T::zero(); MR]; NR];
+        match self.start {
+            Start::Zero => {}
+            Start::Columns(init) => {
+                for (acc, &c) in acc.iter_mut().zip(self.cols) {
+                    *acc = [init[c]; MR];
+                }
+            }
+            Start::Out => {
+                for (acc, &c) in acc.iter_mut().zip(self.cols) {
+                    acc.copy_from_slice(&out[c * m + i0..][..MR]);
+                }
+            }
+        }
+        for (acol, brow) in a.chunks_exact(m).zip(self.packed) {
+            let av = &acol[i0..i0 + MR];
+            // Rows outside, columns inside: the short column loop unrolls first and leaves a
+            // loop over contiguous rows to vectorise. (The other nesting let LLVM vectorise
+            // across columns with gathers and scatters on AVX-512, eight times slower.)
+            for (i, &x) in av.iter().enumerate() {
+                for (acc, &bv) in acc.iter_mut().zip(brow) {
+                    acc[i] += x * bv;
+                }
+            }
+        }
+        for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
+            out[c * m + i0..][..MR].copy_from_slice(acc);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::check_layer;
+    use crate::rng::{uniform_sym, SplitMix64};
+    use crate::Flat;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// o = ⌊(i + 2p − d(k − 1) − 1) / s⌋ + 1, written out independently of the layer.
+    const fn out(i: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
+        (i + 2 * p - d * (k - 1) - 1) / s + 1
+    }
+
+    /// The `Conv2d` type for a geometry, deriving OH, OW, K, P, IN, OUT (`f64` unless given).
+    macro_rules! conv {
+        ($c:literal, $($rest:tt)*) => {
+            conv!(f64; $c, $($rest)*)
+        };
+        ($t:ty; $c:literal, $h:literal, $w:literal => $oc:literal; k($kh:literal, $kw:literal)
+         s($sh:literal, $sw:literal) p($ph:literal, $pw:literal) d($dh:literal, $dw:literal)
+         $bias:literal) => {
+            Conv2d<
+                $t,
+                $c,
+                $h,
+                $w,
+                $oc,
+                $kh,
+                $kw,
+                $sh,
+                $sw,
+                $ph,
+                $pw,
+                $dh,
+                $dw,
+                { out($h, $kh, $sh, $ph, $dh) },
+                { out($w, $kw, $sw, $pw, $dw) },
+                { $c * $kh * $kw },
+                { out($h, $kh, $sh, $ph, $dh) * out($w, $kw, $sw, $pw, $dw) },
+                { $c * $h * $w },
+                { $oc * out($h, $kh, $sh, $ph, $dh) * out($w, $kw, $sw, $pw, $dw) },
+                $bias,
+            >
+        };
+    }
+
+    /// A convolution's geometry for the reference implementation.
+    #[derive(Clone, Copy, Debug)]
+    struct Geometry {
+        c: usize,
+        h: usize,
+        w: usize,
+        oc: usize,
+        k: (usize, usize),
+        s: (usize, usize),
+        p: (usize, usize),
+        d: (usize, usize),
+    }
+
+    /// The textbook convolution: copy x into an explicitly zero-padded image, then
+    /// y[o, i, j] = b[o] + Σ_{c,u,v} w[o, c, u, v] · xp[c, i·sh + u·dh, j·sw + v·dw],
+    /// with `w` in PyTorch's flat [OC, C, KH, KW] order.
+    fn reference(g: Geometry, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64> {
+        let (hp, wp) = (g.h + 2 * g.p.0, g.w + 2 * g.p.1);
+        let mut xp = vec![0.0; g.c * hp * wp];
+        for c in 0..g.c {
+            for r in 0..g.h {
+                for q in 0..g.w {
+                    xp[(c * hp + r + g.p.0) * wp + q + g.p.1] = x[(c * g.h + r) * g.w + q];
+                }
+            }
+        }
+        let oh = (hp - g.d.0 * (g.k.0 - 1) - 1) / g.s.0 + 1;
+        let ow = (wp - g.d.1 * (g.k.1 - 1) - 1) / g.s.1 + 1;
+        let mut y = vec![0.0; g.oc * oh * ow];
+        for o in 0..g.oc {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut s = b.map_or(0.0, |b| b[o]);
+                    for c in 0..g.c {
+                        for u in 0..g.k.0 {
+                            for v in 0..g.k.1 {
+                                let (r, q) = (i * g.s.0 + u * g.d.0, j * g.s.1 + v * g.d.1);
+                                s += w[((o * g.c + c) * g.k.0 + u) * g.k.1 + v]
+                                    * xp[(c * hp + r) * wp + q];
+                            }
+                        }
+                    }
+                    y[(o * oh + i) * ow + j] = s;
+                }
+            }
+        }
+        y
+    }
+
+    /// A layer with random parameters and a random input, at scalar type `T`.
+    fn random_layer<T: Scalar, L: Layer<T> + Zeros>(rng: &mut SplitMix64) -> (L, L::Input) {
+        let mut layer = L::zeros();
+        for i in 0..L::TENSORS {
+            layer
+                .tensor_mut(i)
+                .iter_mut()
+                .for_each(|v| *v = T::of(uniform_sym(rng, 1.0)));
+        }
+        let mut x = L::Input::zeros();
+        x.flat_mut()
+            .iter_mut()
+            .for_each(|v| *v = T::of(uniform_sym(rng, 1.0)));
+        (layer, x)
+    }
+
+    fn to_f64<T: Scalar>(v: &[T]) -> Vec<f64> {
+        v.iter().map(|v| v.to_f64()).collect()
+    }
+
+    /// Asserts `|found − expected| ≤ tol·(1 + |expected|)` entry by entry.
+    fn assert_close<T: Scalar>(what: &str, g: Geometry, found: &[T], expected: &[f64], tol: f64) {
+        assert_eq!(found.len(), expected.len(), "{what} {g:?}");
+        for (n, (a, b)) in found.iter().zip(expected).enumerate() {
+            let a = a.to_f64();
+            assert!(
+                (a - b).abs() <= tol * (1.0 + b.abs()),
+                "{what} {g:?}: [{n}] = {a}, expected {b}"
+            );
+        }
+    }
+
+    /// The layer's forward against [`reference`], at random parameters and input.
+    fn check_forward<T: Scalar, L: Layer<T> + Zeros>(g: Geometry, rng: &mut SplitMix64, tol: f64) {
+        let (layer, x) = random_layer::<T, L>(rng);
+        let mut y = L::Output::zeros();
+        layer.forward(&x, &mut y);
+        let bias = (L::TENSORS == 2).then(|| to_f64(layer.tensor(1)));
+        let want = reference(
+            g,
+            &to_f64(x.flat()),
+            &to_f64(layer.tensor(0)),
+            bias.as_deref(),
+        );
+        assert_close("y", g, y.flat(), &want, tol);
+    }
+
+    macro_rules! forward_case {
+        ($rng:expr; $c:literal, $h:literal, $w:literal => $oc:literal;
+         k($kh:literal, $kw:literal) s($sh:literal, $sw:literal) p($ph:literal, $pw:literal)
+         d($dh:literal, $dw:literal) $bias:literal) => {
+            check_forward::<
+                f64,
+                conv!($c, $h, $w => $oc; k($kh, $kw) s($sh, $sw) p($ph, $pw) d($dh, $dw) $bias),
+            >(
+                Geometry {
+                    c: $c,
+                    h: $h,
+                    w: $w,
+                    oc: $oc,
+                    k: ($kh, $kw),
+                    s: ($sh, $sw),
+                    p: ($ph, $pw),
+                    d: ($dh, $dw),
+                },
+                $rng,
+                1e-12,
+            )
+        };
+    }
+
+    #[test]
+    fn forward_matches_the_textbook_formula() {
+        let rng = &mut SplitMix64::new(7);
+        forward_case!(rng; 1, 5, 5 => 1; k(3, 3) s(1, 1) p(0, 0) d(1, 1) true);
+        forward_case!(rng; 2, 6, 7 => 3; k(3, 2) s(2, 1) p(1, 0) d(1, 1) true);
+        forward_case!(rng; 3, 7, 6 => 2; k(2, 3) s(1, 2) p(2, 1) d(2, 1) false);
+        forward_case!(rng; 1, 8, 8 => 2; k(3, 3) s(2, 2) p(2, 2) d(2, 2) true);
+        forward_case!(rng; 2, 5, 9 => 1; k(1, 4) s(1, 3) p(0, 2) d(1, 2) true);
+        forward_case!(rng; 3, 9, 5 => 3; k(5, 1) s(2, 1) p(1, 0) d(1, 1) false);
+        forward_case!(rng; 2, 4, 4 => 2; k(3, 3) s(1, 1) p(1, 1) d(1, 1) true);
+        forward_case!(rng; 2, 3, 3 => 2; k(3, 3) s(1, 1) p(2, 2) d(1, 1) true);
+        forward_case!(rng; 2, 7, 7 => 2; k(2, 2) s(3, 3) p(1, 1) d(1, 1) true);
+        forward_case!(rng; 3, 6, 5 => 3; k(2, 2) s(2, 2) p(1, 2) d(2, 1) true);
+        // A tap that reads padding at every output column (W = 1, PW = 2, KW = 5).
+        forward_case!(rng; 1, 3, 1 => 2; k(1, 5) s(1, 1) p(0, 2) d(1, 1) true);
+        // More rows and columns than one register block, with ragged edges.
+        forward_case!(rng; 2, 9, 11 => 11; k(3, 3) s(1, 1) p(1, 1) d(1, 1) true);
+        // LeNet-5's two convolutions.
+        forward_case!(rng; 1, 28, 28 => 6; k(5, 5) s(1, 1) p(2, 2) d(1, 1) true);
+        forward_case!(rng; 6, 14, 14 => 16; k(5, 5) s(1, 1) p(0, 0) d(1, 1) true);
+    }
+
+    /// The textbook backward on the explicitly padded image: for every output (o, i, j) and
+    /// tap (c, u, v), δ[o, i, j] adds x·δ to the weight's gradient and w·δ to the padded
+    /// input's, which is then cropped; the bias gradient sums δ over each channel.
+    fn reference_backward(
+        g: Geometry,
+        x: &[f64],
+        w: &[f64],
+        dy: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (hp, wp) = (g.h + 2 * g.p.0, g.w + 2 * g.p.1);
+        let mut xp = vec![0.0; g.c * hp * wp];
+        for c in 0..g.c {
+            for r in 0..g.h {
+                for q in 0..g.w {
+                    xp[(c * hp + r + g.p.0) * wp + q + g.p.1] = x[(c * g.h + r) * g.w + q];
+                }
+            }
+        }
+        let oh = (hp - g.d.0 * (g.k.0 - 1) - 1) / g.s.0 + 1;
+        let ow = (wp - g.d.1 * (g.k.1 - 1) - 1) / g.s.1 + 1;
+        let (mut dw, mut db, mut dxp) = (vec![0.0; w.len()], vec![0.0; g.oc], vec![0.0; xp.len()]);
+        for o in 0..g.oc {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let d = dy[(o * oh + i) * ow + j];
+                    db[o] += d;
+                    for c in 0..g.c {
+                        for u in 0..g.k.0 {
+                            for v in 0..g.k.1 {
+                                let (r, q) = (i * g.s.0 + u * g.d.0, j * g.s.1 + v * g.d.1);
+                                let (wi, xi) = (
+                                    ((o * g.c + c) * g.k.0 + u) * g.k.1 + v,
+                                    (c * hp + r) * wp + q,
+                                );
+                                dw[wi] += d * xp[xi];
+                                dxp[xi] += d * w[wi];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut dx = vec![0.0; x.len()];
+        for c in 0..g.c {
+            for r in 0..g.h {
+                for q in 0..g.w {
+                    dx[(c * g.h + r) * g.w + q] = dxp[(c * hp + r + g.p.0) * wp + q + g.p.1];
+                }
+            }
+        }
+        (dw, db, dx)
+    }
+
+    /// The layer's backward against [`reference_backward`], starting from parameter gradients
+    /// of one (backward adds) and a garbage `dx` (backward writes).
+    fn check_backward<T: Scalar, L: Layer<T> + Zeros>(g: Geometry, rng: &mut SplitMix64, tol: f64) {
+        let (layer, x) = random_layer::<T, L>(rng);
+        let mut dy = L::Output::zeros();
+        dy.flat_mut()
+            .iter_mut()
+            .for_each(|v| *v = T::of(uniform_sym(rng, 1.0)));
+        let mut grad = L::Grad::zeros();
+        for i in 0..L::TENSORS {
+            grad.tensor_mut(i).fill(T::one());
+        }
+        let mut dx = L::Input::zeros();
+        dx.flat_mut().fill(T::of(f64::NAN));
+        layer.backward(
+            &x,
+            &L::Output::zeros(),
+            &L::Record::zeros(),
+            &dy,
+            Some(&mut dx),
+            &mut grad,
+        );
+        let (dw, db, dx_want) = reference_backward(
+            g,
+            &to_f64(x.flat()),
+            &to_f64(layer.tensor(0)),
+            &to_f64(dy.flat()),
+        );
+        let plus_one = |v: Vec<f64>| v.into_iter().map(|v| v + 1.0).collect::<Vec<_>>();
+        assert_close("dW", g, grad.tensor(0), &plus_one(dw), tol);
+        if L::TENSORS == 2 {
+            assert_close("db", g, grad.tensor(1), &plus_one(db), tol);
+        }
+        assert_close("dx", g, dx.flat(), &dx_want, tol);
+    }
+
+    /// Forward and backward against the references at scalar `$t` with tolerance `$tol`.
+    macro_rules! both_case {
+        ($rng:expr, $t:ty, $tol:expr; $c:literal, $h:literal, $w:literal => $oc:literal;
+         k($kh:literal, $kw:literal) s($sh:literal, $sw:literal) p($ph:literal, $pw:literal)
+         d($dh:literal, $dw:literal) $bias:literal) => {{
+            type L =
+        conv!($t; $c, $h, $w => $oc; k($kh, $kw) s($sh, $sw) p($ph, $pw) d($dh, $dw) $bias);
+            let g = Geometry {
+                c: $c,
+                h: $h,
+                w: $w,
+                oc: $oc,
+                k: ($kh, $kw),
+                s: ($sh, $sw),
+                p: ($ph, $pw),
+                d: ($dh, $dw),
+            };
+            check_forward::<$t, L>(g, $rng, $tol);
+            check_backward::<$t, L>(g, $rng, $tol);
+        }};
+    }
+
+    #[test]
+    fn backward_matches_the_textbook_formula() {
+        let rng = &mut SplitMix64::new(13);
+        // f64 and f32 take different register-block sizes.
+        for_both_scalars!(both_case, rng; 1, 28, 28 => 6; k(5, 5) s(1, 1) p(2, 2) d(1, 1) true);
+        for_both_scalars!(both_case, rng; 6, 14, 14 => 16; k(5, 5) s(1, 1) p(0, 0) d(1, 1) true);
+        for_both_scalars!(both_case, rng; 2, 9, 11 => 11; k(3, 3) s(1, 1) p(1, 1) d(1, 1) true);
+        for_both_scalars!(both_case, rng; 3, 7, 6 => 2; k(2, 3) s(1, 2) p(2, 1) d(2, 1) false);
+        for_both_scalars!(both_case, rng; 2, 8, 9 => 3; k(3, 3) s(2, 2) p(1, 1) d(1, 1) true);
+        for_both_scalars!(both_case, rng; 1, 3, 1 => 2; k(1, 5) s(1, 1) p(0, 2) d(1, 1) true);
+        for_both_scalars!(both_case, rng; 3, 9, 5 => 3; k(5, 1) s(2, 1) p(1, 0) d(2, 1) true);
+    }
+
+    macro_rules! for_both_scalars {
+        ($case:ident, $rng:expr; $($geometry:tt)*) => {
+            $case!($rng, f64, 1e-12; $($geometry)*);
+            $case!($rng, f32, 2e-5; $($geometry)*);
+        };
+    }
+    use for_both_scalars;
+
+    /// x = 1..9 as a 3×3 image, w = [[1, 2], [3, 4]].
+    const X9: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    const W4: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
+
+    #[test]
+    fn forward_by_hand() {
+        let x = SVector::from(X9);
+
+        // Stride 1, no padding, bias 0.5: y00 = 1·1 + 2·2 + 3·4 + 4·5 + 0.5, and so on.
+        let mut conv = <conv!(1, 3, 3 => 1; k(2, 2) s(1, 1) p(0, 0) d(1, 1) true)>::zeros();
+        conv.tensor_mut(0).copy_from_slice(&W4);
+        conv.tensor_mut(1)[0] = 0.5;
+        let mut y = SVector::zeros();
+        conv.forward(&x, &mut y);
+        assert_eq!(y.as_slice(), [37.5, 47.5, 67.5, 77.5]);
+
+        // Stride 2, padding 1: the four windows see x00·4; x01·3 + x02·4; x10·2 + x20·4;
+        // x11·1 + x12·2 + x21·3 + x22·4.
+        let mut conv = <conv!(1, 3, 3 => 1; k(2, 2) s(2, 2) p(1, 1) d(1, 1) false)>::zeros();
+        conv.tensor_mut(0).copy_from_slice(&W4);
+        let mut y = SVector::zeros();
+        conv.forward(&x, &mut y);
+        assert_eq!(y.as_slice(), [4.0, 18.0, 36.0, 77.0]);
+
+        // Dilation 2: the 2×2 kernel reads the four corners, 1·1 + 3·2 + 7·3 + 9·4.
+        let mut conv = <conv!(1, 3, 3 => 1; k(2, 2) s(1, 1) p(0, 0) d(2, 2) false)>::zeros();
+        conv.tensor_mut(0).copy_from_slice(&W4);
+        let mut y = SVector::zeros();
+        conv.forward(&x, &mut y);
+        assert_eq!(y.as_slice(), [64.0]);
+    }
+
+    #[test]
+    fn backward_by_hand() {
+        let x = SVector::from(X9);
+        let mut conv = <conv!(1, 3, 3 => 1; k(2, 2) s(1, 1) p(0, 0) d(1, 1) true)>::zeros();
+        conv.tensor_mut(0).copy_from_slice(&W4);
+        let dy = SVector::from([1.0; 4]);
+        let mut dx = SVector::repeat(f64::NAN);
+        let mut g = Zeros::zeros();
+        conv.backward(&x, &SVector::zeros(), &NoRecord, &dy, Some(&mut dx), &mut g);
+        // dW[u, v] = Σ over the four windows of x[i + u, j + v]; db = 4.
+        assert_eq!(g.tensor(0), [12.0, 16.0, 24.0, 28.0]);
+        assert_eq!(g.tensor(1), [4.0]);
+        // dx[r, q] = sum of the weights whose tap lands on (r, q) in some window.
+        assert_eq!(
+            dx.as_slice(),
+            [1.0, 3.0, 2.0, 4.0, 10.0, 6.0, 3.0, 7.0, 4.0]
+        );
+        // Parameter gradients accumulate; dx is optional.
+        conv.backward(&x, &SVector::zeros(), &NoRecord, &dy, None, &mut g);
+        assert_eq!(g.tensor(0), [24.0, 32.0, 48.0, 56.0]);
+        assert_eq!(g.tensor(1), [8.0]);
+    }
+
+    #[test]
+    fn weight_is_in_pytorch_order() {
+        // OC = 2, C = 3, KH = 2, KW = 3 over 3×4 images: one nonzero weight at
+        // [oc = 1][c = 2][ky = 1][kx = 0], flat index ((1·3 + 2)·2 + 1)·3 + 0 = 33.
+        type L = conv!(3, 3, 4 => 2; k(2, 3) s(1, 1) p(0, 0) d(1, 1) true);
+        let mut conv = L::zeros();
+        conv.tensor_mut(0)[33] = 1.0;
+        assert_eq!(
+            conv.weight[(15, 1)],
+            1.0,
+            "column oc, row (c·KH + ky)·KW + kx"
+        );
+        let x = SVector::<f64, 36>::from_fn(|i, _| i as f64);
+        let mut y = SVector::zeros();
+        conv.forward(&x, &mut y);
+        // y[1, i, j] = x[2, i + 1, j]; channel 0 sees nothing.
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_eq!(y[(i * 2) + j], 0.0);
+                assert_eq!(y[4 + i * 2 + j], x[2 * 12 + (i + 1) * 4 + j]);
+            }
+        }
+        let info = <L as Params<f64>>::tensor_info(0);
+        assert_eq!(
+            (info.name, info.shape, info.kind),
+            ("weight", Shape::rank4(2, 3, 2, 3), TensorKind::Weight)
+        );
+        assert_eq!((info.fan_in, info.fan_out), (18, 12));
+        let info = <L as Params<f64>>::tensor_info(1);
+        assert_eq!(
+            (info.name, info.shape, info.kind),
+            ("bias", Shape::vector(2), TensorKind::Bias)
+        );
+        assert_eq!(<L as Params<f64>>::LEN, 38);
+        assert_eq!(<L as Layer<f64>>::MACS, 2 * 4 * 18);
+        // The 4 × 18 im2col matrix and an 8-column packed block of max(K, P, OC) = 18 rows.
+        assert_eq!(<L as Layer<f64>>::SCRATCH_BYTES, (4 * 18 + 8 * 18) * 8);
+        type NoBias = conv!(3, 3, 4 => 2; k(2, 3) s(1, 1) p(0, 0) d(1, 1) false);
+        assert_eq!(<NoBias as Params<f64>>::TENSORS, 1);
+        assert_eq!(<NoBias as Params<f64>>::LEN, 36);
+    }
+
+    #[test]
+    fn new_draws_weights_and_zeroes_the_bias() {
+        type L = conv!(2, 5, 5 => 3; k(3, 3) s(1, 1) p(1, 1) d(1, 1) true);
+        let conv = L::new(Init::Constant(0.25), &mut SplitMix64::new(1));
+        assert!(conv.tensor(0).iter().all(|&v| v == 0.25));
+        assert!(conv.tensor(1).iter().all(|&v| v == 0.0));
+        // He-uniform bound √(6 / fan_in) with fan_in = C·KH·KW = 18.
+        let conv = L::new(Init::HeUniform, &mut SplitMix64::new(1));
+        let bound = (6.0f64 / 18.0).sqrt();
+        assert!(conv.tensor(0).iter().all(|v| v.abs() <= bound));
+        assert!(conv.tensor(0).iter().any(|v| v.abs() > 0.8 * bound));
+    }
+
+    macro_rules! grad_case {
+        ($rng:expr; $($geometry:tt)*) => {
+            check_layer(&<conv!($($geometry)*)>::new(Init::Uniform(1.0), $rng), $rng);
+            // Nonzero biases too: `new` leaves them at zero.
+            let mut layer = <conv!($($geometry)*)>::new(Init::Uniform(1.0), $rng);
+            if let Some(b) = layer.tensor_mut(1).first_mut() {
+                *b = 0.5;
+            }
+            check_layer(&layer, $rng);
+        };
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let rng = &mut SplitMix64::new(29);
+        // `same` padding p = d(k − 1)/2 at dilations 1 and 2.
+        grad_case!(rng; 2, 5, 5 => 3; k(3, 3) s(1, 1) p(1, 1) d(1, 1) true);
+        grad_case!(rng; 1, 6, 6 => 2; k(3, 3) s(1, 1) p(2, 2) d(2, 2) true);
+        grad_case!(rng; 1, 5, 5 => 3; k(5, 5) s(1, 1) p(2, 2) d(1, 1) true);
+        grad_case!(rng; 2, 5, 7 => 2; k(3, 5) s(1, 1) p(1, 2) d(1, 1) true);
+        // Strides, rectangular kernels, asymmetric padding, dilation, no bias.
+        grad_case!(rng; 3, 7, 5 => 2; k(3, 2) s(2, 1) p(1, 0) d(1, 1) false);
+        grad_case!(rng; 2, 6, 7 => 1; k(2, 3) s(2, 2) p(0, 1) d(2, 1) true);
+        grad_case!(rng; 2, 8, 6 => 2; k(1, 3) s(3, 1) p(0, 2) d(1, 2) true);
+        grad_case!(rng; 3, 4, 4 => 3; k(2, 2) s(1, 1) p(0, 0) d(1, 1) true);
+        grad_case!(rng; 1, 3, 1 => 2; k(1, 5) s(1, 1) p(0, 2) d(1, 1) true);
+        // Ragged register blocks in every product.
+        grad_case!(rng; 2, 3, 7 => 11; k(3, 3) s(1, 1) p(1, 1) d(1, 1) true);
+    }
+}
