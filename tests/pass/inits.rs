@@ -39,11 +39,17 @@ fn main() {
     let (xavier_std, he_std) = ((2.0f64 / 128.0).sqrt(), (2.0f64 / 64.0).sqrt());
     let uniform = |w: &[f64], bound: f64, what: &str| {
         let m = max_abs(w);
-        assert!(m <= bound && m > 0.97 * bound, "{what}: max {m}, bound {bound}");
+        assert!(
+            m <= bound && m > 0.97 * bound,
+            "{what}: max {m}, bound {bound}"
+        );
     };
     let normal = |w: &[f64], sigma: f64, what: &str| {
         let s = std(w);
-        assert!((s / sigma - 1.0).abs() < 0.08, "{what}: std {s}, expected {sigma}");
+        assert!(
+            (s / sigma - 1.0).abs() < 0.08,
+            "{what}: std {s}, expected {sigma}"
+        );
     };
     assert!(net.z.weight.iter().all(|&v| v == 0.0));
     assert!(net.c.weight.iter().all(|&v| v == -0.25));
@@ -55,11 +61,36 @@ fn main() {
     normal(net.hn.weight.as_slice(), he_std, "he_normal");
     // Defaults: He uniform before relu and (through flatten) leaky_relu, Xavier before tanh
     // and at the output; an explicit init wins over the default.
-    uniform(net.to_relu.weight.as_slice(), he_bound, "default before relu");
-    uniform(net.to_leaky.weight.as_slice(), he_bound, "default before leaky_relu");
-    uniform(net.to_tanh.weight.as_slice(), xavier_bound, "default before tanh");
-    uniform(net.explicit.weight.as_slice(), xavier_bound, "explicit before relu");
-    uniform(net.last.weight.as_slice(), xavier_bound, "default at the output");
+    uniform(
+        net.to_relu.weight.as_slice(),
+        he_bound,
+        "default before relu",
+    );
+    uniform(
+        net.to_leaky.weight.as_slice(),
+        he_bound,
+        "default before leaky_relu",
+    );
+    uniform(
+        net.to_tanh.weight.as_slice(),
+        xavier_bound,
+        "default before tanh",
+    );
+    uniform(
+        net.explicit.weight.as_slice(),
+        xavier_bound,
+        "explicit before relu",
+    );
+    uniform(
+        net.last.weight.as_slice(),
+        xavier_bound,
+        "default at the output",
+    );
     // Biases start at zero whatever the init.
-    assert!(net.c.bias.iter().chain(net.hn.bias.iter()).all(|&v| v == 0.0));
+    assert!(net
+        .c
+        .bias
+        .iter()
+        .chain(net.hn.bias.iter())
+        .all(|&v| v == 0.0));
 }

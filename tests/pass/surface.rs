@@ -23,10 +23,15 @@ mod inner {
     pub fn private_rows() -> Vec<(&'static str, stacknet::runtime::Shape)> {
         use stacknet::runtime::Network;
         let net = Private::<f32>::new(&mut stacknet::runtime::rng::SplitMix64::new(0));
-        let y = net.forward(&stacknet::nalgebra::SVector::from([1.0, -2.0, 0.5, 3.0, -1.0, 0.0]));
+        let y = net.forward(&stacknet::nalgebra::SVector::from([
+            1.0, -2.0, 0.5, 3.0, -1.0, 0.0,
+        ]));
         assert!((y.sum() - 1.0).abs() < 1e-6, "softmax sums to one");
         assert_eq!(<Private as stacknet::runtime::Params<f32>>::TENSORS, 0);
-        Private::<f32>::LAYERS.iter().map(|row| (row.name, row.output)).collect()
+        Private::<f32>::LAYERS
+            .iter()
+            .map(|row| (row.name, row.output))
+            .collect()
     }
 }
 
@@ -53,7 +58,11 @@ fn main() {
 
     assert_eq!(
         inner::private_rows(),
-        [("relu_0", Shape::image(2, 1, 3)), ("flatten_1", Shape::vector(6)), ("softmax_2", Shape::vector(6))]
+        [
+            ("relu_0", Shape::image(2, 1, 3)),
+            ("flatten_1", Shape::vector(6)),
+            ("softmax_2", Shape::vector(6))
+        ]
     );
 
     let mut raw = renamed::Raw::<f64>::new(&mut SplitMix64::new(2));
@@ -62,8 +71,9 @@ fn main() {
     // σ(2·1.5 − 1) = σ(2)
     let y = raw.forward(&SVector::from([1.5]));
     assert!((y[0] - 1.0 / (1.0 + (-2.0f64).exp())).abs() < 1e-15);
-    let names: Vec<String> =
-        (0..renamed::Raw::<f64>::TENSORS).map(|i| renamed::Raw::<f64>::tensor_info(i).to_string()).collect();
+    let names: Vec<String> = (0..renamed::Raw::<f64>::TENSORS)
+        .map(|i| renamed::Raw::<f64>::tensor_info(i).to_string())
+        .collect();
     assert_eq!(names, ["type.weight", "type.bias"]);
     assert_eq!(renamed::Raw::<f64>::LAYERS[1].name, "loop");
 }

@@ -45,7 +45,11 @@ fn dropout_behaves() {
     net.forward_train(&x, &mut rec);
     assert!(Dropped::<f64>::output(&rec).iter().all(|v| v.is_finite()));
     let active = drop_in.iter().filter(|v| **v > 0.0).count();
-    let dropped = drop_in.iter().zip(drop_out.iter()).filter(|(i, o)| **i > 0.0 && **o == 0.0).count();
+    let dropped = drop_in
+        .iter()
+        .zip(drop_out.iter())
+        .filter(|(i, o)| **i > 0.0 && **o == 0.0)
+        .count();
     let kept_scaled = drop_in
         .iter()
         .zip(drop_out.iter())
@@ -69,7 +73,12 @@ fn batch_path_matches_per_sample() {
     let (mut a, mut b) = (net.clone(), net.clone());
     let mut one = Trainer::<f64, Small<f64>>::new();
     let mut all = BatchTrainer::<f64, Small<f64>, 3>::new();
-    let la = one.step(&mut a, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, xs.iter().zip(ts.iter()));
+    let la = one.step(
+        &mut a,
+        &mut Sgd::new(0.1),
+        &SoftmaxCrossEntropy,
+        xs.iter().zip(ts.iter()),
+    );
     let lb = all.step(&mut b, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ts);
     assert!((la - lb).abs() < 1e-14, "{la} vs {lb}");
     let mut pa = vec![0.0; Small::<f64>::PARAMS];
