@@ -24,19 +24,26 @@ pub use stacknet_runtime::nalgebra;
 /// use stacknet::prelude::*;
 ///
 /// network! {
-///     /// A digit classifier on flattened 28×28 images.
+///     /// LeNet-5 for 28×28 grayscale digits.
 ///     #[derive(Clone)]
-///     pub struct Mlp(input: [1, 28, 28]) {
-///         flatten,
-///         hidden: dense(128), relu,
-///         out: dense(10),
+///     pub struct LeNet5(input: [1, 28, 28]) {
+///         conv1: conv2d(6, kernel = 5, padding = 2),  // [6, 28, 28]
+///         relu,
+///         max_pool2d(2),                              // [6, 14, 14]
+///         conv2: conv2d(16, kernel = 5),              // [16, 10, 10]
+///         relu,
+///         max_pool2d(2),                              // [16, 5, 5]
+///         flatten,                                    // [400]
+///         fc1: dense(120), relu,
+///         fc2: dense(84), relu,
+///         fc3: dense(10),
 ///     }
 /// }
 ///
-/// let net = Mlp::<f32>::new(&mut SplitMix64::new(42));
+/// let net = LeNet5::<f32>::new(&mut SplitMix64::new(42));
 /// let logits: SVector<f32, 10> = net.forward(&SVector::zeros());
-/// assert_eq!(Mlp::<f32>::PARAMS, 784 * 128 + 128 + 128 * 10 + 10);
-/// assert_eq!(Mlp::<f32>::LAYERS[2].name, "relu_2");
+/// assert_eq!(LeNet5::<f32>::PARAMS, 61_706);
+/// assert_eq!(LeNet5::<f32>::LAYERS[2].name, "max_pool2d_2");
 /// # let _ = logits;
 /// ```
 ///
