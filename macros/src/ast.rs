@@ -1,0 +1,334 @@
+//! The syntax tree of a `network!` invocation, parsed exactly as written.
+//!
+//! The grammar, parsed in this order (`X,*` is a comma-separated list that may end with a comma):
+//!
+//! ```text
+//! Input    = Crate ";" Network                  the shim passes `$crate` first
+//! Network  = Attribute* Visibility "struct" Ident "(" "input" ":" "[" Value,* "]" ")"
+//!            "{" Layer,* "}"
+//! Layer    = (Ident ":")? Ident ("(" Arg,* ")")? ("{" Layer,* "}")?
+//! Arg      = (Ident "=")? Value
+//! Value    = "-"? Literal                       5, 0.5, 1e-5, -0.1, true
+//!          | Ident ("(" Value,* ")")?           same, he_uniform, normal(0.1)
+//!          | "(" Value,* ")"                    (3, 5)
+//! ```
+//!
+//! The parser is deliberately lenient: any identifier is accepted as a layer kind or argument
+//! name, any value in any position, and the input dimensions are values too. Whether `dens` is a
+//! layer or `2.5` a valid kernel is decided by `check.rs`, which can then report every mistake
+//! at once, each on its own token. Only input that has no tree at all (a missing comma, an
+//! unbalanced header) is a syntax error here.
+//!
+//! A layer's `{ ... }` body is reserved for blocks (`residual`, `concat`, `repeat(n)`); it is
+//! parsed so the tree has its final shape, and `check.rs` says blocks are not supported yet.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, TokenStreamExt};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{
+    bracketed, parenthesized, token, Attribute, Error, Ident, Lit, Result, Token, Visibility,
+};
+
+/// The whole macro input: the facade's `$crate` path, then the network.
+pub struct Input {
+    /// The tokens before the first `;`: `$crate` when called through `stacknet::network!`.
+    pub krate: TokenStream,
+    pub network: Network,
+}
+
+/// `#[attrs] vis struct Name(input: [dims]) { layers }`.
+pub struct Network {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub bracket: token::Bracket,
+    /// The input shape as written; its rank and values are checked later.
+    pub dims: Punctuated<Value, Token![,]>,
+    pub brace: token::Brace,
+    pub layers: Punctuated<Layer, Token![,]>,
+}
+
+/// `name: kind(args) { body }`, every part but `kind` optional.
+pub struct Layer {
+    pub name: Option<Ident>,
+    pub kind: Ident,
+    pub args: Option<Args>,
+    pub body: Option<Body>,
+}
+
+/// The parenthesised argument list of a layer (`dense()` has an empty one).
+pub struct Args {
+    pub list: Punctuated<Arg, Token![,]>,
+}
+
+/// The `{ ... }` of a block.
+pub struct Body {
+    pub brace: token::Brace,
+    /// Read once blocks are lowered into the IR (see `ir.rs`).
+    #[allow(dead_code)]
+    pub layers: Punctuated<Layer, Token![,]>,
+}
+
+/// One argument: positional (`16`) or named (`kernel = 5`).
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Value,
+}
+
+/// An argument value before its meaning is known.
+pub enum Value {
+    /// A literal, possibly negated: `5`, `0.5`, `-1e-3`, `true`, `"text"`.
+    Lit { minus: Option<Token![-]>, lit: Lit },
+    /// A bare name: `same`, `he_uniform`.
+    Ident(Ident),
+    /// A name with arguments: `normal(0.1)`.
+    Call {
+        name: Ident,
+        paren: token::Paren,
+        args: Punctuated<Value, Token![,]>,
+    },
+    /// A parenthesised tuple: `(3, 5)`.
+    Tuple {
+        paren: token::Paren,
+        elems: Punctuated<Value, Token![,]>,
+    },
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let mut krate = TokenStream::new();
+        while !input.peek(Token![;]) {
+            if input.is_empty() {
+                return Err(input.error("expected `$crate;` before the network; call `network!` through the `stacknet` crate"));
+            }
+            krate.append(input.parse::<proc_macro2::TokenTree>()?);
+        }
+        input.parse::<Token![;]>()?;
+        Ok(Input {
+            krate,
+            network: input.parse()?,
+        })
+    }
+}
+
+impl Parse for Network {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        if !input.peek(Token![struct]) {
+            return Err(input.error("expected `struct Name(input: [...]) { layers }`"));
+        }
+        input.parse::<Token![struct]>()?;
+        let ident: Ident = input.parse()?;
+        if input.peek(Token![<]) {
+            return Err(input.error(
+                "expected `(input: [...])` after the network's name, found generic parameters; \
+                 the network is always generic over its scalar `T`",
+            ));
+        }
+        if !input.peek(token::Paren) {
+            return Err(input.error("expected the input shape after the network's name: `(input: [n])` or `(input: [c, h, w])`"));
+        }
+        let header;
+        parenthesized!(header in input);
+        let keyword = header
+            .call(Ident::parse_any)
+            .map_err(|e| Error::new(e.span(), "expected `input: [...]`, the input shape"))?;
+        if keyword != "input" {
+            return Err(Error::new(
+                keyword.span(),
+                format!("expected `input`, found `{keyword}`"),
+            ));
+        }
+        header.parse::<Token![:]>()?;
+        if !header.peek(token::Bracket) {
+            return Err(header.error("expected the input shape in brackets: `[n]` or `[c, h, w]`"));
+        }
+        let content;
+        let bracket = bracketed!(content in header);
+        let dims = content.parse_terminated(Value::parse, Token![,])?;
+        if !header.is_empty() {
+            return Err(header.error("expected `)` after the input shape"));
+        }
+        if !input.peek(token::Brace) {
+            return Err(input.error("expected the layers in braces: `{ dense(10), relu, ... }`"));
+        }
+        let content;
+        let brace = syn::braced!(content in input);
+        let layers = content.parse_terminated(Layer::parse, Token![,])?;
+        Ok(Network {
+            attrs,
+            vis,
+            ident,
+            bracket,
+            dims,
+            brace,
+            layers,
+        })
+    }
+}
+
+impl Parse for Layer {
+    fn parse(input: ParseStream) -> Result<Self> {
+        // `name:` but not a path `a::b`.
+        let name =
+            if input.peek(Ident::peek_any) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+                let name: Ident = input.parse()?;
+                input.parse::<Token![:]>()?;
+                Some(name)
+            } else {
+                None
+            };
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error("expected a layer, e.g. `dense(10)` or `relu`"));
+        }
+        let kind = input.call(Ident::parse_any)?;
+        let args = if input.peek(token::Paren) {
+            let content;
+            parenthesized!(content in input);
+            Some(Args {
+                list: content.parse_terminated(Arg::parse, Token![,])?,
+            })
+        } else {
+            None
+        };
+        let body = if input.peek(token::Brace) {
+            let content;
+            let brace = syn::braced!(content in input);
+            Some(Body {
+                brace,
+                layers: content.parse_terminated(Layer::parse, Token![,])?,
+            })
+        } else {
+            None
+        };
+        Ok(Layer {
+            name,
+            kind,
+            args,
+            body,
+        })
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let name =
+            if input.peek(Ident::peek_any) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+                let name = input.call(Ident::parse_any)?;
+                input.parse::<Token![=]>()?;
+                Some(name)
+            } else {
+                None
+            };
+        Ok(Arg {
+            name,
+            value: input.parse()?,
+        })
+    }
+}
+
+impl Parse for Value {
+    fn parse(input: ParseStream) -> Result<Self> {
+        if input.peek(Token![-]) {
+            let minus = input.parse()?;
+            let lit = input
+                .parse()
+                .map_err(|e| Error::new(e.span(), "expected a number after `-`"))?;
+            Ok(Value::Lit {
+                minus: Some(minus),
+                lit,
+            })
+        } else if input.peek(Lit) {
+            Ok(Value::Lit {
+                minus: None,
+                lit: input.parse()?,
+            })
+        } else if input.peek(token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            Ok(Value::Tuple {
+                paren,
+                elems: content.parse_terminated(Value::parse, Token![,])?,
+            })
+        } else if input.peek(Ident::peek_any) {
+            let name = input.call(Ident::parse_any)?;
+            if input.peek(token::Paren) {
+                let content;
+                let paren = parenthesized!(content in input);
+                let args = content.parse_terminated(Value::parse, Token![,])?;
+                Ok(Value::Call { name, paren, args })
+            } else {
+                Ok(Value::Ident(name))
+            }
+        } else {
+            Err(input
+                .error("expected a value: a number, `true`, `false`, a name or a tuple `(a, b)`"))
+        }
+    }
+}
+
+impl ToTokens for Value {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Value::Lit { minus, lit } => {
+                minus.to_tokens(tokens);
+                lit.to_tokens(tokens);
+            }
+            Value::Ident(ident) => ident.to_tokens(tokens),
+            Value::Call { name, paren, args } => {
+                name.to_tokens(tokens);
+                paren.surround(tokens, |tokens| args.to_tokens(tokens));
+            }
+            Value::Tuple { paren, elems } => {
+                paren.surround(tokens, |tokens| elems.to_tokens(tokens))
+            }
+        }
+    }
+}
+
+impl ToTokens for Arg {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        if let Some(name) = &self.name {
+            name.to_tokens(tokens);
+            tokens.extend(quote::quote!(=));
+        }
+        self.value.to_tokens(tokens);
+    }
+}
+
+/// The value as the user wrote it (for messages): `2.5`, `-1`, `normal(0.1)`, `(3, 5)`.
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |f: &mut std::fmt::Formatter<'_>, items: &Punctuated<Value, Token![,]>| {
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{v}")?;
+            }
+            Ok(())
+        };
+        match self {
+            Value::Lit { minus, lit } => {
+                if minus.is_some() {
+                    f.write_str("-")?;
+                }
+                write!(f, "{}", lit.to_token_stream())
+            }
+            Value::Ident(ident) => write!(f, "{ident}"),
+            Value::Call { name, args, .. } => {
+                write!(f, "{name}(")?;
+                list(f, args)?;
+                f.write_str(")")
+            }
+            Value::Tuple { elems, .. } => {
+                f.write_str("(")?;
+                list(f, elems)?;
+                f.write_str(")")
+            }
+        }
+    }
+}

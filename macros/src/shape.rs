@@ -1,0 +1,486 @@
+//! Shape inference: one pure function per layer kind, from the input shape and the layer's
+//! arguments to its output shape, or a [`Mismatch`] saying why the layer cannot apply.
+//!
+//! The formulas are the convolution-arithmetic ones (Dumoulin & Visin), as in PyTorch:
+//!
+//! - effective kernel of a dilated convolution: k̂ = k + (k − 1)(d − 1);
+//! - convolution output: o = ⌊(i + 2p − k̂) / s⌋ + 1;
+//! - pooling output: o = ⌊(i + 2p − k) / s⌋ + 1;
+//! - `same` padding at stride 1: p = (k̂ − 1) / 2 = d(k − 1) / 2, whole only when k̂ is odd.
+//!
+//! Nothing here knows about tokens or spans, so plain unit tests cover it; `check.rs` turns
+//! each mismatch into a message on the right token. All arithmetic is checked: absurd sizes
+//! give [`Mismatch::TooLarge`], never an overflow panic inside the compiler.
+
+use std::fmt;
+
+/// A (height, width) pair: kernel, stride, padding or dilation along each axis.
+pub type Hw = (u64, u64);
+
+/// The shape of the tensor flowing between two layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `[features]`.
+    Vector(u64),
+    /// `[channels, height, width]`.
+    Image { c: u64, h: u64, w: u64 },
+}
+
+impl Shape {
+    /// Number of values, or `None` if it does not fit a `u64`.
+    pub fn len(self) -> Option<u64> {
+        match self {
+            Shape::Vector(n) => Some(n),
+            Shape::Image { c, h, w } => c.checked_mul(h)?.checked_mul(w),
+        }
+    }
+}
+
+/// As written in the DSL: `[120]`, `[6, 28, 28]`.
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shape::Vector(n) => write!(f, "[{n}]"),
+            Shape::Image { c, h, w } => write!(f, "[{c}, {h}, {w}]"),
+        }
+    }
+}
+
+/// Arguments of `conv2d` once `same` has been resolved to a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    pub out_channels: u64,
+    pub kernel: Hw,
+    pub stride: Hw,
+    pub padding: Hw,
+    pub dilation: Hw,
+}
+
+/// Arguments of `max_pool2d` and `avg_pool2d` (the stride already defaulted to the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2d {
+    pub kernel: Hw,
+    pub stride: Hw,
+    pub padding: Hw,
+}
+
+/// Why a layer cannot apply to its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The layer needs a vector; it got an image (`dense` without `flatten`).
+    NotVector { c: u64, h: u64, w: u64 },
+    /// The layer needs an image; it got a vector (`conv2d` after `flatten`).
+    NotImage { n: u64 },
+    /// The (effective) kernel is larger than the padded input along at least one axis.
+    KernelTooLarge {
+        input: Hw,
+        padding: Hw,
+        effective: Hw,
+    },
+    /// `same` padding with a stride above 1: the output cannot have the input's size.
+    SameStride { stride: Hw },
+    /// `same` padding with an even effective kernel: the padding would be asymmetric.
+    SameEvenKernel { effective: Hw },
+    /// Pooling padding above half the kernel: some windows would see only padding.
+    PoolPadding { padding: Hw, kernel: Hw },
+    /// A kernel, stride or dilation of zero reached the formulas (check.rs reports it first).
+    Zero,
+    /// A size overflows 64 bits.
+    TooLarge,
+}
+
+/// `dense(units)`: a vector of `units`; an image must be flattened first.
+pub fn dense(input: Shape, units: u64) -> Result<Shape, Mismatch> {
+    match input {
+        Shape::Vector(_) => Ok(Shape::Vector(units)),
+        Shape::Image { c, h, w } => Err(Mismatch::NotVector { c, h, w }),
+    }
+}
+
+/// Element-wise layers (activations, softmax, dropout, batch norm) keep the shape.
+pub fn elementwise(input: Shape) -> Shape {
+    input
+}
+
+/// `flatten`: the same values as one vector (a vector stays as it is).
+pub fn flatten(input: Shape) -> Result<Shape, Mismatch> {
+    input.len().map(Shape::Vector).ok_or(Mismatch::TooLarge)
+}
+
+/// k̂ = k + (k − 1)(d − 1): a kernel of `k` taps spaced `d` apart spans k̂ inputs.
+pub fn effective_kernel(kernel: u64, dilation: u64) -> Result<u64, Mismatch> {
+    let gaps = kernel.checked_sub(1).ok_or(Mismatch::Zero)?;
+    let extra = gaps
+        .checked_mul(dilation.checked_sub(1).ok_or(Mismatch::Zero)?)
+        .ok_or(Mismatch::TooLarge)?;
+    kernel.checked_add(extra).ok_or(Mismatch::TooLarge)
+}
+
+/// `same` padding: the output keeps the input's size, which at stride 1 takes p = (k̂ − 1)/2
+/// on both sides of each axis.
+///
+/// With a stride s > 1 the output is about i/s whatever the padding, so `same` cannot hold;
+/// with an even k̂ the k̂ − 1 padded values cannot be split evenly between the two sides.
+pub fn same_padding(kernel: Hw, stride: Hw, dilation: Hw) -> Result<Hw, Mismatch> {
+    if stride.0 != 1 || stride.1 != 1 {
+        return Err(Mismatch::SameStride { stride });
+    }
+    let effective = (
+        effective_kernel(kernel.0, dilation.0)?,
+        effective_kernel(kernel.1, dilation.1)?,
+    );
+    if effective.0 % 2 == 0 || effective.1 % 2 == 0 {
+        return Err(Mismatch::SameEvenKernel { effective });
+    }
+    Ok(((effective.0 - 1) / 2, (effective.1 - 1) / 2))
+}
+
+/// o = ⌊(i + 2p − k̂) / s⌋ + 1 along one axis, or `None` when k̂ > i + 2p.
+fn sliding(input: u64, padding: u64, effective: u64, stride: u64) -> Result<Option<u64>, Mismatch> {
+    let padded = padding
+        .checked_mul(2)
+        .and_then(|p| p.checked_add(input))
+        .ok_or(Mismatch::TooLarge)?;
+    match padded.checked_sub(effective) {
+        None => Ok(None),
+        Some(room) => Ok(Some(room.checked_div(stride).ok_or(Mismatch::Zero)? + 1)),
+    }
+}
+
+/// Output height and width of a window sliding over an image, or the mismatch.
+fn slide2d(h: u64, w: u64, padding: Hw, effective: Hw, stride: Hw) -> Result<Hw, Mismatch> {
+    let oh = sliding(h, padding.0, effective.0, stride.0)?;
+    let ow = sliding(w, padding.1, effective.1, stride.1)?;
+    match (oh, ow) {
+        (Some(oh), Some(ow)) => Ok((oh, ow)),
+        _ => Err(Mismatch::KernelTooLarge {
+            input: (h, w),
+            padding,
+            effective,
+        }),
+    }
+}
+
+/// Checks that `c·h·w` fits (the runtime types carry these products as const generics).
+fn image(c: u64, h: u64, w: u64) -> Result<Shape, Mismatch> {
+    let shape = Shape::Image { c, h, w };
+    shape.len().ok_or(Mismatch::TooLarge)?;
+    Ok(shape)
+}
+
+/// `conv2d`: `[c, h, w]` → `[out_channels, oh, ow]`.
+pub fn conv2d(input: Shape, conv: &Conv2d) -> Result<Shape, Mismatch> {
+    let (c, h, w) = match input {
+        Shape::Image { c, h, w } => (c, h, w),
+        Shape::Vector(n) => return Err(Mismatch::NotImage { n }),
+    };
+    let effective = (
+        effective_kernel(conv.kernel.0, conv.dilation.0)?,
+        effective_kernel(conv.kernel.1, conv.dilation.1)?,
+    );
+    let (oh, ow) = slide2d(h, w, conv.padding, effective, conv.stride)?;
+    // The im2col matrix has c·kh·kw rows: it must be representable too.
+    c.checked_mul(conv.kernel.0)
+        .and_then(|k| k.checked_mul(conv.kernel.1))
+        .ok_or(Mismatch::TooLarge)?;
+    image(conv.out_channels, oh, ow)
+}
+
+/// `max_pool2d` / `avg_pool2d`: `[c, h, w]` → `[c, oh, ow]`.
+///
+/// PyTorch requires padding ≤ kernel / 2 on each axis: a larger padding would make windows that
+/// cover only padding (−∞ for max pooling).
+pub fn pool2d(input: Shape, pool: &Pool2d) -> Result<Shape, Mismatch> {
+    let (c, h, w) = match input {
+        Shape::Image { c, h, w } => (c, h, w),
+        Shape::Vector(n) => return Err(Mismatch::NotImage { n }),
+    };
+    if pool.padding.0 > pool.kernel.0 / 2 || pool.padding.1 > pool.kernel.1 / 2 {
+        return Err(Mismatch::PoolPadding {
+            padding: pool.padding,
+            kernel: pool.kernel,
+        });
+    }
+    let (oh, ow) = slide2d(h, w, pool.padding, pool.kernel, pool.stride)?;
+    image(c, oh, ow)
+}
+
+/// `global_avg_pool2d` / `global_max_pool2d`: `[c, h, w]` → `[c]`.
+pub fn global_pool2d(input: Shape) -> Result<Shape, Mismatch> {
+    match input {
+        Shape::Image { c, .. } => Ok(Shape::Vector(c)),
+        Shape::Vector(n) => Err(Mismatch::NotImage { n }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img(c: u64, h: u64, w: u64) -> Shape {
+        Shape::Image { c, h, w }
+    }
+
+    fn conv(oc: u64, k: Hw, s: Hw, p: Hw, d: Hw) -> Conv2d {
+        Conv2d {
+            out_channels: oc,
+            kernel: k,
+            stride: s,
+            padding: p,
+            dilation: d,
+        }
+    }
+
+    #[test]
+    fn lenet_shapes_by_hand() {
+        // 28 + 2·2 − 5 + 1 = 28; 28/2 = 14; 14 − 5 + 1 = 10; 10/2 = 5; 16·5·5 = 400.
+        let x = conv2d(img(1, 28, 28), &conv(6, (5, 5), (1, 1), (2, 2), (1, 1))).unwrap();
+        assert_eq!(x, img(6, 28, 28));
+        let x = pool2d(
+            x,
+            &Pool2d {
+                kernel: (2, 2),
+                stride: (2, 2),
+                padding: (0, 0),
+            },
+        )
+        .unwrap();
+        assert_eq!(x, img(6, 14, 14));
+        let x = conv2d(x, &conv(16, (5, 5), (1, 1), (0, 0), (1, 1))).unwrap();
+        assert_eq!(x, img(16, 10, 10));
+        let x = pool2d(
+            x,
+            &Pool2d {
+                kernel: (2, 2),
+                stride: (2, 2),
+                padding: (0, 0),
+            },
+        )
+        .unwrap();
+        assert_eq!(x, img(16, 5, 5));
+        assert_eq!(flatten(x), Ok(Shape::Vector(400)));
+        assert_eq!(dense(Shape::Vector(400), 120), Ok(Shape::Vector(120)));
+    }
+
+    #[test]
+    fn conv_stride_padding_dilation_by_hand() {
+        // i = 7, k = 3, s = 2: (7 − 3)/2 + 1 = 3.
+        assert_eq!(
+            conv2d(img(1, 7, 7), &conv(2, (3, 3), (2, 2), (0, 0), (1, 1))),
+            Ok(img(2, 3, 3))
+        );
+        // i = 8, k = 3, s = 2: ⌊5/2⌋ + 1 = 3 (floor drops the last column).
+        assert_eq!(
+            conv2d(img(1, 8, 8), &conv(2, (3, 3), (2, 2), (0, 0), (1, 1))),
+            Ok(img(2, 3, 3))
+        );
+        // i = 5, k = 3, p = 1, s = 2: (5 + 2 − 3)/2 + 1 = 3.
+        assert_eq!(
+            conv2d(img(3, 5, 5), &conv(4, (3, 3), (2, 2), (1, 1), (1, 1))),
+            Ok(img(4, 3, 3))
+        );
+        // k = 3, d = 2: k̂ = 5; i = 7: 7 − 5 + 1 = 3.
+        assert_eq!(
+            conv2d(img(1, 7, 7), &conv(1, (3, 3), (1, 1), (0, 0), (2, 2))),
+            Ok(img(1, 3, 3))
+        );
+        // Rectangular everything: h: (10 + 2 − 3)/1 + 1 = 10; w: k̂ = 5 + 4·2 = 13,
+        // (20 + 0 − 13)/3 + 1 = 3.
+        let c = conv(8, (3, 5), (1, 3), (1, 0), (1, 3));
+        assert_eq!(conv2d(img(2, 10, 20), &c), Ok(img(8, 10, 3)));
+        // A 1×1 kernel keeps the size.
+        assert_eq!(
+            conv2d(img(5, 4, 6), &conv(7, (1, 1), (1, 1), (0, 0), (1, 1))),
+            Ok(img(7, 4, 6))
+        );
+        // The kernel exactly filling the padded input gives 1×1.
+        assert_eq!(
+            conv2d(img(1, 3, 3), &conv(1, (5, 5), (1, 1), (1, 1), (1, 1))),
+            Ok(img(1, 1, 1))
+        );
+    }
+
+    #[test]
+    fn effective_kernel_by_hand() {
+        assert_eq!(effective_kernel(3, 1), Ok(3));
+        assert_eq!(effective_kernel(3, 2), Ok(5));
+        assert_eq!(effective_kernel(5, 3), Ok(13));
+        assert_eq!(effective_kernel(1, 9), Ok(1));
+        assert_eq!(effective_kernel(0, 1), Err(Mismatch::Zero));
+        assert_eq!(effective_kernel(3, 0), Err(Mismatch::Zero));
+        assert_eq!(effective_kernel(u64::MAX, 2), Err(Mismatch::TooLarge));
+    }
+
+    #[test]
+    fn kernel_that_does_not_fit() {
+        let err = conv2d(img(16, 4, 4), &conv(16, (5, 5), (1, 1), (0, 0), (1, 1)));
+        assert_eq!(
+            err,
+            Err(Mismatch::KernelTooLarge {
+                input: (4, 4),
+                padding: (0, 0),
+                effective: (5, 5)
+            })
+        );
+        // Dilation makes a fitting kernel too large: k̂ = 3 + 2·2 = 7 > 6.
+        let err = conv2d(img(1, 6, 9), &conv(1, (3, 3), (1, 1), (0, 0), (3, 3)));
+        assert_eq!(
+            err,
+            Err(Mismatch::KernelTooLarge {
+                input: (6, 9),
+                padding: (0, 0),
+                effective: (7, 7)
+            })
+        );
+        // Only the width is too small: 2 + 2·1 = 4 < 5.
+        let err = conv2d(img(1, 9, 2), &conv(1, (5, 5), (1, 1), (1, 1), (1, 1)));
+        assert_eq!(
+            err,
+            Err(Mismatch::KernelTooLarge {
+                input: (9, 2),
+                padding: (1, 1),
+                effective: (5, 5)
+            })
+        );
+        let err = pool2d(
+            img(3, 2, 2),
+            &Pool2d {
+                kernel: (3, 3),
+                stride: (3, 3),
+                padding: (0, 0),
+            },
+        );
+        assert_eq!(
+            err,
+            Err(Mismatch::KernelTooLarge {
+                input: (2, 2),
+                padding: (0, 0),
+                effective: (3, 3)
+            })
+        );
+    }
+
+    #[test]
+    fn same_padding_by_hand() {
+        assert_eq!(same_padding((3, 3), (1, 1), (1, 1)), Ok((1, 1)));
+        assert_eq!(same_padding((5, 5), (1, 1), (1, 1)), Ok((2, 2)));
+        // k = 3, d = 2: p = 2·2/2 = 2.
+        assert_eq!(same_padding((3, 3), (1, 1), (2, 2)), Ok((2, 2)));
+        // k = 4, d = 3: k̂ = 4 + 3·2 = 10, even.
+        assert_eq!(
+            same_padding((4, 4), (1, 1), (3, 3)),
+            Err(Mismatch::SameEvenKernel {
+                effective: (10, 10)
+            })
+        );
+        // k = 4, d = 2: k̂ = 7, odd, p = 3.
+        assert_eq!(same_padding((4, 4), (1, 1), (2, 2)), Ok((3, 3)));
+        assert_eq!(same_padding((1, 5), (1, 1), (1, 1)), Ok((0, 2)));
+        assert_eq!(
+            same_padding((4, 3), (1, 1), (1, 1)),
+            Err(Mismatch::SameEvenKernel { effective: (4, 3) })
+        );
+        assert_eq!(
+            same_padding((3, 3), (2, 2), (1, 1)),
+            Err(Mismatch::SameStride { stride: (2, 2) })
+        );
+        assert_eq!(
+            same_padding((3, 3), (1, 2), (1, 1)),
+            Err(Mismatch::SameStride { stride: (1, 2) })
+        );
+        // Same padding really keeps the size: i + 2p − k̂ + 1 = i.
+        let p = same_padding((5, 3), (1, 1), (2, 1)).unwrap();
+        assert_eq!(
+            conv2d(img(1, 11, 4), &conv(2, (5, 3), (1, 1), p, (2, 1))),
+            Ok(img(2, 11, 4))
+        );
+    }
+
+    #[test]
+    fn pooling_by_hand() {
+        let pool = |k: Hw, s: Hw, p: Hw| Pool2d {
+            kernel: k,
+            stride: s,
+            padding: p,
+        };
+        // 5 − 2 = 3, ⌊3/2⌋ + 1 = 2.
+        assert_eq!(
+            pool2d(img(4, 5, 5), &pool((2, 2), (2, 2), (0, 0))),
+            Ok(img(4, 2, 2))
+        );
+        // k = 3, s = 2, p = 1 on 7: (7 + 2 − 3)/2 + 1 = 4.
+        assert_eq!(
+            pool2d(img(1, 7, 7), &pool((3, 3), (2, 2), (1, 1))),
+            Ok(img(1, 4, 4))
+        );
+        // k = 3, s = 1 on 6×4: 4×2.
+        assert_eq!(
+            pool2d(img(2, 6, 4), &pool((3, 3), (1, 1), (0, 0))),
+            Ok(img(2, 4, 2))
+        );
+        // padding 1 on kernel 2 is exactly half: allowed; 2 on 3 is not (3/2 = 1).
+        assert_eq!(
+            pool2d(img(1, 4, 4), &pool((2, 2), (2, 2), (1, 1))),
+            Ok(img(1, 3, 3))
+        );
+        assert_eq!(
+            pool2d(img(1, 9, 9), &pool((3, 3), (3, 3), (2, 0))),
+            Err(Mismatch::PoolPadding {
+                padding: (2, 0),
+                kernel: (3, 3)
+            })
+        );
+        assert_eq!(
+            pool2d(img(1, 4, 4), &pool((2, 2), (0, 0), (0, 0))),
+            Err(Mismatch::Zero)
+        );
+        assert_eq!(global_pool2d(img(16, 5, 5)), Ok(Shape::Vector(16)));
+    }
+
+    #[test]
+    fn vectors_and_images_do_not_mix() {
+        assert_eq!(
+            dense(img(6, 5, 5), 10),
+            Err(Mismatch::NotVector { c: 6, h: 5, w: 5 })
+        );
+        assert_eq!(
+            conv2d(Shape::Vector(120), &conv(1, (3, 3), (1, 1), (0, 0), (1, 1))),
+            Err(Mismatch::NotImage { n: 120 })
+        );
+        let p = Pool2d {
+            kernel: (2, 2),
+            stride: (2, 2),
+            padding: (0, 0),
+        };
+        assert_eq!(
+            pool2d(Shape::Vector(8), &p),
+            Err(Mismatch::NotImage { n: 8 })
+        );
+        assert_eq!(
+            global_pool2d(Shape::Vector(8)),
+            Err(Mismatch::NotImage { n: 8 })
+        );
+        assert_eq!(flatten(Shape::Vector(8)), Ok(Shape::Vector(8)));
+        assert_eq!(elementwise(img(1, 2, 3)), img(1, 2, 3));
+    }
+
+    #[test]
+    fn huge_sizes_are_errors_not_panics() {
+        let huge = u64::MAX / 2;
+        assert_eq!(flatten(img(huge, 4, 1)), Err(Mismatch::TooLarge));
+        assert_eq!(
+            conv2d(img(1, 4, 4), &conv(1, (1, 1), (1, 1), (huge, 0), (1, 1))),
+            Err(Mismatch::TooLarge)
+        );
+        assert_eq!(
+            conv2d(img(1, 4, 4), &conv(huge, (1, 1), (1, 1), (0, 0), (1, 1))),
+            Err(Mismatch::TooLarge)
+        );
+        assert_eq!(
+            conv2d(img(1, 4, 4), &conv(1, (3, 3), (0, 1), (0, 0), (1, 1))),
+            Err(Mismatch::Zero)
+        );
+        assert_eq!(format!("{}", img(6, 28, 28)), "[6, 28, 28]");
+        assert_eq!(format!("{}", Shape::Vector(10)), "[10]");
+    }
+}

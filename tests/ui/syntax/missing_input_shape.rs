@@ -1,0 +1,10 @@
+//! The struct header must give the input shape.
+use stacknet::prelude::*;
+
+network! {
+    struct Net {
+        dense(8),
+    }
+}
+
+fn main() {}
