@@ -64,7 +64,10 @@ fn allocs_per_call(n: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn env(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Warm up, then the median over `reps` repetitions of µs per call.
@@ -104,19 +107,30 @@ struct Step<'a> {
 
 impl Step<'_> {
     fn run(&mut self, xs: &[SVector<f32, 784>], ys: &[usize]) -> f32 {
-        self.trainer.step(self.net, &mut self.opt, &SoftmaxCrossEntropy, xs.iter().zip(ys))
+        self.trainer.step(
+            self.net,
+            &mut self.opt,
+            &SoftmaxCrossEntropy,
+            xs.iter().zip(ys),
+        )
     }
 }
 
 fn main() {
     let json = std::env::args().any(|a| a == "--json");
-    let (b1, b32, reps) = (env("BENCH_ITERS_B1", 2000), env("BENCH_ITERS_B32", 100), env("BENCH_REPS", 5));
+    let (b1, b32, reps) = (
+        env("BENCH_ITERS_B1", 2000),
+        env("BENCH_ITERS_B32", 100),
+        env("BENCH_REPS", 5),
+    );
     let (w1, w32) = (env("BENCH_WARMUP_B1", 200), env("BENCH_WARMUP_B32", 10));
 
     // The peers' data: uniform [0, 1) images and labels from one SplitMix64 (seed 42).
     let mut rng = SplitMix64::new(42);
     let mut uniform = || (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-    let pool: Vec<SVector<f32, 784>> = (0..64).map(|_| SVector::from_fn(|_, _| uniform())).collect();
+    let pool: Vec<SVector<f32, 784>> = (0..64)
+        .map(|_| SVector::from_fn(|_, _| uniform()))
+        .collect();
     let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
 
     let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(0)));
@@ -132,7 +146,11 @@ fn main() {
         black_box(net.forward(black_box(&pool[0])));
     });
 
-    let mut step = Step { net: &mut net, trainer: &mut trainer, opt: Sgd::new(0.01) };
+    let mut step = Step {
+        net: &mut net,
+        trainer: &mut trainer,
+        opt: Sgd::new(0.01),
+    };
     let mut i = 0;
     let train1 = median_us(w1, b1, reps, || {
         let k = i % 64;

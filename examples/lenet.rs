@@ -49,7 +49,10 @@ fn main() {
         None => Mnist::load_bundled(Mnist::bundled_dir()),
     };
     let mnist = mnist.unwrap_or_else(|e| fail(e));
-    let (mut train, test) = (common::Samples::of(&mnist.train), common::Samples::of(&mnist.test));
+    let (mut train, test) = (
+        common::Samples::of(&mnist.train),
+        common::Samples::of(&mnist.test),
+    );
     if let Some(n) = args.limit {
         train.inputs.truncate(n);
         train.labels.truncate(n);
@@ -62,22 +65,40 @@ fn main() {
         println!("loaded weights from {}", path.display());
     }
     if args.epochs > 0 {
-        println!("training on {} digits, testing on {}", train.len(), test.len());
+        println!(
+            "training on {} digits, testing on {}",
+            train.len(),
+            test.len()
+        );
         // Adam with a cosine schedule: the best of the setups compared in the README.
         let schedule = Cosine::new(args.lr, args.epochs);
         let mut opt = Box::new(Adam::<f32, LeNet5<f32>>::new(args.lr));
-        common::fit(&mut *net, &mut *opt, |e| schedule.lr(e), &train, &test, &args);
+        common::fit(
+            &mut *net,
+            &mut *opt,
+            |e| schedule.lr(e),
+            &train,
+            &test,
+            &args,
+        );
         if let Some(path) = &args.save {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).unwrap_or_else(|e| fail(e));
             }
             save_network(path, &*net).unwrap_or_else(|e| fail(e));
-            println!("saved weights to {} (evaluate them with --load)", path.display());
+            println!(
+                "saved weights to {} (evaluate them with --load)",
+                path.display()
+            );
         }
     }
     let confusion = ConfusionMatrix::<10>::of_network(&*net, test.pairs());
     println!("\n{confusion}");
-    println!("test accuracy: {:.2}% ({} digits)", 100.0 * confusion.accuracy(), test.len());
+    println!(
+        "test accuracy: {:.2}% ({} digits)",
+        100.0 * confusion.accuracy(),
+        test.len()
+    );
 }
 
 fn fail(e: impl std::fmt::Display) -> ! {

@@ -18,7 +18,13 @@ network! {
 }
 
 fn main() {
-    let defaults = Args { epochs: 10, batch: 32, lr: 0.1, seed: 1, ..Args::default() };
+    let defaults = Args {
+        epochs: 10,
+        batch: 32,
+        lr: 0.1,
+        seed: 1,
+        ..Args::default()
+    };
     let args = Args::from_env_or_exit("mnist_mlp", "Trains an MLP on MNIST digits.", defaults);
     let mnist = match &args.data {
         Some(dir) => Mnist::load_dir(dir),
@@ -28,14 +34,21 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(1)
     });
-    let (mut train, test) = (common::Samples::of(&mnist.train), common::Samples::of(&mnist.test));
+    let (mut train, test) = (
+        common::Samples::of(&mnist.train),
+        common::Samples::of(&mnist.test),
+    );
     if let Some(n) = args.limit {
         train.inputs.truncate(n);
         train.labels.truncate(n);
     }
 
     print!("{}", Mlp::<f32>::summary());
-    println!("training on {} digits, testing on {}", train.len(), test.len());
+    println!(
+        "training on {} digits, testing on {}",
+        train.len(),
+        test.len()
+    );
     let mut net = Mlp::<f32>::new(&mut SplitMix64::new(args.seed));
     let mut opt = Sgd::new(args.lr);
     let acc = common::fit(&mut net, &mut opt, |_| args.lr, &train, &test, &args);

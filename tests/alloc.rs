@@ -108,7 +108,12 @@ where
 
 /// Runs `f` on a thread with a large stack (the f64/LeNet buffers live on it).
 fn big_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 #[test]
@@ -124,12 +129,28 @@ fn lenet_hot_path_is_heap_free_with_every_optimiser() {
     big_stack(|| {
         let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(2)));
         assert_heap_free(&mut *net, &mut Sgd::new(0.01), "lenet/sgd");
-        assert_heap_free(&mut *net, &mut Box::new(SgdMomentum::new(0.01, 0.9)), "lenet/momentum");
-        assert_heap_free(&mut *net, &mut Box::new(Adagrad::new(0.01)), "lenet/adagrad");
-        assert_heap_free(&mut *net, &mut Box::new(RmsProp::new(0.01)), "lenet/rmsprop");
-        assert_heap_free(&mut *net, &mut Box::new(Adadelta::new(1.0)), "lenet/adadelta");
-        assert_heap_free(&mut *net, &mut Box::new(Adam::new(1e-3)), "lenet/adam");
-        assert_heap_free(&mut *net, &mut Box::new(AdamW::new(1e-3)), "lenet/adamw");
+        assert_heap_free(
+            &mut *net,
+            &mut *Box::new(SgdMomentum::new(0.01, 0.9)),
+            "lenet/momentum",
+        );
+        assert_heap_free(
+            &mut *net,
+            &mut *Box::new(Adagrad::new(0.01)),
+            "lenet/adagrad",
+        );
+        assert_heap_free(
+            &mut *net,
+            &mut *Box::new(RmsProp::new(0.01)),
+            "lenet/rmsprop",
+        );
+        assert_heap_free(
+            &mut *net,
+            &mut *Box::new(Adadelta::new(1.0)),
+            "lenet/adadelta",
+        );
+        assert_heap_free(&mut *net, &mut *Box::new(Adam::new(1e-3)), "lenet/adam");
+        assert_heap_free(&mut *net, &mut *Box::new(AdamW::new(1e-3)), "lenet/adamw");
     });
 }
 
@@ -141,9 +162,19 @@ fn trainer_steps_are_heap_free() {
         let mut opt = Sgd::new(0.01);
         let xs = vec![SVector::<f32, 784>::repeat(0.5); 4];
         let ys = [1usize, 2, 3, 4];
-        trainer.step(&mut *net, &mut opt, &SoftmaxCrossEntropy, xs.iter().zip(&ys));
+        trainer.step(
+            &mut *net,
+            &mut opt,
+            &SoftmaxCrossEntropy,
+            xs.iter().zip(&ys),
+        );
         let n = allocations(|| {
-            trainer.step(&mut *net, &mut opt, &SoftmaxCrossEntropy, xs.iter().zip(&ys));
+            trainer.step(
+                &mut *net,
+                &mut opt,
+                &SoftmaxCrossEntropy,
+                xs.iter().zip(&ys),
+            );
         });
         assert_eq!(n, 0, "Trainer::step allocated");
 

@@ -1,6 +1,6 @@
 //! The training loop the MNIST examples share: minibatches, a progress bar, test accuracy.
 
-use stacknet::data::{Args, MnistSplit, Minibatches, Progress};
+use stacknet::data::{Args, Minibatches, MnistSplit, Progress};
 use stacknet::nalgebra::SVector;
 use stacknet::prelude::*;
 use std::time::Instant;
@@ -13,7 +13,10 @@ pub struct Samples {
 
 impl Samples {
     pub fn of(split: &MnistSplit) -> Self {
-        Samples { inputs: split.inputs(), labels: split.targets() }
+        Samples {
+            inputs: split.inputs(),
+            labels: split.targets(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -37,7 +40,7 @@ pub fn fit<N, O>(
     args: &Args,
 ) -> f64
 where
-    N: Network<f32, Input = SVector<f32, 784>>,
+    N: Network<f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
     O: Optimizer<f32, N>,
 {
     let mut trainer: Box<Trainer<f32, N>> = Box::new(Trainer::new());

@@ -222,10 +222,14 @@ fn layer_type(rt: &TokenStream, layer: &ir::Layer) -> Result<TokenStream, Error>
         Op::LeakyRelu { .. } => quote!(#rt::layers::Activation<#rt::layers::LeakyRelu<T>, #n>),
         Op::Softmax => quote!(#rt::layers::Softmax<#n>),
         Op::Dropout { .. } => quote!(#rt::layers::Dropout<T, #n>),
-        // The one place batch norm stops: check.rs validates its arguments, and its expansion
-        // lands here once the runtime has the layer.
+        // Per feature after a dense layer (S = 1), per channel over H·W positions after a
+        // convolution or pooling.
         Op::BatchNorm { .. } => {
-            return Err(Error::new(layer.span, "`batch_norm` is not supported yet"))
+            let (c, s) = match layer.input {
+                Shape::Image { c, h, w } => (int(c), int(mul(&[h, w]))),
+                Shape::Vector(n) => (int(n), int(1)),
+            };
+            quote!(#rt::layers::BatchNorm<T, #c, #s, #n>)
         }
     })
 }
@@ -260,8 +264,10 @@ fn layer_value(rt: &TokenStream, stack: &ir::Stack, gen: &Gen) -> TokenStream {
             let p = float(p);
             quote!(#rt::layers::Dropout::new(#p, rng))
         }
-        // Never reached: `layer_type` refuses batch norm first.
-        Op::BatchNorm { .. } => quote!(#rt::Zeros::zeros()),
+        Op::BatchNorm { momentum, eps } => {
+            let (momentum, eps) = (float(momentum), float(eps));
+            quote!(#rt::layers::BatchNorm::new(#momentum, #eps))
+        }
     }
 }
 

@@ -397,13 +397,23 @@ fn erroneous_input_gives_compile_errors_and_a_stub() {
 }
 
 #[test]
-fn batch_norm_is_checked_then_refused_in_one_place() {
+fn batch_norm_is_checked_then_expanded_per_feature_or_per_channel() {
     let file = expand(
         quote!(::stacknet; struct N(input: [4]) { dense(4), batch_norm(momentum = 0.2), relu }),
     );
-    assert_eq!(errors(&file), ["`batch_norm` is not supported yet"]);
-    // The stub still knows the output shape.
-    assert!(pretty(&file).contains("type Output = ::stacknet::runtime::nalgebra::SVector<T, 4>;"));
+    assert!(errors(&file).is_empty());
+    let text = pretty(&file);
+    assert!(
+        text.contains("::stacknet::runtime::layers::BatchNorm<T, 4, 1, 4>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("::stacknet::runtime::layers::BatchNorm::new(0.2, 0.00001)"),
+        "{text}"
+    );
+    // After a convolution: 3 channels of 6×6 positions.
+    let file = expand(quote!(::stacknet; struct N(input: [1, 8, 8]) { conv2d(3, 3), batch_norm }));
+    assert!(pretty(&file).contains("::stacknet::runtime::layers::BatchNorm<T, 3, 36, 108>"));
     let file =
         expand(quote!(::stacknet; struct N(input: [4]) { batch_norm(momentum = 2, eps = 0) }));
     assert_eq!(
