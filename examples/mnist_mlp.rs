@@ -19,7 +19,7 @@ network! {
 
 fn main() {
     let defaults = Args {
-        epochs: 10,
+        epochs: 20,
         batch: 32,
         lr: 0.1,
         seed: 1,
@@ -50,7 +50,9 @@ fn main() {
         test.len()
     );
     let mut net = Mlp::<f32>::new(&mut SplitMix64::new(args.seed));
-    let mut opt = Sgd::new(args.lr);
-    let acc = common::fit(&mut net, &mut opt, |_| args.lr, &train, &test, &args);
+    // SGD with momentum 0.9 and a cosine decay of the learning rate.
+    let schedule = Cosine::new(args.lr, args.epochs);
+    let mut opt = Box::new(SgdMomentum::<f32, Mlp<f32>>::new(args.lr, 0.9));
+    let acc = common::fit(&mut net, &mut *opt, |e| schedule.lr(e), &train, &test, &args);
     println!("test accuracy: {:.2}%", 100.0 * acc);
 }

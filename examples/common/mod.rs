@@ -51,13 +51,10 @@ where
     for epoch in 0..args.epochs {
         opt.set_learning_rate(lr(epoch) as f32);
         progress.start_epoch(epoch);
-        let (mut done, mut loss_sum) = (0, 0.0);
         for batch in batches.epoch() {
             let pairs = batch.iter().map(|&i| (&train.inputs[i], &train.labels[i]));
             let loss = trainer.step(net, opt, &SoftmaxCrossEntropy, pairs);
-            done += batch.len();
-            loss_sum += loss as f64 * batch.len() as f64;
-            progress.update(done, loss_sum / done as f64);
+            progress.update(batch.len(), loss as f64);
         }
         acc = accuracy(net, test.pairs());
         progress.finish_epoch_with(format_args!("test accuracy {:.2}%", 100.0 * acc));
