@@ -347,9 +347,9 @@ impl<
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         if let Some(dx) = dx {
-            dx.fill(T::zero());
             let dx = dx.as_mut_slice();
-            for (&i, &d) in rec.iter().zip(dy.iter()) {
+            dx.fill(T::zero());
+            for (&i, &d) in rec.iter().zip(dy.as_slice()) {
                 dx[i as usize] += d;
             }
         }
@@ -407,8 +407,8 @@ impl<
         _grad: &mut NoParams,
     ) {
         if let Some(dx) = dx {
-            dx.fill(T::zero());
             let dx = dx.as_mut_slice();
+            dx.fill(T::zero());
             let count = T::of((KH * KW) as f64);
             Self::for_each_window(|o, (h0, h1), (w0, w1), plane| {
                 let g = dy[o] / count;
