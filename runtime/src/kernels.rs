@@ -323,29 +323,36 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
         };
         let mut i0 = 0;
         while i0 + MR <= m {
-            block.kernel::<MR>(a, i0, sink);
+            block.kernel::<MR>(a, i0, 0, sink);
             i0 += MR;
         }
-        // The conditions on MR are constants: only the narrower panels remain.
-        while MR > 32 && i0 + 32 <= m {
-            block.kernel::<32>(a, i0, sink);
-            i0 += 32;
-        }
-        while MR > 16 && i0 + 16 <= m {
-            block.kernel::<16>(a, i0, sink);
-            i0 += 16;
-        }
-        while MR > 8 && i0 + 8 <= m {
-            block.kernel::<8>(a, i0, sink);
-            i0 += 8;
-        }
-        while MR > 4 && i0 + 4 <= m {
-            block.kernel::<4>(a, i0, sink);
-            i0 += 4;
-        }
+        // The last rows: one panel of the narrowest width that covers them, moved up to end
+        // at row m and storing only the rows not done yet. (A panel costs about the same
+        // for any width up to one vector, and narrow panels, one after another, add up.)
         while i0 < m {
-            block.kernel::<1>(a, i0, sink);
-            i0 += 1;
+            let rest = m - i0;
+            let fits = |w: usize| w >= rest && w <= m && w <= MR;
+            let w = [4, 8, 16, 32, MR].into_iter().find(|&w| fits(w));
+            let (w, at, skip) = match w {
+                Some(w) => (w, m - w, w - rest),
+                // Fewer rows than the narrowest covering panel: whole panels first.
+                None => {
+                    let w = [MR, 32, 16, 8, 4, 1]
+                        .into_iter()
+                        .find(|&w| w <= rest && w <= MR)
+                        .unwrap_or(1);
+                    (w, i0, 0)
+                }
+            };
+            match w {
+                1 => block.kernel::<1>(a, at, skip, sink),
+                4 => block.kernel::<4>(a, at, skip, sink),
+                8 => block.kernel::<8>(a, at, skip, sink),
+                16 => block.kernel::<16>(a, at, skip, sink),
+                32 => block.kernel::<32>(a, at, skip, sink),
+                _ => block.kernel::<MR>(a, at, skip, sink),
+            }
+            i0 = at + w;
         }
         j0 += NR;
     }
@@ -366,9 +373,10 @@ struct Block<'a, T, F, const R: usize, const NR: usize> {
 
 impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_, T, F, R, NR> {
     /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
-    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars).
+    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars). The first
+    /// `skip` rows are computed but not stored.
     #[inline(always)]
-    fn kernel<const MR: usize>(&self, a: &[T], i0: usize, sink: &mut impl Sink<T>) {
+    fn kernel<const MR: usize>(&self, a: &[T], i0: usize, skip: usize, sink: &mut impl Sink<T>) {
         let mut acc = [[T::zero(); MR]; NR];
         if let Start::Columns(init) = self.start {
             for (acc, &c) in acc.iter_mut().zip(self.cols) {
@@ -387,7 +395,7 @@ impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_
             }
         }
         for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
-            sink.put(c, i0, acc);
+            sink.put(c, i0 + skip, &acc[skip..]);
         }
     }
 }
@@ -460,6 +468,79 @@ mod tests {
         check_dense::<f32, 33, 13>(rng, 1e-5);
         check_dense::<f32, 84, 10>(rng, 1e-5);
         check_dense::<f32, 400, 8>(rng, 1e-5);
+    }
+
+    /// [`gemm_nn`] against the textbook triple loop for every row count up to 80 (full
+    /// panels, overlapped last panels, tiny products), with columns of `A` at scattered
+    /// offsets, a strided `B`, a bias start, plain stores and overlapping accumulation.
+    fn check_gemm_nn<T: Scalar, const R: usize, const N: usize>(rng: &mut SplitMix64, tol: f64) {
+        let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
+        for m in 1..=80 {
+            // Column r of A starts at 3r: columns overlap, as a convolution's taps do.
+            let a = random(rng, 3 * R + m);
+            let (b, bias) = (random(rng, R * N + 7), random(rng, N));
+            // B(r, n) = b[r·N + n]: brs = N, bcs = 1.
+            let want =
+                |i: usize, n: usize| (0..R).map(|r| a[3 * r + i] * b[r * N + n]).sum::<f64>();
+            let (at, bt) = (of(&a), of(&b));
+            let mut out = of(&vec![f64::NAN; m * N]);
+            let mut sink = Store {
+                out: &mut out,
+                ld: m,
+            };
+            let bias_t = of(&bias);
+            gemm_nn::<T, R, N>(
+                m,
+                &at,
+                |r| 3 * r,
+                &bt,
+                N,
+                1,
+                Start::Columns(&bias_t),
+                &mut sink,
+            );
+            for n in 0..N {
+                for i in 0..m {
+                    let (got, exp) = (out[n * m + i].to_f64(), bias[n] + want(i, n));
+                    assert!(
+                        (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                        "store {m}×{R}×{N} ({i}, {n}): {got} vs {exp}"
+                    );
+                }
+            }
+            // Accumulation at overlapping offsets (column n at 2n), onto ones.
+            let mut acc = of(&vec![1.0; m + 2 * N]);
+            let mut sink = AddAt {
+                out: &mut acc,
+                offs: |n: usize| 2 * n,
+            };
+            gemm_nn::<T, R, N>(m, &at, |r| 3 * r, &bt, N, 1, Start::Zero, &mut sink);
+            let mut exp = vec![1.0; m + 2 * N];
+            for n in 0..N {
+                for i in 0..m {
+                    exp[2 * n + i] += want(i, n);
+                }
+            }
+            for (k, (got, exp)) in acc.iter().zip(&exp).enumerate() {
+                let got = got.to_f64();
+                assert!(
+                    (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                    "add {m}×{R}×{N} [{k}]: {got} vs {exp}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_nn_matches_the_textbook_product() {
+        let rng = &mut SplitMix64::new(5);
+        // Narrow (4, 6) and wide (8 and more) column blocks, ragged column counts.
+        check_gemm_nn::<f64, 3, 1>(rng, 1e-12);
+        check_gemm_nn::<f64, 5, 6>(rng, 1e-12);
+        check_gemm_nn::<f64, 7, 11>(rng, 1e-12);
+        check_gemm_nn::<f32, 4, 3>(rng, 1e-5);
+        check_gemm_nn::<f32, 9, 6>(rng, 1e-5);
+        check_gemm_nn::<f32, 2, 17>(rng, 1e-5);
     }
 
     #[test]
