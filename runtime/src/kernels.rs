@@ -400,6 +400,100 @@ impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_
     }
 }
 
+/// `out(k, o) += Σ_q A(q, k) · D(q, o)` for `k < K`, `o < O`, summing over `q < m`, where
+/// column `k` of `A` is the contiguous run `a[acol(k) ..][.. m]`, column `o` of `D` is
+/// `d[o·ld ..][.. m]`, and `out(k, o) = out[o·K + k]` (a convolution's weight gradient: `A`
+/// its shifted input, `D` its output gradient). `m` must be a multiple of the vector length
+/// ([`gemm_tn_rows`]); pad both factors with zeros to get there.
+///
+/// Each `out(k, o)` is a dot product along `q`, kept in one vector of partial sums that is
+/// summed across its lanes once at the end: worth it for long sums only.
+#[inline]
+pub fn gemm_tn<T: Scalar, const K: usize, const O: usize>(
+    m: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    d: &[T],
+    ld: usize,
+    out: &mut [T],
+) {
+    if T::BYTES == 4 {
+        gemm_tn_l::<T, K, O, LANES_F32>(m, a, acol, d, ld, out)
+    } else {
+        gemm_tn_l::<T, K, O, LANES_F64>(m, a, acol, d, ld, out)
+    }
+}
+
+/// The multiple of the vector length [`gemm_tn`] needs for `m` rows: `m` rounded up.
+pub const fn gemm_tn_rows<T: Scalar>(m: usize) -> usize {
+    let lanes = if T::BYTES == 4 { LANES_F32 } else { LANES_F64 };
+    m.div_ceil(lanes) * lanes
+}
+
+#[inline(always)]
+fn gemm_tn_l<T: Scalar, const K: usize, const O: usize, const L: usize>(
+    m: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    d: &[T],
+    ld: usize,
+    out: &mut [T],
+) {
+    let out = &mut out[..K * O];
+    for o in 0..O {
+        let (dv, out) = (&d[o * ld..][..m], &mut out[o * K..][..K]);
+        let mut k0 = 0;
+        while k0 + ROWS <= K {
+            let sums = dots_at::<T, L, ROWS>(a, |r| acol(k0 + r), dv);
+            for (o, s) in out[k0..k0 + ROWS].iter_mut().zip(sums) {
+                *o += s;
+            }
+            k0 += ROWS;
+        }
+        if k0 < K && K >= ROWS {
+            // The last taps: one more block moved up to end at K, adding only its new sums
+            // (a single row compiled to two-lane code, as slow as a whole block).
+            let from = K - ROWS;
+            let sums = dots_at::<T, L, ROWS>(a, |r| acol(from + r), dv);
+            for (o, &s) in out[k0..].iter_mut().zip(&sums[k0 - from..]) {
+                *o += s;
+            }
+        } else {
+            for (k, o) in out.iter_mut().enumerate().skip(k0) {
+                let [s] = dots_at::<T, L, 1>(a, |_| acol(k), dv);
+                *o += s;
+            }
+        }
+    }
+}
+
+/// `⟨a[off(r) ..][.. m], x⟩` for `r < R`, `m = x.len()` a multiple of `L`: [`dot_rows`] with
+/// rows at arbitrary offsets and a length known only at run time. (Sharing the row loads
+/// between two `x`, or splitting the sums in two sets, made LLVM keep the sums in memory:
+/// ten times slower.)
+#[inline(always)]
+fn dots_at<T: Scalar, const L: usize, const R: usize>(
+    a: &[T],
+    off: impl Fn(usize) -> usize,
+    x: &[T],
+) -> [T; R] {
+    let m = x.len();
+    let (xc, _) = x.as_chunks::<L>();
+    let rows: [&[[T; L]]; R] = core::array::from_fn(|r| a[off(r)..][..m].as_chunks::<L>().0);
+    let mut acc = [[T::zero(); L]; R];
+    // As in `dot_rows`: the loop over chunks carries the sums (so LLVM cannot vectorise
+    // across chunks), and the row and lane loops unroll into R vector multiply-adds.
+    for (k, xv) in xc.iter().enumerate() {
+        for (acc, wc) in acc.iter_mut().zip(&rows) {
+            let wv = &wc[k];
+            for l in 0..L {
+                acc[l] += wv[l] * xv[l];
+            }
+        }
+    }
+    acc.map(hsum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,6 +635,38 @@ mod tests {
         check_gemm_nn::<f32, 4, 3>(rng, 1e-5);
         check_gemm_nn::<f32, 9, 6>(rng, 1e-5);
         check_gemm_nn::<f32, 2, 17>(rng, 1e-5);
+    }
+
+    /// [`gemm_tn`] against the textbook sums, for tap counts below, at and above a block,
+    /// columns of `A` at overlapping offsets, and sums of several vector lengths.
+    fn check_gemm_tn<T: Scalar, const K: usize, const O: usize>(rng: &mut SplitMix64, tol: f64) {
+        let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
+        for vectors in [1, 2, 7] {
+            let m = gemm_tn_rows::<T>(vectors * 8);
+            let (a, d) = (random(rng, 5 * K + m), random(rng, O * m + 3));
+            let mut out = of(&vec![1.0; K * O]);
+            gemm_tn::<T, K, O>(m, &of(&a), |k| 5 * k, &of(&d), m, &mut out);
+            for o in 0..O {
+                for k in 0..K {
+                    let exp = 1.0 + (0..m).map(|q| a[5 * k + q] * d[o * m + q]).sum::<f64>();
+                    let got = out[o * K + k].to_f64();
+                    assert!(
+                        (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                        "{K}×{O} m {m} ({k}, {o}): {got} vs {exp}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_tn_matches_the_textbook_sums() {
+        let rng = &mut SplitMix64::new(8);
+        check_gemm_tn::<f64, 1, 2>(rng, 1e-12);
+        check_gemm_tn::<f64, 4, 1>(rng, 1e-12);
+        check_gemm_tn::<f64, 25, 6>(rng, 1e-12);
+        check_gemm_tn::<f32, 3, 3>(rng, 1e-5);
+        check_gemm_tn::<f32, 9, 2>(rng, 1e-5);
     }
 
     #[test]
