@@ -204,6 +204,8 @@ pub enum Start<'a, T> {
     Zero,
     /// One value per output column (a bias).
     Columns(&'a [T]),
+    /// One value per output row.
+    Rows(&'a [T]),
 }
 
 /// Where [`gemm_nn`] puts its results: `MR` consecutive rows of one output column at a time.
@@ -239,6 +241,60 @@ impl<T: Scalar, F: Fn(usize) -> usize> Sink<T> for AddAt<'_, T, F> {
         for (o, &v) in out.iter_mut().zip(vals) {
             *o += v;
         }
+    }
+}
+
+/// Storage across: the values of one `put` go down a row, `out[at + col + (row0 + l)·ld] =
+/// vals[l]` (a product computed transposed, stored the right way round).
+pub struct StoreAcross<'a, T> {
+    pub out: &'a mut [T],
+    pub ld: usize,
+    pub at: usize,
+}
+
+impl<T: Scalar> Sink<T> for StoreAcross<'_, T> {
+    #[inline(always)]
+    fn put(&mut self, col: usize, row0: usize, vals: &[T]) {
+        let out = &mut self.out[self.at + col + row0 * self.ld..];
+        for (o, &v) in out.iter_mut().step_by(self.ld).zip(vals) {
+            *o = v;
+        }
+    }
+}
+
+/// Accumulation across, as [`StoreAcross`] stores: `out[col + (row0 + l)·ld] += vals[l]`.
+pub struct AddAcross<'a, T> {
+    pub out: &'a mut [T],
+    pub ld: usize,
+}
+
+impl<T: Scalar> Sink<T> for AddAcross<'_, T> {
+    #[inline(always)]
+    fn put(&mut self, col: usize, row0: usize, vals: &[T]) {
+        let out = &mut self.out[col + row0 * self.ld..];
+        for (o, &v) in out.iter_mut().step_by(self.ld).zip(vals) {
+            *o += v;
+        }
+    }
+}
+
+/// `dst = srcᵀ` for `src` with `R` rows of `C` (row-major): `dst[c·R + r] = src[r·C + c]`.
+#[inline]
+pub fn transpose<T: Scalar, const R: usize, const C: usize>(src: &[T], dst: &mut [T]) {
+    let (src, dst) = (&src[..R * C], &mut dst[..R * C]);
+    for (c, col) in dst.chunks_exact_mut(R).enumerate() {
+        for (d, row) in col.iter_mut().zip(src.chunks_exact(C)) {
+            *d = row[c];
+        }
+    }
+}
+
+/// Lanes of `T` in one vector register.
+pub const fn lanes<T: Scalar>() -> usize {
+    if T::BYTES == 4 {
+        LANES_F32
+    } else {
+        LANES_F64
     }
 }
 
@@ -317,13 +373,116 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
         let block = Block {
             cols: &cols,
             stored: (N - j0).min(NR),
-            packed: &packed,
+            b: &packed,
             acol: &acol,
             start,
         };
+        block.panels::<MR>(m, a, sink);
+        j0 += NR;
+    }
+}
+
+/// `C = start + A · B` for the `NR` output columns `c0 .. c0 + NR` only, with `A` as in
+/// [`gemm_nn`] and the row `r < rows` of `B`, restricted to those columns, the contiguous run
+/// `b[brow(r) ..][.. NR]`, read in place: the products of a convolution vectorised over its
+/// output channels, where `B` is the (padded) image and `brow` says where a tap's window
+/// starts.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nb<T: Scalar, const NR: usize>(
+    m: usize,
+    rows: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    b: &[T],
+    brow: impl Fn(usize) -> usize,
+    c0: usize,
+    start: Start<'_, T>,
+    sink: &mut impl Sink<T>,
+) {
+    let cols: [usize; NR] = core::array::from_fn(|jj| c0 + jj);
+    let block = Block {
+        cols: &cols,
+        stored: NR,
+        b: &RowsAt { b, brow, rows },
+        acol: &acol,
+        start,
+    };
+    // Wide blocks leave registers for one vector of rows only.
+    if T::BYTES == 4 {
+        if NR > 8 {
+            block.panels::<LANES_F32>(m, a, sink)
+        } else {
+            block.panels::<{ 2 * LANES_F32 }>(m, a, sink)
+        }
+    } else if NR > 8 {
+        block.panels::<LANES_F64>(m, a, sink)
+    } else {
+        block.panels::<{ 2 * LANES_F64 }>(m, a, sink)
+    }
+}
+
+/// The rows of `B` a [`Block`] multiplies by, `NR` values each.
+trait BRows<T, const NR: usize> {
+    fn rows(&self) -> usize;
+    fn row(&self, r: usize) -> &[T; NR];
+}
+
+/// Packed rows ([`gemm_nn`]).
+impl<T, const NR: usize, const R: usize> BRows<T, NR> for [[T; NR]; R] {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        R
+    }
+    #[inline(always)]
+    fn row(&self, r: usize) -> &[T; NR] {
+        &self[r]
+    }
+}
+
+/// Rows read in place ([`gemm_nb`]).
+struct RowsAt<'a, T, F> {
+    b: &'a [T],
+    brow: F,
+    rows: usize,
+}
+
+impl<T, F: Fn(usize) -> usize, const NR: usize> BRows<T, NR> for RowsAt<'_, T, F> {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    #[inline(always)]
+    fn row(&self, r: usize) -> &[T; NR] {
+        match self.b[(self.brow)(r)..].first_chunk() {
+            Some(row) => row,
+            None => panic!("gemm_nb: a row of `B` runs past its end"),
+        }
+    }
+}
+
+/// One block of `NR` output columns of [`gemm_nn`] or [`gemm_nb`].
+struct Block<'a, T, F, B: ?Sized, const NR: usize> {
+    /// Output column of each lane (the last column repeated past the edge).
+    cols: &'a [usize; NR],
+    /// How many of the `NR` columns are real.
+    stored: usize,
+    /// `B` restricted to these columns, row by row.
+    b: &'a B,
+    /// Where each column of `A` starts.
+    acol: &'a F,
+    start: Start<'a, T>,
+}
+
+impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize>
+    Block<'_, T, F, B, NR>
+{
+    /// All `m` rows in panels of `MR`.
+    #[inline(always)]
+    fn panels<const MR: usize>(&self, m: usize, a: &[T], sink: &mut impl Sink<T>) {
         let mut i0 = 0;
         while i0 + MR <= m {
-            block.kernel::<MR>(a, i0, 0, sink);
+            self.kernel::<MR>(a, i0, 0, sink);
             i0 += MR;
         }
         // The last rows: one panel of the narrowest width that covers them, moved up to end
@@ -345,45 +504,39 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
                 }
             };
             match w {
-                1 => block.kernel::<1>(a, at, skip, sink),
-                4 => block.kernel::<4>(a, at, skip, sink),
-                8 => block.kernel::<8>(a, at, skip, sink),
-                16 => block.kernel::<16>(a, at, skip, sink),
-                32 => block.kernel::<32>(a, at, skip, sink),
-                _ => block.kernel::<MR>(a, at, skip, sink),
+                1 => self.kernel::<1>(a, at, skip, sink),
+                4 => self.kernel::<4>(a, at, skip, sink),
+                8 => self.kernel::<8>(a, at, skip, sink),
+                16 => self.kernel::<16>(a, at, skip, sink),
+                32 => self.kernel::<32>(a, at, skip, sink),
+                _ => self.kernel::<MR>(a, at, skip, sink),
             }
             i0 = at + w;
         }
-        j0 += NR;
     }
-}
 
-/// One block of `NR` output columns of [`gemm_nn`].
-struct Block<'a, T, F, const R: usize, const NR: usize> {
-    /// Output column of each lane (the last column repeated past the edge).
-    cols: &'a [usize; NR],
-    /// How many of the `NR` columns are real.
-    stored: usize,
-    /// `B` restricted to these columns, row by row.
-    packed: &'a [[T; NR]; R],
-    /// Where each column of `A` starts.
-    acol: &'a F,
-    start: Start<'a, T>,
-}
-
-impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_, T, F, R, NR> {
     /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
     /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars). The first
     /// `skip` rows are computed but not stored.
     #[inline(always)]
     fn kernel<const MR: usize>(&self, a: &[T], i0: usize, skip: usize, sink: &mut impl Sink<T>) {
         let mut acc = [[T::zero(); MR]; NR];
-        if let Start::Columns(init) = self.start {
-            for (acc, &c) in acc.iter_mut().zip(self.cols) {
-                *acc = [init[c]; MR];
+        match self.start {
+            Start::Zero => {}
+            Start::Columns(init) => {
+                for (acc, &c) in acc.iter_mut().zip(self.cols) {
+                    *acc = [init[c]; MR];
+                }
+            }
+            Start::Rows(init) => {
+                let init = &init[i0..][..MR];
+                for acc in &mut acc {
+                    acc.copy_from_slice(init);
+                }
             }
         }
-        for (r, brow) in self.packed.iter().enumerate() {
+        for r in 0..self.b.rows() {
+            let brow = self.b.row(r);
             let av = &a[(self.acol)(r) + i0..][..MR];
             // Rows outside, columns inside: the short column loop unrolls first and leaves a
             // loop over contiguous rows to vectorise. (The other nesting let LLVM vectorise

@@ -41,7 +41,10 @@
 //! returned by value.
 
 use crate::init::Init;
-use crate::kernels::{gemm_nn, gemm_tn, gemm_tn_rows, AddAt, Sink, Start, Store};
+use crate::kernels::{
+    gemm_nb, gemm_nn, gemm_tn, gemm_tn_rows, lanes, transpose, AddAcross, AddAt, Sink, Start,
+    Store, StoreAcross,
+};
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -203,6 +206,96 @@ impl<
         && Self::Q >= 512
         && Self::XP + (gemm_tn_rows::<T>(Self::Q) - Self::Q) <= 2 * IN
         && OC * gemm_tn_rows::<T>(Self::Q) <= 2 * OUT;
+
+    /// Whether the padded image is at hand: no padding (the input itself), or it fits in an
+    /// array of twice the input.
+    const PADDED_FITS: bool = (PH == 0 && PW == 0) || Self::XP <= 2 * IN;
+
+    /// Whether forward, off the direct path, takes the path vectorised over output channels:
+    /// `Yᵀ = Wmat` transposed times the im2col matrix transposed, one output row at a time,
+    /// each tap's row of that matrix read in place from the (padded) image (a run of `OW`
+    /// inputs at stride 1). No im2col matrix and no unused rows; the channels fill whole
+    /// vectors. LeNet's second convolution (16 channels, 10-wide rows) takes it.
+    const CHANNELS_FORWARD: bool =
+        !Self::DIRECT && SW == 1 && OW <= 16 && OC >= lanes::<T>() && Self::PADDED_FITS;
+
+    /// Whether backward's weight gradient, off [`DOT_WEIGHTS`](Self::DOT_WEIGHTS), is
+    /// vectorised over output channels as well: `∂L/∂Wmatᵀ = Dᵀ · col`, one row of taps
+    /// (fixed channel and kernel row, `KW` taps a contiguous run of the image at dilation
+    /// 1) at a time.
+    const CHANNELS_WEIGHTS: bool =
+        !Self::DOT_WEIGHTS && DW == 1 && OC >= lanes::<T>() && Self::PADDED_FITS;
+
+    /// Calls `f` with the zero-padded image of `x` (`x` itself without padding).
+    #[inline(always)]
+    fn with_padded<R>(x: &[T], f: impl FnOnce(&[T]) -> R) -> R {
+        if PH == 0 && PW == 0 {
+            f(&x[..IN])
+        } else {
+            let mut buf = [[T::zero(); IN]; 2];
+            let xp = buf.as_flattened_mut();
+            Self::pad_into(x, xp);
+            f(xp)
+        }
+    }
+
+    /// Forward vectorised over output channels ([`CHANNELS_FORWARD`](Self::CHANNELS_FORWARD)).
+    fn forward_channels(&self, x: &[T], y: &mut [T]) {
+        // Column k of `wt` holds the OC weights of tap k.
+        let mut wt = SMatrix::<T, OC, K>::zeros();
+        transpose::<T, OC, K>(self.weight.as_slice(), wt.as_mut_slice());
+        let (wt, offs) = (wt.as_slice(), Self::offsets());
+        let start = if BIAS {
+            Start::Rows(self.bias.as_slice())
+        } else {
+            Start::Zero
+        };
+        Self::with_padded(x, |xp| {
+            for i in 0..OH {
+                let top = i * SH * Self::WP;
+                let mut sink = StoreAcross {
+                    out: &mut y[..OUT],
+                    ld: P,
+                    at: i * OW,
+                };
+                gemm_nb::<T, OW>(
+                    OC,
+                    K,
+                    wt,
+                    |k| k * OC,
+                    xp,
+                    |k| offs[k] + top,
+                    0,
+                    start,
+                    &mut sink,
+                );
+            }
+        });
+    }
+
+    /// ∂L/∂Wmat += colᵀ · D vectorised over output channels
+    /// ([`CHANNELS_WEIGHTS`](Self::CHANNELS_WEIGHTS)).
+    fn weight_grad_channels(x: &[T], dy: &[T], grad: &mut [T]) {
+        // Column p of `dt` holds the OC output gradients at position p.
+        let mut dt = SMatrix::<T, OC, P>::zeros();
+        transpose::<T, OC, P>(dy, dt.as_mut_slice());
+        let dt = dt.as_slice();
+        Self::with_padded(x, |xp| {
+            for c in 0..C {
+                for u in 0..KH {
+                    let off = c * Self::HP * Self::WP + u * DH * Self::WP;
+                    // Position p = (i, j) sees this row of taps from here on.
+                    let brow = |p: usize| (p / OW) * SH * Self::WP + (p % OW) * SW + off;
+                    let mut sink = AddAcross {
+                        out: &mut grad[..K * OC],
+                        ld: K,
+                    };
+                    let k0 = (c * KH + u) * KW;
+                    gemm_nb::<T, KW>(OC, P, dt, |p| p * OC, xp, brow, k0, Start::Zero, &mut sink);
+                }
+            }
+        });
+    }
 
     /// `off(k)` of every tap k = (c, u, v): where column k of the im2col matrix starts in the
     /// padded image.
@@ -577,21 +670,28 @@ impl<
     const KIND: &'static str = "conv2d";
     const MACS: usize = OC * P * K;
     /// The largest scratch of forward and backward: the `P × K` im2col matrix (of forward
-    /// off the direct path, and of backward's ∂L/∂x always), the padded image of a direct
-    /// forward (an array of twice the input), or the padded image and wide output gradient
-    /// of [`DOT_WEIGHTS`](Self::DOT_WEIGHTS) (twice the input and twice the output); plus one
+    /// on the im2col path, of backward's ∂L/∂x always); the padded image (an array of twice
+    /// the input) with, on the paths vectorised over channels, the transposed weights (forward)
+    /// or output gradient (backward); the padded image and wide output gradient of
+    /// [`DOT_WEIGHTS`](Self::DOT_WEIGHTS) (twice the input and twice the output); plus one
     /// packed block of a product's right factor, at most 8 columns of `K`, `P` or `OC` rows.
-    const SCRATCH_BYTES: usize = (max(
-        P * K,
+    const SCRATCH_BYTES: usize = {
+        let padded = if PH > 0 || PW > 0 { 2 * IN } else { 0 };
+        let mut most = P * K;
         if Self::DOT_WEIGHTS {
-            2 * IN + 2 * OUT
-        } else if Self::DIRECT && (PH > 0 || PW > 0) {
-            2 * IN
-        } else {
-            0
-        },
-    ) + 8 * max(max(K, P), OC))
-        * T::BYTES;
+            most = max(most, 2 * IN + 2 * OUT);
+        }
+        if Self::DIRECT {
+            most = max(most, padded);
+        }
+        if Self::CHANNELS_FORWARD {
+            most = max(most, padded + OC * K);
+        }
+        if Self::CHANNELS_WEIGHTS {
+            most = max(most, padded + OC * P);
+        }
+        (most + 8 * max(max(K, P), OC)) * T::BYTES
+    };
 
     #[inline]
     fn forward(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
@@ -599,6 +699,8 @@ impl<
         let () = Self::VALID;
         if Self::DIRECT {
             self.forward_direct(x.as_slice(), y.as_mut_slice());
+        } else if Self::CHANNELS_FORWARD {
+            self.forward_channels(x.as_slice(), y.as_mut_slice());
         } else {
             self.forward_im2col(x.as_slice(), y.as_mut_slice());
         }
@@ -618,21 +720,20 @@ impl<
         let () = Self::VALID;
         let (x, dy) = (x.as_slice(), dy.as_slice());
         let dx = dx.map(|dx| dx.as_mut_slice());
+        let gw = grad.weight.as_mut_slice();
+        let by_columns = !Self::DOT_WEIGHTS && !Self::CHANNELS_WEIGHTS;
         // One P × K matrix serves both products in turn (one zeroing, one scratch).
-        let mut buf = (!Self::DOT_WEIGHTS || dx.is_some()).then(SMatrix::<T, K, P>::zeros);
-        let buf = buf.as_mut().map(|b| b.as_mut_slice());
-        match buf {
-            Some(buf) => {
-                if Self::DOT_WEIGHTS {
-                    Self::weight_grad_dots(x, dy, grad.weight.as_mut_slice());
-                } else {
-                    Self::weight_grad_by_columns(x, dy, grad.weight.as_mut_slice(), buf);
-                }
-                if let Some(dx) = dx {
-                    self.input_grad(dy, dx, buf);
-                }
-            }
-            None => Self::weight_grad_dots(x, dy, grad.weight.as_mut_slice()),
+        let mut buf = (by_columns || dx.is_some()).then(SMatrix::<T, K, P>::zeros);
+        let mut buf = buf.as_mut().map(|b| b.as_mut_slice());
+        if Self::DOT_WEIGHTS {
+            Self::weight_grad_dots(x, dy, gw);
+        } else if Self::CHANNELS_WEIGHTS {
+            Self::weight_grad_channels(x, dy, gw);
+        } else if let Some(buf) = buf.as_deref_mut() {
+            Self::weight_grad_by_columns(x, dy, gw, buf);
+        }
+        if let (Some(dx), Some(buf)) = (dx, buf) {
+            self.input_grad(dy, dx, buf);
         }
         if BIAS {
             for (db, d) in grad.bias.as_mut_slice().iter_mut().zip(dy.chunks_exact(P)) {
@@ -1125,6 +1226,11 @@ mod tests {
             (136, false, false)
         );
         assert_eq!((Strided::DIRECT, Strided::DOT_WEIGHTS), (false, false));
+        // The second convolution's 16 channels fill whole vectors instead.
+        assert_eq!(
+            (Conv2::CHANNELS_FORWARD, Conv2::CHANNELS_WEIGHTS),
+            (true, true)
+        );
     }
 
     #[test]
