@@ -287,27 +287,32 @@ impl<
     /// enough that LLVM unrolls it and vectorises across rows, with gathers and scatters.)
     /// Same choices as [`run_windows`](Self::run_windows): the first maximum in row-major window
     /// order wins ties, and a NaN wins, the last one if several.
+    ///
+    /// The first pass keeps `KH` rows per output row, `KH·OUT` values: the first `OH·KH` rows
+    /// of each channel (rows past the last window are never read).
     #[inline(always)]
     fn run_tiled<T: Scalar>(x: &[T], y: &mut [T]) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let (x, y) = (&x[..IN], &mut y[..OUT]);
-        // h[k]: the maximum of x[k·KW .. k·KW + KW], for k < IN / KW (the rest stays unused).
-        let mut h = [T::zero(); IN];
-        let (taps, _) = x.as_chunks::<KW>();
-        for (h, t) in h.iter_mut().zip(taps) {
-            let mut m = t[0];
-            for &v in &t[1..] {
-                if wins(v, m) {
-                    m = v;
+        // h[(c·OH·KH + r)·OW + j]: the maximum of row r's window columns j·KW .. j·KW + KW.
+        let mut buf = [[T::zero(); OUT]; KH];
+        let h = buf.as_flattened_mut();
+        for (plane, h) in x.chunks_exact(H * W).zip(h.chunks_exact_mut(OH * KH * OW)) {
+            let (taps, _) = plane[..OH * KH * W].as_chunks::<KW>();
+            for (h, t) in h.iter_mut().zip(taps) {
+                let mut m = t[0];
+                for &v in &t[1..] {
+                    if wins(v, m) {
+                        m = v;
+                    }
                 }
+                *h = m;
             }
-            *h = m;
         }
         // Then h[k] ← the maximum of h[k + ky·OW] over ky < KH: at the first row of each
         // window row, the window's maximum. In place: h[k] is read no later than it is written.
-        let rows = IN / KW - (KH - 1) * OW;
-        for k in 0..rows {
+        for k in 0..(OH * KH * C - (KH - 1)) * OW {
             let mut m = h[k];
             for ky in 1..KH {
                 let v = h[k + ky * OW];
@@ -317,10 +322,8 @@ impl<
             }
             h[k] = m;
         }
-        for (c, y) in y.chunks_exact_mut(OH * OW).enumerate() {
-            for (oh, y) in y.chunks_exact_mut(OW).enumerate() {
-                y.copy_from_slice(&h[(c * H + oh * KH) * OW..][..OW]);
-            }
+        for (r, y) in y.chunks_exact_mut(OW).enumerate() {
+            y.copy_from_slice(&h[r * KH * OW..][..OW]);
         }
     }
 
@@ -330,23 +333,27 @@ impl<
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let (x, y) = (&x[..IN], &mut y[..OUT]);
-        let (mut h, mut hi) = ([T::zero(); IN], [0u32; IN]);
-        let (taps, _) = x.as_chunks::<KW>();
-        // 32-bit index arithmetic (the check in `VALID` bounds IN), so that it vectorises as
-        // wide as the values.
-        let mut first = 0u32;
-        for ((h, hi), t) in h.iter_mut().zip(&mut hi).zip(taps) {
-            let (mut m, mut at) = (t[0], first);
-            for (kx, &v) in (1u32..).zip(&t[1..]) {
-                if wins(v, m) {
-                    (m, at) = (v, first + kx);
+        let (mut hbuf, mut ibuf) = ([[T::zero(); OUT]; KH], [[0u32; OUT]; KH]);
+        let (h, hi) = (hbuf.as_flattened_mut(), ibuf.as_flattened_mut());
+        let used = OH * KH * OW;
+        let rows = h.chunks_exact_mut(used).zip(hi.chunks_exact_mut(used));
+        for (c, (plane, (h, hi))) in x.chunks_exact(H * W).zip(rows).enumerate() {
+            let (taps, _) = plane[..OH * KH * W].as_chunks::<KW>();
+            // 32-bit index arithmetic (the check in `VALID` bounds IN), so that it
+            // vectorises as wide as the values.
+            let mut first = (c * H * W) as u32;
+            for ((h, hi), t) in h.iter_mut().zip(hi.iter_mut()).zip(taps) {
+                let (mut m, mut at) = (t[0], first);
+                for (kx, &v) in (1u32..).zip(&t[1..]) {
+                    if wins(v, m) {
+                        (m, at) = (v, first + kx);
+                    }
                 }
+                (*h, *hi) = (m, at);
+                first += KW as u32;
             }
-            (*h, *hi) = (m, at);
-            first += KW as u32;
         }
-        let rows = IN / KW - (KH - 1) * OW;
-        for k in 0..rows {
+        for k in 0..(OH * KH * C - (KH - 1)) * OW {
             let (mut m, mut at) = (h[k], hi[k]);
             for ky in 1..KH {
                 // Both loaded unconditionally: a load under the condition became a gather.
@@ -359,9 +366,8 @@ impl<
         }
         let (ys, args) = (y.chunks_exact_mut(OW), arg.chunks_exact_mut(OW));
         for (r, (y, arg)) in ys.zip(args).enumerate() {
-            let from = (r / OH * H + r % OH * KH) * OW;
-            y.copy_from_slice(&h[from..][..OW]);
-            arg.copy_from_slice(&hi[from..][..OW]);
+            y.copy_from_slice(&h[r * KH * OW..][..OW]);
+            arg.copy_from_slice(&hi[r * KH * OW..][..OW]);
         }
     }
 
@@ -431,6 +437,8 @@ impl<
     type Grad = NoParams;
     const KIND: &'static str = "max_pool2d";
     const MACS: usize = 0;
+    /// The first pass of tiled windows: `KH` values per output.
+    const SCRATCH_BYTES: usize = if Self::TILED { KH * OUT * T::BYTES } else { 0 };
 
     #[inline]
     fn forward(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
