@@ -200,12 +200,13 @@ impl<
     /// ([`gemm_tn`]), reading the padded image in place like the direct forward, instead of
     /// through a transposed im2col matrix: for layers on the direct path whose sums are long
     /// (at least 512 positions: the final sums across the lanes then cost little), and whose
-    /// padded image, rounded up to whole vectors, and wide output gradient fit in arrays of
-    /// twice the input and output. LeNet's first convolution (896 positions) takes it.
+    /// padded image and one channel's wide output gradient, both rounded up to whole vectors,
+    /// fit in arrays of twice the input and twice `P`. LeNet's first convolution (896
+    /// positions) takes it.
     const DOT_WEIGHTS: bool = Self::DIRECT
         && Self::Q >= 512
         && Self::XP + (gemm_tn_rows::<T>(Self::Q) - Self::Q) <= 2 * IN
-        && OC * gemm_tn_rows::<T>(Self::Q) <= 2 * OUT;
+        && gemm_tn_rows::<T>(Self::Q) <= 2 * P;
 
     /// Whether the padded image is at hand: no padding (the input itself), or it fits in an
     /// array of twice the input.
@@ -369,14 +370,16 @@ impl<
         let mut xbuf = [[T::zero(); IN]; 2];
         let xp = xbuf.as_flattened_mut();
         Self::pad_into(x, xp);
-        let mut dbuf = [[T::zero(); OUT]; 2];
-        let dw = dbuf.as_flattened_mut();
-        for (o, d) in dy[..OUT].chunks_exact(P).enumerate() {
+        // One channel's gradient in wide rows at a time: each channel overwrites the same
+        // entries, so the unused ones stay zero.
+        let mut dbuf = [[T::zero(); P]; 2];
+        let dw = &mut dbuf.as_flattened_mut()[..qb];
+        for (d, grad) in dy[..OUT].chunks_exact(P).zip(grad.chunks_exact_mut(K)) {
             for (i, row) in d.chunks_exact(OW).enumerate() {
-                dw[o * qb + i * Self::WP..][..OW].copy_from_slice(row);
+                dw[i * Self::WP..][..OW].copy_from_slice(row);
             }
+            gemm_tn::<T, K, 1>(qb, xp, |k| offs[k], dw, qb, grad);
         }
-        gemm_tn::<T, K, OC>(qb, xp, |k| offs[k], dw, qb, grad);
     }
 
     /// ∂L/∂Wmat += colᵀ · D through the transposed im2col matrix `colᵀ` (K × P, each
@@ -672,14 +675,14 @@ impl<
     /// The largest scratch of forward and backward: the `P × K` im2col matrix (of forward
     /// on the im2col path, of backward's ∂L/∂x always); the padded image (an array of twice
     /// the input) with, on the paths vectorised over channels, the transposed weights (forward)
-    /// or output gradient (backward); the padded image and wide output gradient of
-    /// [`DOT_WEIGHTS`](Self::DOT_WEIGHTS) (twice the input and twice the output); plus one
+    /// or output gradient (backward); the padded image and one channel's wide output gradient
+    /// of [`DOT_WEIGHTS`](Self::DOT_WEIGHTS) (twice the input and twice `P`); plus one
     /// packed block of a product's right factor, at most 8 columns of `K`, `P` or `OC` rows.
     const SCRATCH_BYTES: usize = {
         let padded = if PH > 0 || PW > 0 { 2 * IN } else { 0 };
         let mut most = P * K;
         if Self::DOT_WEIGHTS {
-            most = max(most, 2 * IN + 2 * OUT);
+            most = max(most, 2 * IN + 2 * P);
         }
         if Self::DIRECT {
             most = max(most, padded);
