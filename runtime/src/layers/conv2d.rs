@@ -1,4 +1,5 @@
-//! 2-D convolution, PyTorch's cross-correlation, written as im2col followed by one matrix product.
+//! 2-D convolution, PyTorch's cross-correlation, as matrix products over the im2col matrix,
+//! which is built only when no faster path applies.
 //!
 //! Shapes: x ∈ ℝ^(C×H×W), weight w ∈ ℝ^(OC×C×KH×KW), bias b ∈ ℝ^OC, y ∈ ℝ^(OC×OH×OW), all flat
 //! in PyTorch's row-major order, with
@@ -11,34 +12,47 @@
 //! where x reads as zero outside the image (zero padding, PH rows above and below, PW columns
 //! left and right).
 //!
-//! **Forward.** im2col copies every receptive field into the columns of a static matrix
-//! `col: P × K` (P = OH·OW output positions, K = C·KH·KW taps): column k = (c, u, v) holds, for
-//! every output position in (i, j) order, the input value tap k sees there, or zero in the
-//! padding. Then `Y = col · Wmat`, where `Wmat: K × OC` is the weight as stored (column o is
-//! PyTorch's `w[o]`, so the memory is exactly `[OC, C, KH, KW]`); `Y: P × OC` in column-major
-//! order is the flat (o, i, j) output, so the product writes `y` in place with no reshuffling.
+//! **The products.** The im2col matrix `col: P × K` (P = OH·OW output positions, K = C·KH·KW
+//! taps) holds in column k = (c, u, v), for every output position in (i, j) order, the input
+//! value tap k sees there, or zero in the padding. With `Wmat: K × OC` the weight as stored
+//! (column o is PyTorch's `w[o]`, so the memory is exactly `[OC, C, KH, KW]`) and δ = ∂L/∂y
+//! seen as `D: P × OC`:
 //!
-//! **Backward**, with δ = ∂L/∂y seen as `D: P × OC`:
-//! ∂L/∂Wmat = colᵀ · D, ∂L/∂b = column sums of D, ∂L/∂x = col2im(D · Wmatᵀ), where col2im
-//! adds every entry of a `P × K` matrix back onto the input value im2col took it from
-//! (padding entries are dropped). Backward builds the im2col matrix already transposed,
-//! `colᵀ: K × P` (each output position's K taps contiguous), so that both products run along
-//! K: `∂L/∂Wmat += colᵀ · D` lands column by column in the `K × OC` gradient, and
-//! `(D · Wmatᵀ)ᵀ = Wmat · Dᵀ` is again `K × P`. Along P instead, every gradient entry would be
-//! a dot product of length P ending in a horizontal sum, which costs as much as the
-//! multiplications themselves when P is as small as LeNet's 100.
+//! ```text
+//! Y = col · Wmat    ∂L/∂Wmat = colᵀ · D    ∂L/∂b = column sums of D    ∂L/∂x = col2im(D · Wmatᵀ)
+//! ```
 //!
-//! **Memory.** Backward recomputes im2col from the input instead of keeping `col` in the
-//! training record: the record stays [`NoRecord`] and a model keeps one `P × K` scratch buffer
-//! live at a time instead of one per convolution per sample, which is what a microcontroller can
-//! afford; the price is one more im2col (a copy) per backward. Forward and backward each hold
-//! one `P × K` matrix on the stack, plus one packed 8-column block of a product's other factor;
-//! backward reuses its matrix for `Wmat · Dᵀ` once the weight gradient is done.
-//! [`SCRATCH_BYTES`](Layer::SCRATCH_BYTES) is the larger of the two.
+//! where col2im adds every entry of a `P × K` matrix back onto the input value im2col took it
+//! from (padding entries are dropped). `Y: P × OC` in column-major order is the flat (o, i, j)
+//! output.
 //!
-//! The matrix products are small register-blocked kernels on the flat storage, sized for the
-//! target's SIMD registers at compile time: every buffer is written in place, never passed or
-//! returned by value.
+//! **Paths.** Each product runs on the fastest of a few register-blocked kernels
+//! ([`crate::kernels`]), chosen at compile time from the geometry (constants of the type, so
+//! only one survives):
+//!
+//! - forward *direct* (`DIRECT`, stride 1): column k of `col` is a contiguous run
+//!   of the zero-padded image if outputs are numbered in padded-width rows, so the product
+//!   reads the image in place; taken when the unused positions that numbering adds cost less
+//!   than building `col` (LeNet's first convolution);
+//! - forward *by channels* (`CHANNELS_FORWARD`): `Yᵀ = Wmatᵀ · colᵀ` one output row at a time,
+//!   the output channels in the vector lanes and each tap's row of `colᵀ` read in place from
+//!   the image (LeNet's second convolution, 16 channels);
+//! - otherwise `col` is built and `Y = col · Wmat` computed along P;
+//! - ∂L/∂Wmat by *dot products* along the padded-width rows (`DOT_WEIGHTS`, long rows), *by
+//!   channels* (`CHANNELS_WEIGHTS`), or through the transposed `colᵀ: K × P` (each position's
+//!   K taps contiguous), so that the product runs along K rather than ending every entry in a
+//!   horizontal sum over P;
+//! - ∂L/∂x: `D · Wmatᵀ` along P into a `P × K` matrix, then col2im a whole output row at a
+//!   time.
+//!
+//! **Memory.** Backward recomputes what it needs from the input instead of keeping `col` in
+//! the training record: the record stays [`NoRecord`] and a model keeps one convolution's
+//! scratch live at a time instead of one per convolution per sample, which is what a
+//! microcontroller can afford. The scratch buffers (at most one `P × K` matrix, or the padded
+//! image and a few rows) live on the stack; [`SCRATCH_BYTES`](Layer::SCRATCH_BYTES) is the
+//! largest of forward and backward.
+//!
+//! Every buffer is written in place, never passed or returned by value.
 
 use crate::init::Init;
 use crate::kernels::{
@@ -676,7 +690,7 @@ impl<
     /// on the im2col path, of backward's ∂L/∂x always); the padded image (an array of twice
     /// the input) with, on the paths vectorised over channels, the transposed weights (forward)
     /// or output gradient (backward); the padded image and one channel's wide output gradient
-    /// of [`DOT_WEIGHTS`](Self::DOT_WEIGHTS) (twice the input and twice `P`); plus one
+    /// of `DOT_WEIGHTS` (twice the input and twice `P`); plus one
     /// packed block of a product's right factor, at most 8 columns of `K`, `P` or `OC` rows.
     const SCRATCH_BYTES: usize = {
         let padded = if PH > 0 || PW > 0 { 2 * IN } else { 0 };
