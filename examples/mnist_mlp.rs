@@ -53,6 +53,13 @@ fn main() {
     // SGD with momentum 0.9 and a cosine decay of the learning rate.
     let schedule = Cosine::new(args.lr, args.epochs);
     let mut opt = Box::new(SgdMomentum::<f32, Mlp<f32>>::new(args.lr, 0.9));
-    let acc = common::fit(&mut net, &mut *opt, |e| schedule.lr(e), &train, &test, &args);
+    let acc = common::fit(
+        &mut net,
+        &mut *opt,
+        |e| schedule.lr(e),
+        &train,
+        &test,
+        &args,
+    );
     println!("test accuracy: {:.2}%", 100.0 * acc);
 }

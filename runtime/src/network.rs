@@ -72,6 +72,9 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     const RECORD_BYTES: usize = core::mem::size_of::<Self::Record>();
     /// Bytes inference needs for activations: every layer's output plus the largest scratch.
     const INFERENCE_BYTES: usize = inference_bytes(Self::LAYERS, T::BYTES);
+    /// Working memory of training one sample: its record plus backward's gradient buffers,
+    /// which are as large as inference's activations.
+    const TRAINING_BYTES: usize = Self::RECORD_BYTES + Self::INFERENCE_BYTES;
     /// Whether some layer (batch norm) needs whole minibatches to train; such a network
     /// trains through [`BatchNetwork`] only.
     const NEEDS_BATCH: bool = false;
