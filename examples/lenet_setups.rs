@@ -27,12 +27,12 @@ network! {
 
 type Net = LeNet5<f32>;
 
-fn run<O: Optimizer<f32, Net>>(name: &str, mut opt: Box<O>, lr: f64, cosine: bool, data: &Data) {
+fn run<O: Optimizer<f32, Net>>(name: &str, opt: &mut O, lr: f64, cosine: bool, data: &Data) {
     let args = &data.args;
     let mut net = Box::new(Net::new(&mut SplitMix64::new(args.seed)));
     let schedule = Cosine::new(lr, args.epochs);
     let lr_at = |e: usize| if cosine { schedule.lr(e) } else { lr };
-    let acc = common::fit(&mut *net, &mut *opt, lr_at, &data.train, &data.test, args);
+    let acc = common::fit(&mut *net, opt, lr_at, &data.train, &data.test, args);
     let sched = if cosine { "cosine" } else { "constant" };
     println!(
         "{name:<28} lr {lr:<7} {sched:<9} test accuracy {:.2}%",
@@ -71,8 +71,8 @@ fn main() {
         "LeNet-5, {} epochs, batch {}, seed {}",
         data.args.epochs, data.args.batch, data.args.seed
     );
-    run("sgd", Box::new(Sgd::new(0.05)), 0.05, false, &data);
-    run("sgd", Box::new(Sgd::new(0.05)), 0.05, true, &data);
+    run("sgd", &mut *Box::new(Sgd::new(0.05)), 0.05, false, &data);
+    run("sgd", &mut *Box::new(Sgd::new(0.05)), 0.05, true, &data);
     run(
         "sgd momentum 0.9",
         Box::new(SgdMomentum::new(0.01, 0.9)),
@@ -80,10 +80,16 @@ fn main() {
         true,
         &data,
     );
-    run("rmsprop", Box::new(RmsProp::new(1e-3)), 1e-3, true, &data);
-    run("adam", Box::new(Adam::new(1e-3)), 1e-3, false, &data);
-    run("adam", Box::new(Adam::new(1e-3)), 1e-3, true, &data);
-    run("adam", Box::new(Adam::new(2e-3)), 2e-3, true, &data);
+    run(
+        "rmsprop",
+        &mut *Box::new(RmsProp::new(1e-3)),
+        1e-3,
+        true,
+        &data,
+    );
+    run("adam", &mut *Box::new(Adam::new(1e-3)), 1e-3, false, &data);
+    run("adam", &mut *Box::new(Adam::new(1e-3)), 1e-3, true, &data);
+    run("adam", &mut *Box::new(Adam::new(2e-3)), 2e-3, true, &data);
     run(
         "adamw (decay 0.01)",
         Box::new(AdamW::new(1e-3)),
