@@ -75,7 +75,7 @@ fn main() {
     run("sgd", &mut *Box::new(Sgd::new(0.05)), 0.05, true, &data);
     run(
         "sgd momentum 0.9",
-        Box::new(SgdMomentum::new(0.01, 0.9)),
+        &mut *Box::new(SgdMomentum::new(0.01, 0.9)),
         0.01,
         true,
         &data,
@@ -92,7 +92,7 @@ fn main() {
     run("adam", &mut *Box::new(Adam::new(2e-3)), 2e-3, true, &data);
     run(
         "adamw (decay 0.01)",
-        Box::new(AdamW::new(1e-3)),
+        &mut *Box::new(AdamW::new(1e-3)),
         1e-3,
         true,
         &data,
