@@ -207,7 +207,7 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
             Padded(N::INPUT_SHAPE),
             0,
             0,
-            N::INPUT_SHAPE.len() * T::BYTES
+            Thousands(N::INPUT_SHAPE.len() * T::BYTES)
         )?;
         let (mut params, mut macs) = (0, 0);
         for row in N::LAYERS {
@@ -235,13 +235,18 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
         writeln!(f, "MACs per sample: {}", Thousands(macs))?;
         writeln!(
             f,
-            "inference activations: {} bytes",
+            "inference: {} bytes of activations",
             Thousands(N::INFERENCE_BYTES)
         )?;
         writeln!(
             f,
-            "training: {} bytes of gradients + {} bytes of record per sample",
-            Thousands(N::GRAD_BYTES),
+            "training: {} bytes of gradients (the size of each optimiser state buffer),",
+            Thousands(N::GRAD_BYTES)
+        )?;
+        writeln!(
+            f,
+            "          {} bytes of working memory per sample ({} of record)",
+            Thousands(N::TRAINING_BYTES),
             Thousands(N::RECORD_BYTES)
         )
     }
