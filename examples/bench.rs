@@ -3,11 +3,14 @@
 //! allocations per call and peak memory, measured as the peer programs in ../shared/bench do
 //! (same warm-up, repetitions, median, data generator and learning rate).
 //!
-//! `cargo run --release --example bench [-- --json]`; `bench/compare.sh` runs it beside the peers
-//! (built with `-C target-cpu=native`, as they are).
+//! `cargo run --release --example bench [-- --json | --layers]`; `bench/compare.sh` runs it beside
+//! the peers (built with `-C target-cpu=native`, as they are). `--layers` times every layer's
+//! kernels on their own (forward, training forward, backward with and without the input
+//! gradient): the profile that says where a training step goes.
 
 use stacknet::prelude::*;
 use stacknet::runtime::rand_core::RngCore;
+use stacknet::runtime::{Flat, Layer, Zeros};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -116,6 +119,80 @@ impl Step<'_> {
     }
 }
 
+/// Times one layer's kernels on `x` and returns its output, for the next layer.
+fn profile_layer<L: Layer<f32>>(
+    name: &str,
+    layer: &mut L,
+    x: &L::Input,
+    (iters, reps): (usize, usize),
+    total: &mut [f64; 4],
+) -> L::Output {
+    let (mut y, mut rec, mut grad) = (L::Output::zeros(), L::Record::zeros(), L::Grad::zeros());
+    let (mut dx, mut dy) = (L::Input::zeros(), L::Output::zeros());
+    let warm = iters / 10;
+    let fwd = median_us(warm, iters, reps, || {
+        layer.forward(black_box(x), &mut y);
+        black_box(&y);
+    });
+    let train = median_us(warm, iters, reps, || {
+        layer.forward_train(black_box(x), &mut y, &mut rec);
+        black_box(&y);
+    });
+    // A gradient of the same magnitudes as the activations.
+    for (d, &v) in dy.flat_mut().iter_mut().zip(y.flat()) {
+        *d = 0.01 * v;
+    }
+    let bwd = median_us(warm, iters, reps, || {
+        layer.backward(x, &y, &rec, black_box(&dy), Some(&mut dx), &mut grad);
+        black_box(&dx);
+    });
+    let bwd_nodx = median_us(warm, iters, reps, || {
+        layer.backward(x, &y, &rec, black_box(&dy), None, &mut grad);
+        black_box(&grad);
+    });
+    let macs = L::MACS;
+    println!(
+        "{name:<14} {:<11} {fwd:>8.2} {train:>8.2} {bwd:>8.2} {bwd_nodx:>9.2} {:>8.1}",
+        L::KIND,
+        if macs > 0 {
+            2.0 * macs as f64 / (fwd * 1e3)
+        } else {
+            0.0
+        }
+    );
+    for (t, v) in total.iter_mut().zip([fwd, train, bwd, bwd_nodx]) {
+        *t += v;
+    }
+    y
+}
+
+/// `--layers`: every layer of LeNet-5 timed alone (µs per call, median).
+fn profile_layers(net: &mut LeNet5<f32>, x: &SVector<f32, 784>, iters: usize, reps: usize) {
+    println!("LeNet-5 layer kernels, µs per call (median of {reps} × {iters}); GFLOP/s of forward");
+    println!(
+        "{:<14} {:<11} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "layer", "kind", "forward", "fwd_train", "backward", "bwd no dx", "GFLOP/s"
+    );
+    let n = (iters, reps);
+    let t = &mut [0.0; 4];
+    let y = profile_layer("conv1", &mut net.conv1, x, n, t);
+    let y = profile_layer("relu_1", &mut net.relu_1, &y, n, t);
+    let y = profile_layer("max_pool2d_2", &mut net.max_pool2d_2, &y, n, t);
+    let y = profile_layer("conv2", &mut net.conv2, &y, n, t);
+    let y = profile_layer("relu_4", &mut net.relu_4, &y, n, t);
+    let y = profile_layer("max_pool2d_5", &mut net.max_pool2d_5, &y, n, t);
+    let y = profile_layer("flatten_6", &mut net.flatten_6, &y, n, t);
+    let y = profile_layer("fc1", &mut net.fc1, &y, n, t);
+    let y = profile_layer("relu_8", &mut net.relu_8, &y, n, t);
+    let y = profile_layer("fc2", &mut net.fc2, &y, n, t);
+    let y = profile_layer("relu_10", &mut net.relu_10, &y, n, t);
+    profile_layer("fc3", &mut net.fc3, &y, n, t);
+    println!(
+        "{:<26} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
+        "sum", t[0], t[1], t[2], t[3]
+    );
+}
+
 fn main() {
     let json = std::env::args().any(|a| a == "--json");
     let (b1, b32, reps) = (
@@ -136,6 +213,10 @@ fn main() {
     let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(0)));
     let mut trainer = Box::new(Trainer::<f32, LeNet5<f32>>::new());
     assert_eq!(LeNet5::<f32>::PARAMS, 61_706);
+    if std::env::args().any(|a| a == "--layers") {
+        profile_layers(&mut net, &pool[0], b1, reps);
+        return;
+    }
 
     let mut i = 0;
     let infer = median_us(w1, b1, reps, || {

@@ -13,6 +13,7 @@ extern crate std;
 pub mod data;
 pub mod gradcheck;
 pub mod init;
+pub mod kernels;
 pub mod layer;
 pub mod layers;
 pub mod loss;

@@ -131,7 +131,7 @@ impl<T: Scalar, A: Elementwise<T>, const N: usize> Layer<T> for Activation<A, N>
 
     #[inline]
     fn forward(&self, x: &SVector<T, N>, y: &mut SVector<T, N>) {
-        for (y, &x) in y.iter_mut().zip(x.iter()) {
+        for (y, &x) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
             *y = self.0.f(x);
         }
     }
@@ -147,7 +147,8 @@ impl<T: Scalar, A: Elementwise<T>, const N: usize> Layer<T> for Activation<A, N>
         _grad: &mut NoParams,
     ) {
         if let Some(dx) = dx {
-            let it = dx.iter_mut().zip(x.iter().zip(y.iter()).zip(dy.iter()));
+            let (x, y, dy) = (x.as_slice(), y.as_slice(), dy.as_slice());
+            let it = dx.as_mut_slice().iter_mut().zip(x.iter().zip(y).zip(dy));
             for (dx, ((&x, &y), &dy)) in it {
                 *dx = self.0.df(x, y) * dy;
             }

@@ -470,7 +470,7 @@ impl<
         if let Some(dx) = dx {
             // colᵀ ← Wmat · Dᵀ = (D · Wmatᵀ)ᵀ: the product's (o, p) factor is D[p + o·P].
             gemm_nn::<T, K, OC, P>(self.weight.as_slice(), dy, P, 1, Start::Zero, colt);
-            dx.fill(T::zero());
+            dx.as_mut_slice().fill(T::zero());
             Self::col2im_t(colt, dx.as_mut_slice());
         }
     }

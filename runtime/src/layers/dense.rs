@@ -8,6 +8,7 @@
 //! one contiguous dot product per output and export needs no transposition.
 
 use crate::init::Init;
+use crate::kernels;
 use crate::{Layer, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -93,9 +94,14 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Layer<T>
 
     #[inline]
     fn forward(&self, x: &SVector<T, I>, y: &mut SVector<T, O>) {
-        y.copy_from(&self.bias);
-        // y ← Wx + y, one dot product per contiguous column of Wᵀ.
-        y.gemv_tr(T::one(), &self.weight, x, T::one());
+        // y = b + W x, one dot product per contiguous row of W (column of the stored Wᵀ).
+        let b = BIAS.then_some(self.bias.as_slice());
+        kernels::dense_forward::<T, I, O>(
+            self.weight.as_slice(),
+            b,
+            x.as_slice(),
+            y.as_mut_slice(),
+        );
     }
 
     #[inline]
@@ -108,14 +114,18 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Layer<T>
         dx: Option<&mut SVector<T, I>>,
         grad: &mut Self,
     ) {
-        // ∂L/∂Wᵀ += x δᵀ (a rank-one update, column by column).
-        grad.weight.ger(T::one(), x, dy, T::one());
+        // ∂L/∂W += δ xᵀ and ∂L/∂x = Wᵀ δ, in one pass over the rows of W.
+        kernels::dense_backward::<T, I, O>(
+            self.weight.as_slice(),
+            x.as_slice(),
+            dy.as_slice(),
+            grad.weight.as_mut_slice(),
+            dx.map(|dx| dx.as_mut_slice()),
+        );
         if BIAS {
-            grad.bias += dy;
-        }
-        if let Some(dx) = dx {
-            // ∂L/∂x = Wᵀδ, which in our storage is (Wᵀ)·δ.
-            dx.gemv(T::one(), &self.weight, dy, T::zero());
+            for (b, &d) in grad.bias.as_mut_slice().iter_mut().zip(dy.as_slice()) {
+                *b += d;
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ impl<T: Scalar, const N: usize> Layer<T> for Flatten<N> {
 
     #[inline]
     fn forward(&self, x: &SVector<T, N>, y: &mut SVector<T, N>) {
-        y.copy_from(x);
+        y.as_mut_slice().copy_from_slice(x.as_slice());
     }
 
     #[inline]
@@ -42,7 +42,7 @@ impl<T: Scalar, const N: usize> Layer<T> for Flatten<N> {
         _grad: &mut NoParams,
     ) {
         if let Some(dx) = dx {
-            dx.copy_from(dy);
+            dx.as_mut_slice().copy_from_slice(dy.as_slice());
         }
     }
 }

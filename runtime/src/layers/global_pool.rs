@@ -151,8 +151,9 @@ impl<T: Scalar, const C: usize, const HW: usize, const IN: usize> Layer<T>
         _grad: &mut NoParams,
     ) {
         if let Some(dx) = dx {
+            let dx = dx.as_mut_slice();
             dx.fill(T::zero());
-            for (&i, &d) in rec.iter().zip(dy.iter()) {
+            for (&i, &d) in rec.iter().zip(dy.as_slice()) {
                 dx[i as usize] += d;
             }
         }

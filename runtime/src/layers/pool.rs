@@ -83,6 +83,15 @@ fn window(o: usize, s: usize, k: usize, pad: usize, n: usize) -> (usize, usize) 
     }
 }
 
+/// Whether `v` replaces `m` as a window's maximum: when strictly greater (so the first maximum
+/// wins ties), or when NaN (so a NaN wins, the last one if several: PyTorch's rule).
+#[inline(always)]
+fn wins<T: Scalar>(v: T, m: T) -> bool {
+    #[allow(clippy::eq_op)]
+    let nan = v != v;
+    v > m || nan
+}
+
 /// Max pooling with a `KH × KW` window; see the module docs. A unit value: `MaxPool2d`.
 ///
 /// ```
@@ -258,9 +267,108 @@ impl<
         const OUT: usize,
     > MaxPool2d<C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT>
 {
+    /// Whether the windows tile the input exactly: no padding, no overlap, no gap, rows a whole
+    /// number of windows wide (LeNet's 2×2 pools at stride 2 and most others).
+    const TILED: bool = PH == 0 && PW == 0 && SH == KH && SW == KW && W == OW * KW;
+
     /// Forward, recording the argmax indices when `arg` is given.
     #[inline(always)]
-    fn run<T: Scalar>(x: &[T], y: &mut [T], mut arg: Option<&mut [u32; OUT]>) {
+    fn run<T: Scalar>(x: &[T], y: &mut [T], arg: Option<&mut [u32; OUT]>) {
+        match arg {
+            _ if !Self::TILED => Self::run_windows(x, y, arg),
+            Some(arg) => Self::run_tiled_argmax(x, y, arg),
+            None => Self::run_tiled(x, y),
+        }
+    }
+
+    /// Forward of tiled windows ([`TILED`](Self::TILED)) in two passes, each one long loop over
+    /// contiguous memory that vectorises: the maximum of every `KW` consecutive inputs, then of
+    /// those `KH` rows apart. (Looping over output rows instead, the loop along a row is short
+    /// enough that LLVM unrolls it and vectorises across rows, with gathers and scatters.)
+    /// Same choices as [`run_windows`](Self::run_windows): the first maximum in row-major window
+    /// order wins ties, and a NaN wins, the last one if several.
+    #[inline(always)]
+    fn run_tiled<T: Scalar>(x: &[T], y: &mut [T]) {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        let (x, y) = (&x[..IN], &mut y[..OUT]);
+        // h[k]: the maximum of x[k·KW .. k·KW + KW], for k < IN / KW (the rest stays unused).
+        let mut h = [T::zero(); IN];
+        let (taps, _) = x.as_chunks::<KW>();
+        for (h, t) in h.iter_mut().zip(taps) {
+            let mut m = t[0];
+            for &v in &t[1..] {
+                if wins(v, m) {
+                    m = v;
+                }
+            }
+            *h = m;
+        }
+        // Then h[k] ← the maximum of h[k + ky·OW] over ky < KH: at the first row of each
+        // window row, the window's maximum. In place: h[k] is read no later than it is written.
+        let rows = IN / KW - (KH - 1) * OW;
+        for k in 0..rows {
+            let mut m = h[k];
+            for ky in 1..KH {
+                let v = h[k + ky * OW];
+                if wins(v, m) {
+                    m = v;
+                }
+            }
+            h[k] = m;
+        }
+        for (c, y) in y.chunks_exact_mut(OH * OW).enumerate() {
+            for (oh, y) in y.chunks_exact_mut(OW).enumerate() {
+                y.copy_from_slice(&h[(c * H + oh * KH) * OW..][..OW]);
+            }
+        }
+    }
+
+    /// [`run_tiled`](Self::run_tiled), also recording each maximum's flat input index.
+    #[inline(always)]
+    fn run_tiled_argmax<T: Scalar>(x: &[T], y: &mut [T], arg: &mut [u32; OUT]) {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        let (x, y) = (&x[..IN], &mut y[..OUT]);
+        let (mut h, mut hi) = ([T::zero(); IN], [0u32; IN]);
+        let (taps, _) = x.as_chunks::<KW>();
+        // 32-bit index arithmetic (the check in `VALID` bounds IN), so that it vectorises as
+        // wide as the values.
+        let mut first = 0u32;
+        for ((h, hi), t) in h.iter_mut().zip(&mut hi).zip(taps) {
+            let (mut m, mut at) = (t[0], first);
+            for (kx, &v) in (1u32..).zip(&t[1..]) {
+                if wins(v, m) {
+                    (m, at) = (v, first + kx);
+                }
+            }
+            (*h, *hi) = (m, at);
+            first += KW as u32;
+        }
+        let rows = IN / KW - (KH - 1) * OW;
+        for k in 0..rows {
+            let (mut m, mut at) = (h[k], hi[k]);
+            for ky in 1..KH {
+                // Both loaded unconditionally: a load under the condition became a gather.
+                let (v, vi) = (h[k + ky * OW], hi[k + ky * OW]);
+                if wins(v, m) {
+                    (m, at) = (v, vi);
+                }
+            }
+            (h[k], hi[k]) = (m, at);
+        }
+        let (ys, args) = (y.chunks_exact_mut(OW), arg.chunks_exact_mut(OW));
+        for (r, (y, arg)) in ys.zip(args).enumerate() {
+            let from = (r / OH * H + r % OH * KH) * OW;
+            y.copy_from_slice(&h[from..][..OW]);
+            arg.copy_from_slice(&hi[from..][..OW]);
+        }
+    }
+
+    /// [`run`](Self::run) for any windows: one output at a time, each window clipped to the
+    /// image.
+    #[inline(always)]
+    fn run_windows<T: Scalar>(x: &[T], y: &mut [T], mut arg: Option<&mut [u32; OUT]>) {
         let (x, y) = (&x[..IN], &mut y[..OUT]);
         Self::for_each_window(|o, (h0, h1), (w0, w1), plane| {
             let img = &x[plane..][..H * W];
@@ -347,9 +455,9 @@ impl<
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         if let Some(dx) = dx {
-            dx.fill(T::zero());
             let dx = dx.as_mut_slice();
-            for (&i, &d) in rec.iter().zip(dy.iter()) {
+            dx.fill(T::zero());
+            for (&i, &d) in rec.iter().zip(dy.as_slice()) {
                 dx[i as usize] += d;
             }
         }
@@ -407,8 +515,8 @@ impl<
         _grad: &mut NoParams,
     ) {
         if let Some(dx) = dx {
-            dx.fill(T::zero());
             let dx = dx.as_mut_slice();
+            dx.fill(T::zero());
             let count = T::of((KH * KW) as f64);
             Self::for_each_window(|o, (h0, h1), (w0, w1), plane| {
                 let g = dy[o] / count;
@@ -428,6 +536,7 @@ mod tests {
     use crate::gradcheck::check_layer;
     use crate::rng::SplitMix64;
     use crate::Params;
+    use rand_core::RngCore;
 
     /// OH = (H + 2·PH − KH) / SH + 1, written out independently of the layer.
     const fn out(i: usize, k: usize, s: usize, p: usize) -> usize {
@@ -536,6 +645,107 @@ mod tests {
         // Windows: rows/cols {0,1}×{0,1}, {0,1}×{1,2}, {1,2}×{0,1}, {1,2}×{1,2}.
         assert_eq!(y, vec([-1.0, -2.0, -4.0, -5.0]));
         assert_eq!(arg, [0, 1, 3, 4]);
+    }
+
+    /// The textbook max pooling, one window at a time in row-major order: the first maximum
+    /// wins, a NaN beats everything and the last NaN wins; padding is skipped.
+    #[allow(clippy::too_many_arguments)]
+    fn reference_max(
+        x: &[f64],
+        (c, h, w): (usize, usize, usize),
+        (kh, kw): (usize, usize),
+        (sh, sw): (usize, usize),
+        (ph, pw): (usize, usize),
+    ) -> (std::vec::Vec<f64>, std::vec::Vec<u32>) {
+        let (oh, ow) = (out(h, kh, sh, ph), out(w, kw, sw, pw));
+        let (mut y, mut arg) = (std::vec::Vec::new(), std::vec::Vec::new());
+        for ch in 0..c {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut best: Option<(f64, usize)> = None;
+                    for u in 0..kh {
+                        for v in 0..kw {
+                            let (r, q) = (
+                                (i * sh + u) as isize - ph as isize,
+                                (j * sw + v) as isize - pw as isize,
+                            );
+                            if r < 0 || q < 0 || r >= h as isize || q >= w as isize {
+                                continue;
+                            }
+                            let at = (ch * h + r as usize) * w + q as usize;
+                            let val = x[at];
+                            let take = match best {
+                                None => true,
+                                Some((m, _)) => val.is_nan() || (!m.is_nan() && val > m),
+                            };
+                            if take {
+                                best = Some((val, at));
+                            }
+                        }
+                    }
+                    let (m, at) = best.unwrap();
+                    y.push(m);
+                    arg.push(at as u32);
+                }
+            }
+        }
+        (y, arg)
+    }
+
+    /// Forward (with and without the record) against [`reference_max`] on inputs drawn from a
+    /// few values, so that windows hold ties, and some NaNs.
+    macro_rules! max_case {
+        ($rng:expr; $c:literal, $h:literal, $w:literal; k($kh:literal, $kw:literal)
+         s($sh:literal, $sw:literal) p($ph:literal, $pw:literal)) => {{
+    type L = pool!(MaxPool2d; $c, $h, $w; k($kh, $kw) s($sh, $sw) p($ph, $pw));
+            for round in 0..20 {
+                let x = SVector::<f64, { $c * $h * $w }>::from_fn(|_, _| {
+                    let r = $rng.next_u64();
+                    if round % 2 == 1 && r % 13 == 0 {
+                        f64::NAN
+                    } else {
+                        (r % 4) as f64 - 1.0
+                    }
+                });
+                let (want, want_arg) = reference_max(
+                    x.as_slice(),
+                    ($c, $h, $w),
+                    ($kh, $kw),
+                    ($sh, $sw),
+                    ($ph, $pw),
+                );
+                let mut pool = L::default();
+                let (mut y, mut y2, mut arg) = (SVector::zeros(), SVector::zeros(), [0u32; _]);
+                pool.forward_train(&x, &mut y, &mut arg);
+                pool.forward(&x, &mut y2);
+                let same = |a: &[f64], b: &[f64]| {
+                    a.iter()
+                        .zip(b)
+                        .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+                };
+                assert!(same(y.as_slice(), &want), "{y:?} vs {want:?}");
+                assert!(same(y2.as_slice(), &want));
+                assert_eq!(&arg[..], &want_arg[..]);
+            }
+        }};
+    }
+
+    #[test]
+    fn max_pool_matches_the_textbook_on_ties_and_nans() {
+        let rng = &mut SplitMix64::new(41);
+        // Tiled windows (the two-pass path), square and rectangular, with a leftover row.
+        max_case!(rng; 2, 4, 4; k(2, 2) s(2, 2) p(0, 0));
+        max_case!(rng; 3, 6, 6; k(3, 3) s(3, 3) p(0, 0));
+        max_case!(rng; 2, 4, 6; k(2, 3) s(2, 3) p(0, 0));
+        max_case!(rng; 2, 5, 4; k(2, 2) s(2, 2) p(0, 0));
+        max_case!(rng; 1, 3, 4; k(1, 4) s(1, 4) p(0, 0));
+        max_case!(rng; 6, 28, 28; k(2, 2) s(2, 2) p(0, 0));
+        max_case!(rng; 16, 10, 10; k(2, 2) s(2, 2) p(0, 0));
+        // Window by window: overlap, gaps, leftover columns, padding.
+        max_case!(rng; 2, 5, 5; k(3, 3) s(2, 2) p(1, 1));
+        max_case!(rng; 2, 5, 5; k(2, 2) s(2, 2) p(0, 0));
+        max_case!(rng; 1, 5, 6; k(2, 3) s(1, 2) p(1, 1));
+        max_case!(rng; 2, 7, 7; k(2, 2) s(3, 3) p(0, 0));
     }
 
     #[test]
