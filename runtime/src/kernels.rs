@@ -1,5 +1,6 @@
-//! Inner kernels shared by the layers: dense matrix–vector products and their backward, sized
-//! for the compilation target's SIMD registers.
+//! Inner kernels shared by the layers, sized for the compilation target's SIMD registers: dense
+//! matrix–vector products and their backward, and the register-blocked matrix product the
+//! convolutions are made of ([`gemm_nn`]).
 //!
 //! Everything works on flat slices with lengths fixed by const generics, so bounds checks fold
 //! away, and is written as loops over small fixed-size arrays (`[T; L]`, `L` lanes of one vector
@@ -194,6 +195,200 @@ fn rows_backward<T: Scalar, const I: usize, const R: usize>(
             a += d[r] * wr[r][i];
         }
         dx[i] = a;
+    }
+}
+
+/// What a [`gemm_nn`] product's accumulators start from.
+#[derive(Clone, Copy)]
+pub enum Start<'a, T> {
+    Zero,
+    /// One value per output column (a bias).
+    Columns(&'a [T]),
+}
+
+/// Where [`gemm_nn`] puts its results: `MR` consecutive rows of one output column at a time.
+pub trait Sink<T> {
+    /// Rows `row0 .. row0 + vals.len()` of column `col`.
+    fn put(&mut self, col: usize, row0: usize, vals: &[T]);
+}
+
+/// Column-major storage: `out[col·ld + row] = value`.
+pub struct Store<'a, T> {
+    pub out: &'a mut [T],
+    pub ld: usize,
+}
+
+impl<T: Scalar> Sink<T> for Store<'_, T> {
+    #[inline(always)]
+    fn put(&mut self, col: usize, row0: usize, vals: &[T]) {
+        self.out[col * self.ld + row0..][..vals.len()].copy_from_slice(vals);
+    }
+}
+
+/// Accumulation at a start offset per column: `out[offs(col) + row] += value`. Columns may
+/// overlap in memory: each `put` reads and writes its rows before the next begins.
+pub struct AddAt<'a, T, F> {
+    pub out: &'a mut [T],
+    pub offs: F,
+}
+
+impl<T: Scalar, F: Fn(usize) -> usize> Sink<T> for AddAt<'_, T, F> {
+    #[inline(always)]
+    fn put(&mut self, col: usize, row0: usize, vals: &[T]) {
+        let out = &mut self.out[(self.offs)(col) + row0..][..vals.len()];
+        for (o, &v) in out.iter_mut().zip(vals) {
+            *o += v;
+        }
+    }
+}
+
+/// Accumulators of [`gemm_nn`]: about half the vector registers (the rest hold a panel of `A`
+/// and the broadcast row of `B`), counted in vectors.
+const NN_ACCUMULATORS: usize = if VECTOR_BYTES == 64 { 16 } else { 8 };
+
+/// `C = start + A · B` into `sink`, for `A: m × R` whose column `r` is the contiguous run
+/// `a[acol(r) ..][.. m]` (columns may overlap: a convolution's input shifted per tap) and
+/// `B: R × N` given by strides, `B(r, n) = b[r·brs + n·bcs]`.
+///
+/// Register blocks of `MR` rows by `NR` columns: for each block of `NR` output columns, `B`'s
+/// rows are packed once into a contiguous `R × NR` array, then every `MR`-row panel of `A`
+/// is streamed past it; the last rows take narrower panels. A column block that overhangs
+/// `N` repeats the last column (computed, not stored), so one kernel shape serves every `N`.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nn<T: Scalar, const R: usize, const N: usize>(
+    m: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    b: &[T],
+    brs: usize,
+    bcs: usize,
+    start: Start<'_, T>,
+    sink: &mut impl Sink<T>,
+) {
+    // Constant conditions: one call survives monomorphisation. Narrow products get narrow
+    // column blocks (LeNet's first convolution has 6 channels) and taller panels instead.
+    macro_rules! blocked {
+        ($lanes:expr) => {
+            if N <= 4 {
+                gemm_nn_blocked::<T, R, N, { NN_ACCUMULATORS / 4 * $lanes }, 4>(
+                    m, a, acol, b, brs, bcs, start, sink,
+                )
+            } else if N <= 6 {
+                // 1.5 times the usual accumulators: the narrow block leaves registers spare.
+                gemm_nn_blocked::<T, R, N, { NN_ACCUMULATORS / 4 * $lanes }, 6>(
+                    m, a, acol, b, brs, bcs, start, sink,
+                )
+            } else {
+                gemm_nn_blocked::<T, R, N, { NN_ACCUMULATORS / 8 * $lanes }, 8>(
+                    m, a, acol, b, brs, bcs, start, sink,
+                )
+            }
+        };
+    }
+    if T::BYTES == 4 {
+        blocked!(LANES_F32)
+    } else {
+        blocked!(LANES_F64)
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, const NR: usize>(
+    m: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    b: &[T],
+    brs: usize,
+    bcs: usize,
+    start: Start<'_, T>,
+    sink: &mut impl Sink<T>,
+) {
+    let mut packed = [[T::zero(); NR]; R];
+    let mut j0 = 0;
+    while j0 < N {
+        let cols: [usize; NR] = core::array::from_fn(|jj| (j0 + jj).min(N - 1));
+        for (r, row) in packed.iter_mut().enumerate() {
+            for (v, &c) in row.iter_mut().zip(&cols) {
+                *v = b[r * brs + c * bcs];
+            }
+        }
+        let block = Block {
+            cols: &cols,
+            stored: (N - j0).min(NR),
+            packed: &packed,
+            acol: &acol,
+            start,
+        };
+        let mut i0 = 0;
+        while i0 + MR <= m {
+            block.kernel::<MR>(a, i0, sink);
+            i0 += MR;
+        }
+        // The conditions on MR are constants: only the narrower panels remain.
+        while MR > 32 && i0 + 32 <= m {
+            block.kernel::<32>(a, i0, sink);
+            i0 += 32;
+        }
+        while MR > 16 && i0 + 16 <= m {
+            block.kernel::<16>(a, i0, sink);
+            i0 += 16;
+        }
+        while MR > 8 && i0 + 8 <= m {
+            block.kernel::<8>(a, i0, sink);
+            i0 += 8;
+        }
+        while MR > 4 && i0 + 4 <= m {
+            block.kernel::<4>(a, i0, sink);
+            i0 += 4;
+        }
+        while i0 < m {
+            block.kernel::<1>(a, i0, sink);
+            i0 += 1;
+        }
+        j0 += NR;
+    }
+}
+
+/// One block of `NR` output columns of [`gemm_nn`].
+struct Block<'a, T, F, const R: usize, const NR: usize> {
+    /// Output column of each lane (the last column repeated past the edge).
+    cols: &'a [usize; NR],
+    /// How many of the `NR` columns are real.
+    stored: usize,
+    /// `B` restricted to these columns, row by row.
+    packed: &'a [[T; NR]; R],
+    /// Where each column of `A` starts.
+    acol: &'a F,
+    start: Start<'a, T>,
+}
+
+impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_, T, F, R, NR> {
+    /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
+    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars).
+    #[inline(always)]
+    fn kernel<const MR: usize>(&self, a: &[T], i0: usize, sink: &mut impl Sink<T>) {
+        let mut acc = [[T::zero(); MR]; NR];
+        if let Start::Columns(init) = self.start {
+            for (acc, &c) in acc.iter_mut().zip(self.cols) {
+                *acc = [init[c]; MR];
+            }
+        }
+        for (r, brow) in self.packed.iter().enumerate() {
+            let av = &a[(self.acol)(r) + i0..][..MR];
+            // Rows outside, columns inside: the short column loop unrolls first and leaves a
+            // loop over contiguous rows to vectorise. (The other nesting let LLVM vectorise
+            // across columns with gathers and scatters on AVX-512, eight times slower.)
+            for (i, &x) in av.iter().enumerate() {
+                for (acc, &bv) in acc.iter_mut().zip(brow) {
+                    acc[i] += x * bv;
+                }
+            }
+        }
+        for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
+            sink.put(c, i0, acc);
+        }
     }
 }
 

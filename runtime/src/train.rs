@@ -112,7 +112,10 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
             return T::zero();
         }
         let inv = T::one() / T::of(n as f64);
-        scale(&mut self.grad, inv);
+        // A pass over every gradient: worth skipping for single-sample steps.
+        if n > 1 {
+            scale(&mut self.grad, inv);
+        }
         let penalty = before_update(net, &mut self.grad);
         opt.step(net, &self.grad);
         sum * inv + penalty

@@ -41,6 +41,7 @@
 //! returned by value.
 
 use crate::init::Init;
+use crate::kernels::{gemm_nn, AddAt, Sink, Start, Store};
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -168,6 +169,120 @@ impl<
         layer
     }
 
+    /// Padded input height and width.
+    const HP: usize = H + 2 * PH;
+    const WP: usize = W + 2 * PW;
+    /// Values of the zero-padded input image.
+    const XP: usize = C * Self::HP * Self::WP;
+    /// Rows of the wide output (see [`Self::DIRECT`]): output (i, j) is row i·WP + j.
+    const Q: usize = (OH - 1) * Self::WP + OW;
+
+    /// Whether forward takes the direct path, which never builds an im2col matrix.
+    ///
+    /// At stride 1, output (i, j) reads tap (c, u, v) at `xp[off(c, u, v) + i·WP + j]` of the
+    /// zero-padded image `xp` (`C × HP × WP`), with `off(c, u, v) = c·HP·WP + u·DH·WP + v·DW`.
+    /// Numbering the outputs `q = i·WP + j` ("wide" rows, of which the last `WP − OW` of each
+    /// image row are never used), column k of the im2col matrix is the contiguous run
+    /// `xp[off(k) ..][.. Q]`: the product reads the padded image in place. The price is the
+    /// unused rows, `Q / P − 1` more work: taken only when that costs less than building the
+    /// im2col matrix (about four multiply-adds per copied value, measured). LeNet's first
+    /// convolution (28-wide rows, 32 padded: 14 % more) takes it, its second (10 of 14)
+    /// does not.
+    ///
+    /// The padded image lives in an array of twice the input size (sizes computed from the
+    /// generics cannot be array lengths on stable Rust); it must fit.
+    const DIRECT: bool = SH == 1 && SW == 1 && Self::XP <= 2 * IN && (Self::Q - P) * OC <= 4 * P;
+
+    /// `off(k)` of every tap k = (c, u, v): where column k of the im2col matrix starts in the
+    /// padded image.
+    fn offsets() -> [usize; K] {
+        core::array::from_fn(|k| {
+            let (c, u, v) = (k / (KH * KW), k / KW % KH, k % KW);
+            c * Self::HP * Self::WP + u * DH * Self::WP + v * DW
+        })
+    }
+
+    /// Copies `x` into the interior of the zeroed padded image `xp`.
+    fn pad_into(x: &[T], xp: &mut [T]) {
+        let x = &x[..IN];
+        for (c, img) in x.chunks_exact(H * W).enumerate() {
+            for (h, row) in img.chunks_exact(W).enumerate() {
+                xp[(c * Self::HP + h + PH) * Self::WP + PW..][..W].copy_from_slice(row);
+            }
+        }
+    }
+
+    /// Forward on the direct path: `Y = col · Wmat` with the columns of `col` read in place
+    /// from the padded image, the wide rows of `Y` written compactly into `y`.
+    fn forward_direct(&self, x: &[T], y: &mut [T]) {
+        let offs = Self::offsets();
+        let start = if BIAS {
+            Start::Columns(self.bias.as_slice())
+        } else {
+            Start::Zero
+        };
+        let mut sink = WideRows {
+            y: &mut y[..OUT],
+            wp: Self::WP,
+            ow: OW,
+            q: Self::Q,
+            p: P,
+        };
+        let w = self.weight.as_slice();
+        if PH == 0 && PW == 0 {
+            gemm_nn::<T, K, OC>(Self::Q, x, |k| offs[k], w, 1, K, start, &mut sink);
+        } else {
+            let mut buf = [[T::zero(); IN]; 2];
+            let xp = buf.as_flattened_mut();
+            Self::pad_into(x, xp);
+            gemm_nn::<T, K, OC>(Self::Q, xp, |k| offs[k], w, 1, K, start, &mut sink);
+        }
+    }
+
+    /// Forward through an im2col matrix (any stride).
+    fn forward_im2col(&self, x: &[T], y: &mut [T]) {
+        let mut col = SMatrix::<T, P, K>::zeros();
+        Self::im2col(x, col.as_mut_slice());
+        let start = if BIAS {
+            Start::Columns(self.bias.as_slice())
+        } else {
+            Start::Zero
+        };
+        // Y (P × OC) = col · Wmat, starting from the bias; Wmat(k, o) = weight[k + o·K].
+        let (col, w) = (col.as_slice(), self.weight.as_slice());
+        let mut sink = Store {
+            out: &mut y[..OUT],
+            ld: P,
+        };
+        gemm_nn::<T, K, OC>(P, col, |k| k * P, w, 1, K, start, &mut sink);
+    }
+
+    /// Backward. ∂L/∂Wmat = colᵀ · D through the transposed im2col matrix `colᵀ` (K × P,
+    /// each position's K taps contiguous), so that the product runs along K, contiguous in
+    /// the weight gradient, rather than along P with horizontal sums. Then the same buffer
+    /// takes `G = D · Wmatᵀ` (P × K, the gradient of the im2col matrix, as a product along P)
+    /// and ∂L/∂x = col2im(G) adds it back onto the input, a whole output row at a time.
+    fn backward_by_columns(&self, x: &[T], dy: &[T], dx: Option<&mut [T]>, grad: &mut [T]) {
+        let mut buf = SMatrix::<T, K, P>::zeros();
+        let colt = buf.as_mut_slice();
+        Self::im2col_t(x, colt);
+        // ∂L/∂Wmat += colᵀ · D: A = colᵀ (column p at p·K), B(p, o) = D[p + o·P].
+        let mut sink = AddAt {
+            out: &mut grad[..K * OC],
+            offs: |o: usize| o * K,
+        };
+        gemm_nn::<T, P, OC>(K, colt, |p| p * K, dy, 1, P, Start::Zero, &mut sink);
+        if let Some(dx) = dx {
+            // G = D · Wmatᵀ: A = D (column o at o·P), B(o, k) = weight[o·K + k].
+            let w = self.weight.as_slice();
+            let mut sink = Store { out: colt, ld: P };
+            gemm_nn::<T, OC, K>(P, dy, |o| o * P, w, K, 1, Start::Zero, &mut sink);
+            let dx = &mut dx[..IN];
+            dx.fill(T::zero());
+            Self::col2im(colt, dx);
+        }
+    }
+
     /// Writes the `P × K` im2col matrix of `x` (column-major) into `col`.
     fn im2col(x: &[T], col: &mut [T]) {
         let (x, col) = (&x[..IN], &mut col[..P * K]);
@@ -212,6 +327,48 @@ impl<
         }
     }
 
+    /// Adds every entry of the `P × K` matrix `g` (column-major, the layout of
+    /// [`im2col`](Self::im2col)) onto the input value im2col took it from, dropping the
+    /// padding: its adjoint. Each column adds whole output rows, of constant length in the
+    /// interior.
+    fn col2im(g: &[T], dx: &mut [T]) {
+        let (g, dx) = (&g[..P * K], &mut dx[..IN]);
+        let mut k = 0;
+        for img in dx.chunks_exact_mut(H * W) {
+            for ky in 0..KH {
+                let (oh0, oh1) = valid_span(ky * DH, PH, SH, H, OH);
+                for kx in 0..KW {
+                    let (ow0, ow1) = valid_span(kx * DW, PW, SW, W, OW);
+                    let src = &g[k * P..][..P];
+                    k += 1;
+                    if ow0 == ow1 {
+                        // This tap reads padding at every output column.
+                        continue;
+                    }
+                    for oh in oh0..oh1 {
+                        let dst = &mut img[(oh * SH + ky * DH - PH) * W..][..W];
+                        let row = &src[oh * OW..][..OW];
+                        let ix0 = (ow0 * SW + kx * DW).wrapping_sub(PW);
+                        if SW == 1 && ow0 == 0 && ow1 == OW {
+                            for (d, &v) in dst[ix0..][..OW].iter_mut().zip(row) {
+                                *d += v;
+                            }
+                        } else if SW == 1 {
+                            for (d, &v) in dst[ix0..].iter_mut().zip(&row[ow0..ow1]) {
+                                *d += v;
+                            }
+                        } else {
+                            let dst = dst[ix0..].iter_mut().step_by(SW);
+                            for (d, &v) in dst.zip(&row[ow0..ow1]) {
+                                *d += v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Writes the transposed im2col matrix, `K × P` column-major: column p holds the `K` taps
     /// of output position p, in (c, ky, kx) order, so each kernel row is one contiguous run.
     fn im2col_t(x: &[T], colt: &mut [T]) {
@@ -237,41 +394,6 @@ impl<
                             for (kx, d) in dst.iter_mut().enumerate() {
                                 let iw = iw0.wrapping_add(kx * DW);
                                 *d = if iw < W { src[iw] } else { T::zero() };
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Adds every entry of the `K × P` matrix `colt` onto the input value
-    /// [`im2col_t`](Self::im2col_t) took it from (its adjoint); padding entries are dropped.
-    fn col2im_t(colt: &[T], dx: &mut [T]) {
-        let (colt, dx) = (&colt[..K * P], &mut dx[..IN]);
-        let mut taps = colt.chunks_exact(KW);
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let iw0 = (ow * SW).wrapping_sub(PW);
-                let interior = DW == 1 && iw0 < W && iw0 + KW <= W;
-                for img in dx.chunks_exact_mut(H * W) {
-                    for ky in 0..KH {
-                        let Some(src) = taps.next() else { return };
-                        let ih = (oh * SH + ky * DH).wrapping_sub(PH);
-                        if ih >= H {
-                            continue;
-                        }
-                        let dst = &mut img[ih * W..][..W];
-                        if interior {
-                            for (d, &v) in dst[iw0..iw0 + KW].iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        } else {
-                            for (kx, &v) in src.iter().enumerate() {
-                                let iw = iw0.wrapping_add(kx * DW);
-                                if iw < W {
-                                    dst[iw] += v;
-                                }
                             }
                         }
                     }
@@ -423,24 +545,29 @@ impl<
     type Grad = Self;
     const KIND: &'static str = "conv2d";
     const MACS: usize = OC * P * K;
-    /// The `P × K` im2col matrix (`K × P` in backward) and one packed 8-column block of the
-    /// other factor of a product: `K` rows in forward, `P` or `OC` in backward.
-    const SCRATCH_BYTES: usize = (P * K + NR * max(max(K, P), OC)) * T::BYTES;
+    /// Forward's and backward's scratch, whichever is larger: the padded image (in an array
+    /// of twice the input) on the direct path, otherwise the `P × K` im2col matrix, which
+    /// backward always builds; plus one packed block of a product's right factor: at most
+    /// 8 columns of `K` rows (forward) or of `P` or `OC` rows (backward).
+    const SCRATCH_BYTES: usize = (max(
+        P * K,
+        if Self::DIRECT && (PH > 0 || PW > 0) {
+            2 * IN
+        } else {
+            0
+        },
+    ) + 8 * max(max(K, P), OC))
+        * T::BYTES;
 
     #[inline]
     fn forward(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        let mut col = SMatrix::<T, P, K>::zeros();
-        Self::im2col(x.as_slice(), col.as_mut_slice());
-        let start = if BIAS {
-            Start::Columns(self.bias.as_slice())
+        if Self::DIRECT {
+            self.forward_direct(x.as_slice(), y.as_mut_slice());
         } else {
-            Start::Zero
-        };
-        // Y (P × OC) = col · Wmat, starting from the bias; Wmat(k, o) = weight[k + o·K].
-        let (col, w) = (col.as_slice(), self.weight.as_slice());
-        gemm_nn::<T, P, K, OC>(col, w, 1, K, start, y.as_mut_slice());
+            self.forward_im2col(x.as_slice(), y.as_mut_slice());
+        }
     }
 
     #[inline]
@@ -455,23 +582,13 @@ impl<
     ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        // Transposed im2col, so that both products below run along K, contiguous in the
-        // weight gradient, rather than along P with horizontal sums.
-        let mut colt = SMatrix::<T, K, P>::zeros();
-        Self::im2col_t(x.as_slice(), colt.as_mut_slice());
-        // ∂L/∂Wmat += colᵀ · D, where colᵀ is stored: the product's (p, o) factor is D[p + o·P].
-        let (colt, dy) = (colt.as_mut_slice(), dy.as_slice());
-        gemm_nn::<T, K, P, OC>(colt, dy, 1, P, Start::Out, grad.weight.as_mut_slice());
+        let (x, dy) = (x.as_slice(), dy.as_slice());
+        let dx = dx.map(|dx| dx.as_mut_slice());
+        self.backward_by_columns(x, dy, dx, grad.weight.as_mut_slice());
         if BIAS {
-            for (db, d) in grad.bias.iter_mut().zip(dy.chunks_exact(P)) {
+            for (db, d) in grad.bias.as_mut_slice().iter_mut().zip(dy.chunks_exact(P)) {
                 *db += sum(d);
             }
-        }
-        if let Some(dx) = dx {
-            // colᵀ ← Wmat · Dᵀ = (D · Wmatᵀ)ᵀ: the product's (o, p) factor is D[p + o·P].
-            gemm_nn::<T, K, OC, P>(self.weight.as_slice(), dy, P, 1, Start::Zero, colt);
-            dx.as_mut_slice().fill(T::zero());
-            Self::col2im_t(colt, dx.as_mut_slice());
         }
     }
 }
@@ -494,57 +611,6 @@ fn sum<T: Scalar>(v: &[T]) -> T {
     s
 }
 
-/// Bytes in one SIMD register of the compilation target. The register blocks below are sized
-/// so that their accumulators fill most of the register file without spilling.
-const VECTOR_BYTES: usize = if cfg!(target_feature = "avx512f") {
-    64
-} else if cfg!(target_feature = "avx") {
-    32
-} else {
-    16
-};
-
-/// Vector registers per output column in the [`gemm_nn`] kernel: 8 columns of 2 registers
-/// fill half of AVX-512's 32 registers; other targets have 16, so 1 register per column.
-const NN_VECTORS: usize = if cfg!(target_feature = "avx512f") {
-    2
-} else {
-    1
-};
-
-/// Where the products below start from.
-#[derive(Clone, Copy)]
-enum Start<'a, T> {
-    Zero,
-    /// One value per output column (a bias).
-    Columns(&'a [T]),
-    /// The output's current values: accumulate.
-    Out,
-}
-
-/// `out = start + A · B` for `A: M × R` (column-major) and `B: R × N` given by strides,
-/// `B(r, n) = b[r·brs + n·bcs]`; `out: M × N` column-major.
-#[inline]
-fn gemm_nn<T: Scalar, const M: usize, const R: usize, const N: usize>(
-    a: &[T],
-    b: &[T],
-    brs: usize,
-    bcs: usize,
-    start: Start<'_, T>,
-    out: &mut [T],
-) {
-    // One branch survives monomorphisation.
-    if T::BYTES == 4 {
-        gemm_nn_blocked::<T, M, R, N, { NN_VECTORS * VECTOR_BYTES / 4 }>(
-            a, b, brs, bcs, start, out,
-        );
-    } else {
-        gemm_nn_blocked::<T, M, R, N, { NN_VECTORS * VECTOR_BYTES / 8 }>(
-            a, b, brs, bcs, start, out,
-        );
-    }
-}
-
 const fn max(a: usize, b: usize) -> usize {
     if a > b {
         a
@@ -553,110 +619,36 @@ const fn max(a: usize, b: usize) -> usize {
     }
 }
 
-/// Output columns per register block of [`gemm_nn`].
-const NR: usize = 8;
-
-/// [`gemm_nn`] in `MR × NR` register blocks: for each block of `NR` output columns, `B`'s
-/// rows are packed once into a contiguous `R × NR` array, then every `MR`-row panel of `A` is
-/// streamed past it; the last rows take narrower panels. A column block that overhangs `N`
-/// repeats the last column (computed, not stored) so that one kernel shape serves every `N`.
-#[inline]
-fn gemm_nn_blocked<T: Scalar, const M: usize, const R: usize, const N: usize, const MR: usize>(
-    a: &[T],
-    b: &[T],
-    brs: usize,
-    bcs: usize,
-    start: Start<'_, T>,
-    out: &mut [T],
-) {
-    let (a, out) = (&a[..M * R], &mut out[..M * N]);
-    let mut packed = [[T::zero(); NR]; R];
-    let mut j0 = 0;
-    while j0 < N {
-        let mut cols = [0; NR];
-        for (jj, c) in cols.iter_mut().enumerate() {
-            *c = (j0 + jj).min(N - 1);
-        }
-        for (r, row) in packed.iter_mut().enumerate() {
-            for (v, &c) in row.iter_mut().zip(&cols) {
-                *v = b[r * brs + c * bcs];
-            }
-        }
-        let block = Block {
-            cols: &cols,
-            stored: (N - j0).min(NR),
-            packed: &packed,
-            start,
-        };
-        let mut i0 = 0;
-        while i0 + MR <= M {
-            block.kernel::<MR>(a, M, i0, out);
-            i0 += MR;
-        }
-        // The conditions on MR are constants: only the narrower panels remain.
-        while MR > 16 && i0 + 16 <= M {
-            block.kernel::<16>(a, M, i0, out);
-            i0 += 16;
-        }
-        while MR > 8 && i0 + 8 <= M {
-            block.kernel::<8>(a, M, i0, out);
-            i0 += 8;
-        }
-        while MR > 4 && i0 + 4 <= M {
-            block.kernel::<4>(a, M, i0, out);
-            i0 += 4;
-        }
-        while i0 < M {
-            block.kernel::<1>(a, M, i0, out);
-            i0 += 1;
-        }
-        j0 += NR;
-    }
+/// The [`Sink`] of a direct-path forward: column o of the product, in wide rows
+/// (`q = i·wp + j`), lands compactly at `y[o·p + i·ow + j]`; the unused rows (`j ≥ ow`, and
+/// those from `q` on) are dropped.
+struct WideRows<'a, T> {
+    y: &'a mut [T],
+    wp: usize,
+    ow: usize,
+    q: usize,
+    p: usize,
 }
 
-/// One block of `NR` output columns of [`gemm_nn_blocked`].
-struct Block<'a, T> {
-    /// Output column of each lane (the last column repeated past the edge).
-    cols: &'a [usize; NR],
-    /// How many of the `NR` columns are real.
-    stored: usize,
-    /// `B` restricted to these columns, row by row.
-    packed: &'a [[T; NR]],
-    start: Start<'a, T>,
-}
-
-impl<T: Scalar> Block<'_, T> {
-    /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
-    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars).
+impl<T: Scalar> Sink<T> for WideRows<'_, T> {
     #[inline(always)]
-    fn kernel<const MR: usize>(&self, a: &[T], m: usize, i0: usize, out: &mut [T]) {
-        let mut acc = [[T::zero(); MR]; NR];
-        match self.start {
-            Start::Zero => {}
-            Start::Columns(init) => {
-                for (acc, &c) in acc.iter_mut().zip(self.cols) {
-                    *acc = [init[c]; MR];
+    fn put(&mut self, col: usize, row0: usize, vals: &[T]) {
+        let (wp, ow) = (self.wp, self.ow);
+        let end = (row0 + vals.len()).min(self.q);
+        let y = &mut self.y[col * self.p..][..self.p];
+        let mut i = row0 / wp;
+        while i * wp < end {
+            let (from, to) = (i * wp, i * wp + ow);
+            if from >= row0 && to <= end {
+                // A whole image row: a copy of constant length, no call to memcpy.
+                y[i * ow..][..ow].copy_from_slice(&vals[from - row0..][..ow]);
+            } else {
+                let (a, b) = (from.max(row0), to.min(end));
+                for q in a..b {
+                    y[i * ow + q - from] = vals[q - row0];
                 }
             }
-            Start::Out => {
-                for (acc, &c) in acc.iter_mut().zip(self.cols) {
-                    acc.copy_from_slice(&out[c * m + i0..][..MR]);
-                }
-            }
-        }
-        for (acol, brow) in a.chunks_exact(m).zip(self.packed) {
-            let av = &acol[i0..i0 + MR];
-            // Rows outside, columns inside: the short column loop unrolls first and leaves a
-            // loop over contiguous rows to vectorise. (The other nesting let LLVM vectorise
-            // across columns with gathers and scatters on AVX-512, eight times slower.)
-            for (i, &x) in av.iter().enumerate() {
-                for (acc, &bv) in acc.iter_mut().zip(brow) {
-                    acc[i] += x * bv;
-                }
-            }
-        }
-        for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
-            out[c * m + i0..][..MR].copy_from_slice(acc);
+            i += 1;
         }
     }
 }
@@ -790,7 +782,49 @@ mod tests {
     }
 
     /// The layer's forward against [`reference`], at random parameters and input.
-    fn check_forward<T: Scalar, L: Layer<T> + Zeros>(g: Geometry, rng: &mut SplitMix64, tol: f64) {
+    /// Both computation paths of a convolution's forward, whichever `forward` chooses:
+    /// `direct` picks the im2col-free one, which reports `false` where it does not apply.
+    trait Paths<T: Scalar>: Layer<T> + Zeros {
+        fn forward_by(&self, direct: bool, x: &Self::Input, y: &mut Self::Output) -> bool;
+    }
+
+    impl<
+            T: Scalar,
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const OC: usize,
+            const KH: usize,
+            const KW: usize,
+            const SH: usize,
+            const SW: usize,
+            const PH: usize,
+            const PW: usize,
+            const DH: usize,
+            const DW: usize,
+            const OH: usize,
+            const OW: usize,
+            const K: usize,
+            const P: usize,
+            const IN: usize,
+            const OUT: usize,
+            const BIAS: bool,
+        > Paths<T>
+        for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, K, P, IN, OUT, BIAS>
+    {
+        fn forward_by(&self, direct: bool, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) -> bool {
+            match direct {
+                true if !Self::DIRECT => return false,
+                true => self.forward_direct(x.as_slice(), y.as_mut_slice()),
+                false => self.forward_im2col(x.as_slice(), y.as_mut_slice()),
+            }
+            true
+        }
+    }
+
+    /// The layer's forward, and each path's, against [`reference`], at random parameters and
+    /// input.
+    fn check_forward<T: Scalar, L: Paths<T>>(g: Geometry, rng: &mut SplitMix64, tol: f64) {
         let (layer, x) = random_layer::<T, L>(rng);
         let mut y = L::Output::zeros();
         layer.forward(&x, &mut y);
@@ -802,6 +836,13 @@ mod tests {
             bias.as_deref(),
         );
         assert_close("y", g, y.flat(), &want, tol);
+        for (direct, what) in [(false, "y by im2col"), (true, "y direct")] {
+            let mut y = L::Output::zeros();
+            y.flat_mut().fill(T::of(f64::NAN));
+            if layer.forward_by(direct, &x, &mut y) {
+                assert_close(what, g, y.flat(), &want, tol);
+            }
+        }
     }
 
     macro_rules! forward_case {
@@ -1072,7 +1113,8 @@ mod tests {
         );
         assert_eq!(<L as Params<f64>>::LEN, 38);
         assert_eq!(<L as Layer<f64>>::MACS, 2 * 4 * 18);
-        // The 4 × 18 im2col matrix and an 8-column packed block of max(K, P, OC) = 18 rows.
+        // The 4 × 18 im2col matrix of backward and an 8-column packed block of
+        // max(K, P, OC) = 18 rows.
         assert_eq!(<L as Layer<f64>>::SCRATCH_BYTES, (4 * 18 + 8 * 18) * 8);
         type NoBias = conv!(3, 3, 4 => 2; k(2, 3) s(1, 1) p(0, 0) d(1, 1) false);
         assert_eq!(<NoBias as Params<f64>>::TENSORS, 1);
