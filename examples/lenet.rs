@@ -31,9 +31,9 @@ network! {
 
 fn main() {
     let defaults = Args {
-        epochs: 20,
+        epochs: 30,
         batch: 32,
-        lr: 0.01,
+        lr: 0.02,
         seed: 1,
         save: Some(PathBuf::from("target/lenet.weights")),
         ..Args::default()

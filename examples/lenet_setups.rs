@@ -48,7 +48,7 @@ struct Data {
 
 fn main() {
     let defaults = Args {
-        epochs: 12,
+        epochs: 30,
         batch: 32,
         seed: 1,
         ..Args::default()
@@ -77,6 +77,13 @@ fn main() {
         "sgd momentum 0.9",
         &mut *Box::new(SgdMomentum::new(0.01, 0.9)),
         0.01,
+        true,
+        &data,
+    );
+    run(
+        "sgd momentum 0.9",
+        &mut *Box::new(SgdMomentum::new(0.02, 0.9)),
+        0.02,
         true,
         &data,
     );
