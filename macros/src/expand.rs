@@ -595,16 +595,32 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
         }
     });
 
+    // Inference keeps one buffer per layer that computes something: `x{i}` is a `&mut` to the
+    // buffer holding layer i's output. An activation overwrites its input's buffer and a
+    // flatten passes it on (both keep the length), so neither needs a buffer of its own,
+    // nor the zeroing and the copy that would come with it. The first layer reads the
+    // caller's input, which it cannot overwrite.
     let forward = gens.iter().map(|g| {
-        let (field, from, to) = (&g.layer.field, x(g.index), x(g.index + 1));
-        let from = if g.index == 0 {
-            quote!(#from)
-        } else {
-            quote!(&#from)
-        };
-        quote! {
-            let mut #to = #rt::Zeros::zeros();
-            #rt::Layer::<T>::forward(&self.#field, #from, &mut #to);
+        let (field, ty, from, to) = (&g.layer.field, &g.ty, x(g.index), x(g.index + 1));
+        let buf = format_ident!("b{}", g.index + 1);
+        match reuse(g) {
+            Reuse::InPlace => quote! {
+                <#ty>::forward_in_place(&self.#field, #from);
+                let #to = #from;
+            },
+            Reuse::Pass => quote!(let #to = #from;),
+            Reuse::None => {
+                let from = if g.index == 0 {
+                    quote!(#from)
+                } else {
+                    quote!(&*#from)
+                };
+                quote! {
+                    let mut #buf = #rt::Zeros::zeros();
+                    #rt::Layer::<T>::forward(&self.#field, #from, &mut #buf);
+                    let #to = &mut #buf;
+                }
+            }
         }
     });
 
@@ -614,22 +630,39 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
     });
 
     // Backward from the last layer to the first: layer i+1 turns d{i+1} into d{i}; the first
-    // layer writes into the caller's `dx`, if any.
+    // layer writes into the caller's `dx`, if any. As in inference, `d{i}` is a `&mut` to a
+    // buffer, and activations and flattens reuse the one they are given (except the last
+    // layer's: the caller's `&` gradient).
     let backward = gens.iter().rev().map(|g| {
         let i = g.index;
-        let (field, from, to, rec) = (&g.layer.field, x(i), x(i + 1), r(i + 1));
-        let dy = if i + 1 == n { d(i + 1).into_token_stream() } else { let dy = d(i + 1); quote!(&#dy) };
-        if i == 0 {
-            quote!(#rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy, dx, &mut g.#field);)
-        } else {
-            let dx = d(i);
-            quote! {
-                let mut #dx = #rt::Zeros::zeros();
-                #rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy, Some(&mut #dx), &mut g.#field);
+        let (field, ty, from, to, rec) = (&g.layer.field, &g.ty, x(i), x(i + 1), r(i + 1));
+        let (dy, dx) = (d(i + 1), d(i));
+        let reuse = if i + 1 == n { Reuse::None } else { reuse(g) };
+        let dy_ref = if i + 1 == n { quote!(#dy) } else { quote!(&*#dy) };
+        match reuse {
+            _ if i == 0 => quote!(#rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy_ref, dx, &mut g.#field);),
+            Reuse::InPlace => quote! {
+                <#ty>::backward_in_place(&self.#field, &r.#from, &r.#to, #dy);
+                let #dx = #dy;
+            },
+            Reuse::Pass => quote!(let #dx = #dy;),
+            Reuse::None => {
+                let buf = format_ident!("e{}", i);
+                quote! {
+                    let mut #buf = #rt::Zeros::zeros();
+                    #rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy_ref, Some(&mut #buf), &mut g.#field);
+                    let #dx = &mut #buf;
+                }
             }
         }
     });
     let dn = d(n);
+    // The output, copied out of its buffer (or the input, for a network without layers).
+    let last_value = if n == 0 {
+        quote!(::core::clone::Clone::clone(x0))
+    } else {
+        quote!(::core::clone::Clone::clone(&*#last))
+    };
 
     quote! {
         impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
@@ -644,11 +677,11 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
 
             fn forward(&self, x0: &#input_ty) -> #output_ty {
                 #(#forward)*
-                #last
+                #last_value
             }
 
             fn forward_train(&mut self, x: &#input_ty, r: &mut #record<T>) {
-                r.x0.copy_from(x);
+                #rt::Flat::<T>::flat_mut(&mut r.x0).copy_from_slice(#rt::Flat::<T>::flat(x));
                 #(#forward_train)*
             }
 
@@ -660,6 +693,25 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
                 #(#backward)*
             }
         }
+    }
+}
+
+/// How a layer can share its input's buffer in the generated forward and backward.
+enum Reuse {
+    /// Element-wise activations: `forward_in_place` / `backward_in_place` on the buffer.
+    InPlace,
+    /// Flatten: the same values, the same buffer.
+    Pass,
+    /// Everything else writes a buffer of its own.
+    None,
+}
+
+fn reuse(g: &Gen) -> Reuse {
+    match g.layer.op {
+        _ if g.index == 0 => Reuse::None,
+        Op::Relu | Op::Sigmoid | Op::Tanh | Op::LeakyRelu { .. } => Reuse::InPlace,
+        Op::Flatten => Reuse::Pass,
+        _ => Reuse::None,
     }
 }
 

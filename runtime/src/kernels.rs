@@ -323,29 +323,36 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
         };
         let mut i0 = 0;
         while i0 + MR <= m {
-            block.kernel::<MR>(a, i0, sink);
+            block.kernel::<MR>(a, i0, 0, sink);
             i0 += MR;
         }
-        // The conditions on MR are constants: only the narrower panels remain.
-        while MR > 32 && i0 + 32 <= m {
-            block.kernel::<32>(a, i0, sink);
-            i0 += 32;
-        }
-        while MR > 16 && i0 + 16 <= m {
-            block.kernel::<16>(a, i0, sink);
-            i0 += 16;
-        }
-        while MR > 8 && i0 + 8 <= m {
-            block.kernel::<8>(a, i0, sink);
-            i0 += 8;
-        }
-        while MR > 4 && i0 + 4 <= m {
-            block.kernel::<4>(a, i0, sink);
-            i0 += 4;
-        }
+        // The last rows: one panel of the narrowest width that covers them, moved up to end
+        // at row m and storing only the rows not done yet. (A panel costs about the same
+        // for any width up to one vector, and narrow panels, one after another, add up.)
         while i0 < m {
-            block.kernel::<1>(a, i0, sink);
-            i0 += 1;
+            let rest = m - i0;
+            let fits = |w: usize| w >= rest && w <= m && w <= MR;
+            let w = [4, 8, 16, 32, MR].into_iter().find(|&w| fits(w));
+            let (w, at, skip) = match w {
+                Some(w) => (w, m - w, w - rest),
+                // Fewer rows than the narrowest covering panel: whole panels first.
+                None => {
+                    let w = [MR, 32, 16, 8, 4, 1]
+                        .into_iter()
+                        .find(|&w| w <= rest && w <= MR)
+                        .unwrap_or(1);
+                    (w, i0, 0)
+                }
+            };
+            match w {
+                1 => block.kernel::<1>(a, at, skip, sink),
+                4 => block.kernel::<4>(a, at, skip, sink),
+                8 => block.kernel::<8>(a, at, skip, sink),
+                16 => block.kernel::<16>(a, at, skip, sink),
+                32 => block.kernel::<32>(a, at, skip, sink),
+                _ => block.kernel::<MR>(a, at, skip, sink),
+            }
+            i0 = at + w;
         }
         j0 += NR;
     }
@@ -366,9 +373,10 @@ struct Block<'a, T, F, const R: usize, const NR: usize> {
 
 impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_, T, F, R, NR> {
     /// Rows `i0 .. i0 + MR` of the block: `MR × NR` accumulators, one rank-one update per
-    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars).
+    /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars). The first
+    /// `skip` rows are computed but not stored.
     #[inline(always)]
-    fn kernel<const MR: usize>(&self, a: &[T], i0: usize, sink: &mut impl Sink<T>) {
+    fn kernel<const MR: usize>(&self, a: &[T], i0: usize, skip: usize, sink: &mut impl Sink<T>) {
         let mut acc = [[T::zero(); MR]; NR];
         if let Start::Columns(init) = self.start {
             for (acc, &c) in acc.iter_mut().zip(self.cols) {
@@ -387,9 +395,103 @@ impl<T: Scalar, F: Fn(usize) -> usize, const R: usize, const NR: usize> Block<'_
             }
         }
         for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
-            sink.put(c, i0, acc);
+            sink.put(c, i0 + skip, &acc[skip..]);
         }
     }
+}
+
+/// `out(k, o) += Σ_q A(q, k) · D(q, o)` for `k < K`, `o < O`, summing over `q < m`, where
+/// column `k` of `A` is the contiguous run `a[acol(k) ..][.. m]`, column `o` of `D` is
+/// `d[o·ld ..][.. m]`, and `out(k, o) = out[o·K + k]` (a convolution's weight gradient: `A`
+/// its shifted input, `D` its output gradient). `m` must be a multiple of the vector length
+/// ([`gemm_tn_rows`]); pad both factors with zeros to get there.
+///
+/// Each `out(k, o)` is a dot product along `q`, kept in one vector of partial sums that is
+/// summed across its lanes once at the end: worth it for long sums only.
+#[inline]
+pub fn gemm_tn<T: Scalar, const K: usize, const O: usize>(
+    m: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    d: &[T],
+    ld: usize,
+    out: &mut [T],
+) {
+    if T::BYTES == 4 {
+        gemm_tn_l::<T, K, O, LANES_F32>(m, a, acol, d, ld, out)
+    } else {
+        gemm_tn_l::<T, K, O, LANES_F64>(m, a, acol, d, ld, out)
+    }
+}
+
+/// The multiple of the vector length [`gemm_tn`] needs for `m` rows: `m` rounded up.
+pub const fn gemm_tn_rows<T: Scalar>(m: usize) -> usize {
+    let lanes = if T::BYTES == 4 { LANES_F32 } else { LANES_F64 };
+    m.div_ceil(lanes) * lanes
+}
+
+#[inline(always)]
+fn gemm_tn_l<T: Scalar, const K: usize, const O: usize, const L: usize>(
+    m: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    d: &[T],
+    ld: usize,
+    out: &mut [T],
+) {
+    let out = &mut out[..K * O];
+    for o in 0..O {
+        let (dv, out) = (&d[o * ld..][..m], &mut out[o * K..][..K]);
+        let mut k0 = 0;
+        while k0 + ROWS <= K {
+            let sums = dots_at::<T, L, ROWS>(a, |r| acol(k0 + r), dv);
+            for (o, s) in out[k0..k0 + ROWS].iter_mut().zip(sums) {
+                *o += s;
+            }
+            k0 += ROWS;
+        }
+        if k0 < K && K >= ROWS {
+            // The last taps: one more block moved up to end at K, adding only its new sums
+            // (a single row compiled to two-lane code, as slow as a whole block).
+            let from = K - ROWS;
+            let sums = dots_at::<T, L, ROWS>(a, |r| acol(from + r), dv);
+            for (o, &s) in out[k0..].iter_mut().zip(&sums[k0 - from..]) {
+                *o += s;
+            }
+        } else {
+            for (k, o) in out.iter_mut().enumerate().skip(k0) {
+                let [s] = dots_at::<T, L, 1>(a, |_| acol(k), dv);
+                *o += s;
+            }
+        }
+    }
+}
+
+/// `⟨a[off(r) ..][.. m], x⟩` for `r < R`, `m = x.len()` a multiple of `L`: [`dot_rows`] with
+/// rows at arbitrary offsets and a length known only at run time. (Sharing the row loads
+/// between two `x`, or splitting the sums in two sets, made LLVM keep the sums in memory:
+/// ten times slower.)
+#[inline(always)]
+fn dots_at<T: Scalar, const L: usize, const R: usize>(
+    a: &[T],
+    off: impl Fn(usize) -> usize,
+    x: &[T],
+) -> [T; R] {
+    let m = x.len();
+    let (xc, _) = x.as_chunks::<L>();
+    let rows: [&[[T; L]]; R] = core::array::from_fn(|r| a[off(r)..][..m].as_chunks::<L>().0);
+    let mut acc = [[T::zero(); L]; R];
+    // As in `dot_rows`: the loop over chunks carries the sums (so LLVM cannot vectorise
+    // across chunks), and the row and lane loops unroll into R vector multiply-adds.
+    for (k, xv) in xc.iter().enumerate() {
+        for (acc, wc) in acc.iter_mut().zip(&rows) {
+            let wv = &wc[k];
+            for l in 0..L {
+                acc[l] += wv[l] * xv[l];
+            }
+        }
+    }
+    acc.map(hsum)
 }
 
 #[cfg(test)]
@@ -460,6 +562,111 @@ mod tests {
         check_dense::<f32, 33, 13>(rng, 1e-5);
         check_dense::<f32, 84, 10>(rng, 1e-5);
         check_dense::<f32, 400, 8>(rng, 1e-5);
+    }
+
+    /// [`gemm_nn`] against the textbook triple loop for every row count up to 80 (full
+    /// panels, overlapped last panels, tiny products), with columns of `A` at scattered
+    /// offsets, a strided `B`, a bias start, plain stores and overlapping accumulation.
+    fn check_gemm_nn<T: Scalar, const R: usize, const N: usize>(rng: &mut SplitMix64, tol: f64) {
+        let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
+        for m in 1..=80 {
+            // Column r of A starts at 3r: columns overlap, as a convolution's taps do.
+            let a = random(rng, 3 * R + m);
+            let (b, bias) = (random(rng, R * N + 7), random(rng, N));
+            // B(r, n) = b[r·N + n]: brs = N, bcs = 1.
+            let want =
+                |i: usize, n: usize| (0..R).map(|r| a[3 * r + i] * b[r * N + n]).sum::<f64>();
+            let (at, bt) = (of(&a), of(&b));
+            let mut out = of(&vec![f64::NAN; m * N]);
+            let mut sink = Store {
+                out: &mut out,
+                ld: m,
+            };
+            let bias_t = of(&bias);
+            gemm_nn::<T, R, N>(
+                m,
+                &at,
+                |r| 3 * r,
+                &bt,
+                N,
+                1,
+                Start::Columns(&bias_t),
+                &mut sink,
+            );
+            for n in 0..N {
+                for i in 0..m {
+                    let (got, exp) = (out[n * m + i].to_f64(), bias[n] + want(i, n));
+                    assert!(
+                        (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                        "store {m}×{R}×{N} ({i}, {n}): {got} vs {exp}"
+                    );
+                }
+            }
+            // Accumulation at overlapping offsets (column n at 2n), onto ones.
+            let mut acc = of(&vec![1.0; m + 2 * N]);
+            let mut sink = AddAt {
+                out: &mut acc,
+                offs: |n: usize| 2 * n,
+            };
+            gemm_nn::<T, R, N>(m, &at, |r| 3 * r, &bt, N, 1, Start::Zero, &mut sink);
+            let mut exp = vec![1.0; m + 2 * N];
+            for n in 0..N {
+                for i in 0..m {
+                    exp[2 * n + i] += want(i, n);
+                }
+            }
+            for (k, (got, exp)) in acc.iter().zip(&exp).enumerate() {
+                let got = got.to_f64();
+                assert!(
+                    (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                    "add {m}×{R}×{N} [{k}]: {got} vs {exp}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_nn_matches_the_textbook_product() {
+        let rng = &mut SplitMix64::new(5);
+        // Narrow (4, 6) and wide (8 and more) column blocks, ragged column counts.
+        check_gemm_nn::<f64, 3, 1>(rng, 1e-12);
+        check_gemm_nn::<f64, 5, 6>(rng, 1e-12);
+        check_gemm_nn::<f64, 7, 11>(rng, 1e-12);
+        check_gemm_nn::<f32, 4, 3>(rng, 1e-5);
+        check_gemm_nn::<f32, 9, 6>(rng, 1e-5);
+        check_gemm_nn::<f32, 2, 17>(rng, 1e-5);
+    }
+
+    /// [`gemm_tn`] against the textbook sums, for tap counts below, at and above a block,
+    /// columns of `A` at overlapping offsets, and sums of several vector lengths.
+    fn check_gemm_tn<T: Scalar, const K: usize, const O: usize>(rng: &mut SplitMix64, tol: f64) {
+        let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
+        for vectors in [1, 2, 7] {
+            let m = gemm_tn_rows::<T>(vectors * 8);
+            let (a, d) = (random(rng, 5 * K + m), random(rng, O * m + 3));
+            let mut out = of(&vec![1.0; K * O]);
+            gemm_tn::<T, K, O>(m, &of(&a), |k| 5 * k, &of(&d), m, &mut out);
+            for o in 0..O {
+                for k in 0..K {
+                    let exp = 1.0 + (0..m).map(|q| a[5 * k + q] * d[o * m + q]).sum::<f64>();
+                    let got = out[o * K + k].to_f64();
+                    assert!(
+                        (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                        "{K}×{O} m {m} ({k}, {o}): {got} vs {exp}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_tn_matches_the_textbook_sums() {
+        let rng = &mut SplitMix64::new(8);
+        check_gemm_tn::<f64, 1, 2>(rng, 1e-12);
+        check_gemm_tn::<f64, 4, 1>(rng, 1e-12);
+        check_gemm_tn::<f64, 25, 6>(rng, 1e-12);
+        check_gemm_tn::<f32, 3, 3>(rng, 1e-5);
+        check_gemm_tn::<f32, 9, 2>(rng, 1e-5);
     }
 
     #[test]

@@ -121,6 +121,40 @@ pub struct Activation<A, const N: usize>(pub A);
 
 crate::no_params!(Activation<A; const N: usize>);
 
+impl<A, const N: usize> Activation<A, N> {
+    /// [`forward`](Layer::forward) in place: `x ← f(x)`. Generated inference code uses it
+    /// to skip a buffer (and its zeroing) per activation.
+    #[inline]
+    pub fn forward_in_place<T: Scalar>(&self, x: &mut SVector<T, N>)
+    where
+        A: Elementwise<T>,
+    {
+        for x in x.as_mut_slice() {
+            *x = self.0.f(*x);
+        }
+    }
+
+    /// [`backward`](Layer::backward) in place: `d ← f′(x) ⊙ d`, given the forward's `x` and
+    /// `y`; generated training code turns ∂L/∂y into ∂L/∂x in the same buffer.
+    #[inline]
+    pub fn backward_in_place<T: Scalar>(
+        &self,
+        x: &SVector<T, N>,
+        y: &SVector<T, N>,
+        d: &mut SVector<T, N>,
+    ) where
+        A: Elementwise<T>,
+    {
+        let it = d
+            .as_mut_slice()
+            .iter_mut()
+            .zip(x.as_slice().iter().zip(y.as_slice()));
+        for (d, (&x, &y)) in it {
+            *d *= self.0.df(x, y);
+        }
+    }
+}
+
 impl<T: Scalar, A: Elementwise<T>, const N: usize> Layer<T> for Activation<A, N> {
     type Input = SVector<T, N>;
     type Output = SVector<T, N>;
@@ -277,6 +311,37 @@ mod tests {
         for (a, b) in big.iter().zip(y) {
             assert!((a - b).abs() < 1e-15);
         }
+    }
+
+    #[test]
+    fn in_place_forms_match_the_layer() {
+        let mut rng = SplitMix64::new(9);
+        let x = Vector4::from_fn(|_, _| crate::rng::uniform_sym(&mut rng, 2.0));
+        let dy = Vector4::new(0.5, -1.0, 2.0, 0.25);
+        fn both<A: Elementwise<f64>>(a: A, x: Vector4<f64>, dy: Vector4<f64>) {
+            let layer = Activation::<A, 4>(a);
+            let (mut y, mut dx) = (Vector4::zeros(), Vector4::zeros());
+            layer.forward(&x, &mut y);
+            layer.backward(&x, &y, &NoRecord, &dy, Some(&mut dx), &mut NoParams);
+            let mut yi = x;
+            layer.forward_in_place(&mut yi);
+            assert_eq!(yi, y);
+            let mut di = dy;
+            layer.backward_in_place(&x, &y, &mut di);
+            assert_eq!(di, dx);
+        }
+        both(Relu, x, dy);
+        both(LeakyRelu::new(0.1), x, dy);
+        both(Sigmoid, x, dy);
+        both(Tanh, x, dy);
+        // ReLU by hand: x = [−2, 0, 3, −0.5] → y = [0, 0, 3, 0], f′ = [0, 0, 1, 0].
+        let x = Vector4::new(-2.0, 0.0, 3.0, -0.5);
+        let mut y = x;
+        Activation::<Relu, 4>(Relu).forward_in_place(&mut y);
+        assert_eq!(y, Vector4::new(0.0, 0.0, 3.0, 0.0));
+        let mut d = dy;
+        Activation::<Relu, 4>(Relu).backward_in_place(&x, &y, &mut d);
+        assert_eq!(d, Vector4::new(0.0, 0.0, 2.0, 0.0));
     }
 
     #[test]

@@ -41,7 +41,7 @@
 //! returned by value.
 
 use crate::init::Init;
-use crate::kernels::{gemm_nn, AddAt, Sink, Start, Store};
+use crate::kernels::{gemm_nn, gemm_tn, gemm_tn_rows, AddAt, Sink, Start, Store};
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -193,6 +193,17 @@ impl<
     /// generics cannot be array lengths on stable Rust); it must fit.
     const DIRECT: bool = SH == 1 && SW == 1 && Self::XP <= 2 * IN && (Self::Q - P) * OC <= 4 * P;
 
+    /// Whether backward takes the weight gradient as dot products along the wide rows
+    /// ([`gemm_tn`]), reading the padded image in place like the direct forward, instead of
+    /// through a transposed im2col matrix: for layers on the direct path whose sums are long
+    /// (at least 512 positions: the final sums across the lanes then cost little), and whose
+    /// padded image, rounded up to whole vectors, and wide output gradient fit in arrays of
+    /// twice the input and output. LeNet's first convolution (896 positions) takes it.
+    const DOT_WEIGHTS: bool = Self::DIRECT
+        && Self::Q >= 512
+        && Self::XP + (gemm_tn_rows::<T>(Self::Q) - Self::Q) <= 2 * IN
+        && OC * gemm_tn_rows::<T>(Self::Q) <= 2 * OUT;
+
     /// `off(k)` of every tap k = (c, u, v): where column k of the im2col matrix starts in the
     /// padded image.
     fn offsets() -> [usize; K] {
@@ -257,30 +268,50 @@ impl<
         gemm_nn::<T, K, OC>(P, col, |k| k * P, w, 1, K, start, &mut sink);
     }
 
-    /// Backward. ∂L/∂Wmat = colᵀ · D through the transposed im2col matrix `colᵀ` (K × P,
-    /// each position's K taps contiguous), so that the product runs along K, contiguous in
-    /// the weight gradient, rather than along P with horizontal sums. Then the same buffer
-    /// takes `G = D · Wmatᵀ` (P × K, the gradient of the im2col matrix, as a product along P)
-    /// and ∂L/∂x = col2im(G) adds it back onto the input, a whole output row at a time.
-    fn backward_by_columns(&self, x: &[T], dy: &[T], dx: Option<&mut [T]>, grad: &mut [T]) {
-        let mut buf = SMatrix::<T, K, P>::zeros();
-        let colt = buf.as_mut_slice();
+    /// ∂L/∂Wmat += colᵀ · D, for [`DOT_WEIGHTS`](Self::DOT_WEIGHTS): with D in wide rows
+    /// (`Dw`, zero in the unused rows and up to a whole number of vectors), each entry is
+    /// the dot product of a run of the padded image and a row of `Dw`.
+    fn weight_grad_dots(x: &[T], dy: &[T], grad: &mut [T]) {
+        let (offs, qb) = (Self::offsets(), gemm_tn_rows::<T>(Self::Q));
+        let mut xbuf = [[T::zero(); IN]; 2];
+        let xp = xbuf.as_flattened_mut();
+        Self::pad_into(x, xp);
+        let mut dbuf = [[T::zero(); OUT]; 2];
+        let dw = dbuf.as_flattened_mut();
+        for (o, d) in dy[..OUT].chunks_exact(P).enumerate() {
+            for (i, row) in d.chunks_exact(OW).enumerate() {
+                dw[o * qb + i * Self::WP..][..OW].copy_from_slice(row);
+            }
+        }
+        gemm_tn::<T, K, OC>(qb, xp, |k| offs[k], dw, qb, grad);
+    }
+
+    /// ∂L/∂Wmat += colᵀ · D through the transposed im2col matrix `colᵀ` (K × P, each
+    /// position's K taps contiguous), so that the product runs along K, contiguous in the
+    /// weight gradient, rather than along P with horizontal sums.
+    fn weight_grad_by_columns(x: &[T], dy: &[T], grad: &mut [T], colt: &mut [T]) {
         Self::im2col_t(x, colt);
-        // ∂L/∂Wmat += colᵀ · D: A = colᵀ (column p at p·K), B(p, o) = D[p + o·P].
+        // A = colᵀ (column p at p·K), B(p, o) = D[p + o·P].
         let mut sink = AddAt {
             out: &mut grad[..K * OC],
             offs: |o: usize| o * K,
         };
         gemm_nn::<T, P, OC>(K, colt, |p| p * K, dy, 1, P, Start::Zero, &mut sink);
-        if let Some(dx) = dx {
-            // G = D · Wmatᵀ: A = D (column o at o·P), B(o, k) = weight[o·K + k].
-            let w = self.weight.as_slice();
-            let mut sink = Store { out: colt, ld: P };
-            gemm_nn::<T, OC, K>(P, dy, |o| o * P, w, K, 1, Start::Zero, &mut sink);
-            let dx = &mut dx[..IN];
-            dx.fill(T::zero());
-            Self::col2im(colt, dx);
-        }
+    }
+
+    /// ∂L/∂x = col2im(G) for `G = D · Wmatᵀ` (P × K, the gradient of the im2col matrix, a
+    /// product along P), added back onto the input a whole output row at a time.
+    fn input_grad(&self, dy: &[T], dx: &mut [T], g: &mut [T]) {
+        // A = D (column o at o·P), B(o, k) = weight[o·K + k].
+        let w = self.weight.as_slice();
+        let mut sink = Store {
+            out: &mut *g,
+            ld: P,
+        };
+        gemm_nn::<T, OC, K>(P, dy, |o| o * P, w, K, 1, Start::Zero, &mut sink);
+        let dx = &mut dx[..IN];
+        dx.fill(T::zero());
+        Self::col2im(g, dx);
     }
 
     /// Writes the `P × K` im2col matrix of `x` (column-major) into `col`.
@@ -545,13 +576,16 @@ impl<
     type Grad = Self;
     const KIND: &'static str = "conv2d";
     const MACS: usize = OC * P * K;
-    /// Forward's and backward's scratch, whichever is larger: the padded image (in an array
-    /// of twice the input) on the direct path, otherwise the `P × K` im2col matrix, which
-    /// backward always builds; plus one packed block of a product's right factor: at most
-    /// 8 columns of `K` rows (forward) or of `P` or `OC` rows (backward).
+    /// The largest scratch of forward and backward: the `P × K` im2col matrix (of forward
+    /// off the direct path, and of backward's ∂L/∂x always), the padded image of a direct
+    /// forward (an array of twice the input), or the padded image and wide output gradient
+    /// of [`DOT_WEIGHTS`](Self::DOT_WEIGHTS) (twice the input and twice the output); plus one
+    /// packed block of a product's right factor, at most 8 columns of `K`, `P` or `OC` rows.
     const SCRATCH_BYTES: usize = (max(
         P * K,
-        if Self::DIRECT && (PH > 0 || PW > 0) {
+        if Self::DOT_WEIGHTS {
+            2 * IN + 2 * OUT
+        } else if Self::DIRECT && (PH > 0 || PW > 0) {
             2 * IN
         } else {
             0
@@ -584,7 +618,22 @@ impl<
         let () = Self::VALID;
         let (x, dy) = (x.as_slice(), dy.as_slice());
         let dx = dx.map(|dx| dx.as_mut_slice());
-        self.backward_by_columns(x, dy, dx, grad.weight.as_mut_slice());
+        // One P × K matrix serves both products in turn (one zeroing, one scratch).
+        let mut buf = (!Self::DOT_WEIGHTS || dx.is_some()).then(SMatrix::<T, K, P>::zeros);
+        let buf = buf.as_mut().map(|b| b.as_mut_slice());
+        match buf {
+            Some(buf) => {
+                if Self::DOT_WEIGHTS {
+                    Self::weight_grad_dots(x, dy, grad.weight.as_mut_slice());
+                } else {
+                    Self::weight_grad_by_columns(x, dy, grad.weight.as_mut_slice(), buf);
+                }
+                if let Some(dx) = dx {
+                    self.input_grad(dy, dx, buf);
+                }
+            }
+            None => Self::weight_grad_dots(x, dy, grad.weight.as_mut_slice()),
+        }
         if BIAS {
             for (db, d) in grad.bias.as_mut_slice().iter_mut().zip(dy.chunks_exact(P)) {
                 *db += sum(d);
@@ -786,6 +835,14 @@ mod tests {
     /// `direct` picks the im2col-free one, which reports `false` where it does not apply.
     trait Paths<T: Scalar>: Layer<T> + Zeros {
         fn forward_by(&self, direct: bool, x: &Self::Input, y: &mut Self::Output) -> bool;
+        /// Adds the weight gradient into `grad` by dot products or through im2col.
+        fn weight_grad_by(
+            &self,
+            dots: bool,
+            x: &Self::Input,
+            dy: &Self::Output,
+            grad: &mut [T],
+        ) -> bool;
     }
 
     impl<
@@ -817,6 +874,24 @@ mod tests {
                 true if !Self::DIRECT => return false,
                 true => self.forward_direct(x.as_slice(), y.as_mut_slice()),
                 false => self.forward_im2col(x.as_slice(), y.as_mut_slice()),
+            }
+            true
+        }
+        fn weight_grad_by(
+            &self,
+            dots: bool,
+            x: &SVector<T, IN>,
+            dy: &SVector<T, OUT>,
+            grad: &mut [T],
+        ) -> bool {
+            let (x, dy) = (x.as_slice(), dy.as_slice());
+            match dots {
+                true if !Self::DOT_WEIGHTS => return false,
+                true => Self::weight_grad_dots(x, dy, grad),
+                false => {
+                    let mut buf = SMatrix::<T, K, P>::zeros();
+                    Self::weight_grad_by_columns(x, dy, grad, buf.as_mut_slice());
+                }
             }
             true
         }
@@ -946,7 +1021,7 @@ mod tests {
 
     /// The layer's backward against [`reference_backward`], starting from parameter gradients
     /// of one (backward adds) and a garbage `dx` (backward writes).
-    fn check_backward<T: Scalar, L: Layer<T> + Zeros>(g: Geometry, rng: &mut SplitMix64, tol: f64) {
+    fn check_backward<T: Scalar, L: Paths<T>>(g: Geometry, rng: &mut SplitMix64, tol: f64) {
         let (layer, x) = random_layer::<T, L>(rng);
         let mut dy = L::Output::zeros();
         dy.flat_mut()
@@ -973,11 +1048,17 @@ mod tests {
             &to_f64(dy.flat()),
         );
         let plus_one = |v: Vec<f64>| v.into_iter().map(|v| v + 1.0).collect::<Vec<_>>();
-        assert_close("dW", g, grad.tensor(0), &plus_one(dw), tol);
+        assert_close("dW", g, grad.tensor(0), &plus_one(dw.clone()), tol);
         if L::TENSORS == 2 {
             assert_close("db", g, grad.tensor(1), &plus_one(db), tol);
         }
         assert_close("dx", g, dx.flat(), &dx_want, tol);
+        for (dots, what) in [(false, "dW by im2col"), (true, "dW by dot products")] {
+            let mut gw = std::vec![T::one(); layer.tensor(0).len()];
+            if layer.weight_grad_by(dots, &x, &dy, &mut gw) {
+                assert_close(what, g, &gw, &plus_one(dw.clone()), tol);
+            }
+        }
     }
 
     /// Forward and backward against the references at scalar `$t` with tolerance `$tol`.
@@ -1013,6 +1094,8 @@ mod tests {
         for_both_scalars!(both_case, rng; 2, 8, 9 => 3; k(3, 3) s(2, 2) p(1, 1) d(1, 1) true);
         for_both_scalars!(both_case, rng; 1, 3, 1 => 2; k(1, 5) s(1, 1) p(0, 2) d(1, 1) true);
         for_both_scalars!(both_case, rng; 3, 9, 5 => 3; k(5, 1) s(2, 1) p(1, 0) d(2, 1) true);
+        // Long wide rows (the weight gradient by dot products), with dilation and padding.
+        for_both_scalars!(both_case, rng; 2, 24, 24 => 3; k(3, 3) s(1, 1) p(1, 1) d(2, 2) true);
     }
 
     macro_rules! for_both_scalars {
@@ -1026,6 +1109,23 @@ mod tests {
     /// x = 1..9 as a 3×3 image, w = [[1, 2], [3, 4]].
     const X9: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
     const W4: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
+
+    #[test]
+    fn lenet_takes_the_direct_paths_where_they_pay() {
+        type Conv1 = conv!(f32; 1, 28, 28 => 6; k(5, 5) s(1, 1) p(2, 2) d(1, 1) true);
+        type Conv2 = conv!(f32; 6, 14, 14 => 16; k(5, 5) s(1, 1) p(0, 0) d(1, 1) true);
+        type Strided = conv!(f32; 2, 8, 9 => 3; k(3, 3) s(2, 2) p(1, 1) d(1, 1) true);
+        // 892 wide rows for 784 outputs; 136 for 100; no direct path at stride 2.
+        assert_eq!(
+            (Conv1::Q, Conv1::DIRECT, Conv1::DOT_WEIGHTS),
+            (892, true, true)
+        );
+        assert_eq!(
+            (Conv2::Q, Conv2::DIRECT, Conv2::DOT_WEIGHTS),
+            (136, false, false)
+        );
+        assert_eq!((Strided::DIRECT, Strided::DOT_WEIGHTS), (false, false));
+    }
 
     #[test]
     fn forward_by_hand() {
