@@ -81,7 +81,7 @@ pub use stacknet_runtime::nalgebra;
 /// | `flatten` | anything → `[len]` |
 /// | `relu`, `sigmoid`, `tanh`, `leaky_relu(slope = 0.01)`, `softmax` | unchanged |
 /// | `dropout(p)`, with 0 ≤ p < 1 | unchanged |
-/// | `batch_norm(momentum = 0.1, eps = 1e-5)`: checked, not expanded yet | unchanged |
+/// | `batch_norm(momentum = 0.1, eps = 1e-5)`: per feature on vectors, per channel on images; trains with `BatchTrainer` | unchanged |
 ///
 /// `kernel`, `stride` and `dilation` are `k` or `(kh, kw)`; `conv2d`'s padding is `p`,
 /// `(ph, pw)` or `same`. Output sizes follow PyTorch: with the effective kernel

@@ -47,7 +47,7 @@ where
     let mut batches = Minibatches::new(train.len(), args.batch, args.seed);
     let mut progress = Progress::new(args.epochs, train.len());
     let started = Instant::now();
-    let mut acc = 0.0;
+    let mut acc = accuracy(net, test.pairs());
     for epoch in 0..args.epochs {
         opt.set_learning_rate(lr(epoch) as f32);
         progress.start_epoch(epoch);

@@ -72,6 +72,9 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     const RECORD_BYTES: usize = core::mem::size_of::<Self::Record>();
     /// Bytes inference needs for activations: every layer's output plus the largest scratch.
     const INFERENCE_BYTES: usize = inference_bytes(Self::LAYERS, T::BYTES);
+    /// Working memory of training one sample: its record plus backward's gradient buffers,
+    /// which are as large as inference's activations.
+    const TRAINING_BYTES: usize = Self::RECORD_BYTES + Self::INFERENCE_BYTES;
     /// Whether some layer (batch norm) needs whole minibatches to train; such a network
     /// trains through [`BatchNetwork`] only.
     const NEEDS_BATCH: bool = false;
@@ -204,7 +207,7 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
             Padded(N::INPUT_SHAPE),
             0,
             0,
-            N::INPUT_SHAPE.len() * T::BYTES
+            Thousands(N::INPUT_SHAPE.len() * T::BYTES)
         )?;
         let (mut params, mut macs) = (0, 0);
         for row in N::LAYERS {
@@ -232,13 +235,18 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
         writeln!(f, "MACs per sample: {}", Thousands(macs))?;
         writeln!(
             f,
-            "inference activations: {} bytes",
+            "inference: {} bytes of activations",
             Thousands(N::INFERENCE_BYTES)
         )?;
         writeln!(
             f,
-            "training: {} bytes of gradients + {} bytes of record per sample",
-            Thousands(N::GRAD_BYTES),
+            "training: {} bytes of gradients (the size of each optimiser state buffer),",
+            Thousands(N::GRAD_BYTES)
+        )?;
+        writeln!(
+            f,
+            "          {} bytes of working memory per sample ({} of record)",
+            Thousands(N::TRAINING_BYTES),
             Thousands(N::RECORD_BYTES)
         )
     }

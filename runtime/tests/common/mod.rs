@@ -23,7 +23,7 @@ use stacknet_runtime::layers::{Activation, Dense, Dropout, Tanh};
 use stacknet_runtime::nalgebra::SVector;
 use stacknet_runtime::rand_core::RngCore;
 use stacknet_runtime::{
-    Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros,
+    BatchNetwork, Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros,
 };
 
 /// Tensor dispatch: walk the layers, subtracting each one's tensor count.
@@ -102,8 +102,69 @@ pub struct TinyRecord<T: Scalar = f32> {
     r3: <Dense<T, 4, 2> as Layer<T>>::Record,
 }
 
+/// The batch record: every activation of `B` samples, layer by layer, so each layer sees
+/// its whole minibatch as one contiguous slice.
+pub struct TinyBatchRecord<T: Scalar, const B: usize> {
+    x0: [SVector<T, 3>; B],
+    x1: [SVector<T, 4>; B],
+    x2: [SVector<T, 4>; B],
+    x3: [SVector<T, 2>; B],
+    r1: [<Dense<T, 3, 4> as Layer<T>>::Record; B],
+    r2: [<Activation<Tanh, 4> as Layer<T>>::Record; B],
+    r3: [<Dense<T, 4, 2> as Layer<T>>::Record; B],
+}
+
+impl<T: Scalar, const B: usize> Zeros for TinyBatchRecord<T, B> {
+    fn zeros() -> Self {
+        TinyBatchRecord {
+            x0: Zeros::zeros(),
+            x1: Zeros::zeros(),
+            x2: Zeros::zeros(),
+            x3: Zeros::zeros(),
+            r1: Zeros::zeros(),
+            r2: Zeros::zeros(),
+            r3: Zeros::zeros(),
+        }
+    }
+}
+
+impl<T: Scalar> BatchNetwork<T> for Tiny<T> {
+    type BatchRecord<const B: usize> = TinyBatchRecord<T, B>;
+
+    fn forward_train_batch<const B: usize>(
+        &mut self,
+        xs: &[SVector<T, 3>; B],
+        r: &mut TinyBatchRecord<T, B>,
+    ) {
+        r.x0.clone_from(xs);
+        self.hidden.forward_train_batch(&r.x0, &mut r.x1, &mut r.r1);
+        self.tanh_1.forward_train_batch(&r.x1, &mut r.x2, &mut r.r2);
+        self.out.forward_train_batch(&r.x2, &mut r.x3, &mut r.r3);
+    }
+
+    fn batch_outputs<const B: usize>(r: &TinyBatchRecord<T, B>) -> &[SVector<T, 2>; B] {
+        &r.x3
+    }
+
+    fn backward_batch<const B: usize>(
+        &self,
+        r: &TinyBatchRecord<T, B>,
+        d3: &[SVector<T, 2>; B],
+        g: &mut TinyGrad<T>,
+    ) {
+        let mut d2: [SVector<T, 4>; B] = Zeros::zeros();
+        self.out
+            .backward_batch(&r.x2, &r.x3, &r.r3, d3, Some(&mut d2), &mut g.out);
+        let mut d1: [SVector<T, 4>; B] = Zeros::zeros();
+        self.tanh_1
+            .backward_batch(&r.x1, &r.x2, &r.r2, &d2, Some(&mut d1), &mut g.tanh_1);
+        self.hidden
+            .backward_batch(&r.x0, &r.x1, &r.r1, &d1, None, &mut g.hidden);
+    }
+}
+
 impl<T: Scalar> Tiny<T> {
-    pub fn new(rng: &mut (impl RngCore + ?Sized)) -> Self {
+    pub fn new(rng: &mut (impl stacknet_runtime::rand_core::RngCore + ?Sized)) -> Self {
         Tiny {
             hidden: Dense::new(Init::XavierUniform, rng),
             tanh_1: Activation(Tanh),
@@ -146,10 +207,34 @@ impl<T: Scalar> Network<T> for Tiny<T> {
     type Record = TinyRecord<T>;
     const INPUT_SHAPE: Shape = Shape::vector(3);
     const OUTPUT_SHAPE: Shape = Shape::vector(2);
+    const NEEDS_BATCH: bool = <Dense<T, 3, 4> as Layer<T>>::NEEDS_BATCH
+        || <Activation<Tanh, 4> as Layer<T>>::NEEDS_BATCH
+        || <Dense<T, 4, 2> as Layer<T>>::NEEDS_BATCH;
     const LAYERS: &'static [LayerRow] = &[
-        row::<T, Dense<T, 3, 4>>("hidden", 4),
-        row::<T, Activation<Tanh, 4>>("tanh_1", 4),
-        row::<T, Dense<T, 4, 2>>("out", 2),
+        LayerRow {
+            name: "hidden",
+            kind: <Dense<T, 3, 4> as Layer<T>>::KIND,
+            output: Shape::vector(4),
+            params: <Dense<T, 3, 4> as Params<T>>::LEN,
+            macs: <Dense<T, 3, 4> as Layer<T>>::MACS,
+            scratch_bytes: <Dense<T, 3, 4> as Layer<T>>::SCRATCH_BYTES,
+        },
+        LayerRow {
+            name: "tanh_1",
+            kind: <Activation<Tanh, 4> as Layer<T>>::KIND,
+            output: Shape::vector(4),
+            params: 0,
+            macs: 0,
+            scratch_bytes: 0,
+        },
+        LayerRow {
+            name: "out",
+            kind: <Dense<T, 4, 2> as Layer<T>>::KIND,
+            output: Shape::vector(2),
+            params: <Dense<T, 4, 2> as Params<T>>::LEN,
+            macs: <Dense<T, 4, 2> as Layer<T>>::MACS,
+            scratch_bytes: 0,
+        },
     ];
 
     fn forward(&self, x0: &SVector<T, 3>) -> SVector<T, 2> {
@@ -190,9 +275,6 @@ impl<T: Scalar> Network<T> for Tiny<T> {
             .backward(&r.x0, &r.x1, &r.r1, &d1, dx, &mut g.hidden);
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// TinyDrop: dense(8), tanh, dropout(0.25), dense(2)
 
 #[derive(Clone, Debug)]
 pub struct TinyDrop<T: Scalar = f32> {
