@@ -83,4 +83,29 @@ for k, (name, t, ratio) in best.items():
 print(f"allocations per inference {ours['allocs_per_infer']}, per training step "
       f"{ours['allocs_per_train_step']}; peak RSS {ours['peak_rss_mb']} MB; "
       f"{ours['gflops_infer']:.1f} GFLOP/s in inference")
+
+# The targets of issue 5, from the figures of this run.
+PEAK = 110.0  # GFLOP/s, one core's practical peak as the issue states it
+by_name = {r[0]: r for r in rows}
+checks = []
+def check(what, ratio, limit):
+    checks.append((what, ratio, limit))
+if "onnxruntime" in by_name:
+    check("inference ≤ 0.5× onnxruntime", ours["infer_b1_us"] / by_name["onnxruntime"][1], 0.5)
+check("inference ≥ 40% of peak (share of 110 GFLOP/s)", ours["gflops_infer"] / PEAK, 0.4)
+if "train_b1_us" in best:
+    check(f"train b1 ≤ 0.1× fastest library ({best['train_b1_us'][0]})", best["train_b1_us"][2], 0.1)
+if "train_b32_us_per_sample" in best:
+    check(f"train b32 ≤ 0.25× fastest library ({best['train_b32_us_per_sample'][0]})",
+          best["train_b32_us_per_sample"][2], 0.25)
+if "naive" in by_name:
+    for k, i in keys:
+        check(f"{k} ≤ 0.5× naive", ours[k] / by_name["naive"][i], 0.5)
+print()
+print("targets (issue 5):")
+for what, ratio, limit in checks:
+    ok = ratio >= limit if "peak" in what else ratio <= limit
+    print(f"  {'met ' if ok else 'MISS'}  {what:58} {ratio:.3f} (limit {limit})")
+zero = ours["allocs_per_infer"] == 0 and ours["allocs_per_train_step"] == 0
+print(f"  {'met ' if zero else 'MISS'}  zero heap allocations per inference and training step")
 PY
