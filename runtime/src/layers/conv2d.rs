@@ -213,11 +213,14 @@ impl<
     /// Whether backward takes the weight gradient as dot products along the wide rows
     /// ([`gemm_tn`]), reading the padded image in place like the direct forward, instead of
     /// through a transposed im2col matrix: for layers on the direct path whose sums are long
-    /// (at least 512 positions: the final sums across the lanes then cost little), and whose
+    /// (at least 512 positions: the final sums across the lanes then cost little) on AVX-512
+    /// (with narrower vectors LLVM vectorises these dot products across taps instead, with
+    /// shuffles, and the transposed im2col path is faster: measured on AVX2), and whose
     /// padded image and one channel's wide output gradient, both rounded up to whole vectors,
     /// fit in arrays of twice the input and twice `P`. LeNet's first convolution (896
     /// positions) takes it.
     const DOT_WEIGHTS: bool = Self::DIRECT
+        && crate::kernels::VECTOR_BYTES == 64
         && Self::Q >= 512
         && Self::XP + (gemm_tn_rows::<T>(Self::Q) - Self::Q) <= 2 * IN
         && gemm_tn_rows::<T>(Self::Q) <= 2 * P;
@@ -1234,9 +1237,11 @@ mod tests {
         type Conv2 = conv!(f32; 6, 14, 14 => 16; k(5, 5) s(1, 1) p(0, 0) d(1, 1) true);
         type Strided = conv!(f32; 2, 8, 9 => 3; k(3, 3) s(2, 2) p(1, 1) d(1, 1) true);
         // 892 wide rows for 784 outputs; 136 for 100; no direct path at stride 2.
+        // (The dot products need AVX-512; see `DOT_WEIGHTS`.)
+        let wide = crate::kernels::VECTOR_BYTES == 64;
         assert_eq!(
             (Conv1::Q, Conv1::DIRECT, Conv1::DOT_WEIGHTS),
-            (892, true, true)
+            (892, true, wide)
         );
         assert_eq!(
             (Conv2::Q, Conv2::DIRECT, Conv2::DOT_WEIGHTS),
