@@ -413,18 +413,36 @@ impl<
     }
 
     /// ∂L/∂x = col2im(G) for `G = D · Wmatᵀ` (P × K, the gradient of the im2col matrix, a
-    /// product along P), added back onto the input a whole output row at a time.
-    fn input_grad(&self, dy: &[T], dx: &mut [T], g: &mut [T]) {
-        // A = D (column o at o·P), B(o, k) = weight[o·K + k].
-        let w = self.weight.as_slice();
-        let mut sink = Store {
-            out: &mut *g,
-            ld: P,
-        };
-        gemm_nn::<T, OC, K>(P, dy, |o| o * P, w, K, 1, Start::Zero, &mut sink);
+    /// product along P), added back onto the input a whole output row at a time. `G` is
+    /// computed [`TAPS`] columns at a time, each block added back while it is
+    /// still in L1; the last block ends at tap K and adds only its new columns.
+    fn input_grad(&self, dy: &[T], dx: &mut [T]) {
         let dx = &mut dx[..IN];
         dx.fill(T::zero());
-        Self::col2im(g, dx);
+        let mut buf = [[T::zero(); P]; TAPS];
+        let g = buf.as_flattened_mut();
+        let w = self.weight.as_slice();
+        // A = D (column o at o·P), B(o, k) = weight[o·K + k0 + k].
+        if K < TAPS {
+            let mut sink = Store {
+                out: &mut *g,
+                ld: P,
+            };
+            gemm_nn::<T, OC, K>(P, dy, |o| o * P, w, K, 1, Start::Zero, &mut sink);
+            Self::col2im(g, 0, 0..K, dx);
+            return;
+        }
+        let mut k0 = 0;
+        while k0 < K {
+            let from = k0.min(K - TAPS);
+            let mut sink = Store {
+                out: &mut *g,
+                ld: P,
+            };
+            gemm_nn::<T, OC, TAPS>(P, dy, |o| o * P, &w[from..], K, 1, Start::Zero, &mut sink);
+            Self::col2im(g, from, k0 - from..TAPS, dx);
+            k0 = from + TAPS;
+        }
     }
 
     /// Writes the `P × K` im2col matrix of `x` (column-major) into `col`.
@@ -471,42 +489,38 @@ impl<
         }
     }
 
-    /// Adds every entry of the `P × K` matrix `g` (column-major, the layout of
-    /// [`im2col`](Self::im2col)) onto the input value im2col took it from, dropping the
-    /// padding: its adjoint. Each column adds whole output rows, of constant length in the
-    /// interior.
-    fn col2im(g: &[T], dx: &mut [T]) {
-        let (g, dx) = (&g[..P * K], &mut dx[..IN]);
-        let mut k = 0;
-        for img in dx.chunks_exact_mut(H * W) {
-            for ky in 0..KH {
-                let (oh0, oh1) = valid_span(ky * DH, PH, SH, H, OH);
-                for kx in 0..KW {
-                    let (ow0, ow1) = valid_span(kx * DW, PW, SW, W, OW);
-                    let src = &g[k * P..][..P];
-                    k += 1;
-                    if ow0 == ow1 {
-                        // This tap reads padding at every output column.
-                        continue;
+    /// Adds the given columns of a block of the `P × K` matrix (column-major, the layout of
+    /// [`im2col`](Self::im2col); column j of `g` is tap `first + j`) onto the input values
+    /// im2col took them from, dropping the padding: its adjoint. Each column adds whole
+    /// output rows, of constant length in the interior.
+    fn col2im(g: &[T], first: usize, columns: core::ops::Range<usize>, dx: &mut [T]) {
+        let dx = &mut dx[..IN];
+        for j in columns {
+            let (k, src) = (first + j, &g[j * P..][..P]);
+            let (c, ky, kx) = (k / (KH * KW), k / KW % KH, k % KW);
+            let img = &mut dx[c * H * W..][..H * W];
+            let (oh0, oh1) = valid_span(ky * DH, PH, SH, H, OH);
+            let (ow0, ow1) = valid_span(kx * DW, PW, SW, W, OW);
+            if ow0 == ow1 {
+                // This tap reads padding at every output column.
+                continue;
+            }
+            for oh in oh0..oh1 {
+                let dst = &mut img[(oh * SH + ky * DH - PH) * W..][..W];
+                let row = &src[oh * OW..][..OW];
+                let ix0 = (ow0 * SW + kx * DW).wrapping_sub(PW);
+                if SW == 1 && ow0 == 0 && ow1 == OW {
+                    for (d, &v) in dst[ix0..][..OW].iter_mut().zip(row) {
+                        *d += v;
                     }
-                    for oh in oh0..oh1 {
-                        let dst = &mut img[(oh * SH + ky * DH - PH) * W..][..W];
-                        let row = &src[oh * OW..][..OW];
-                        let ix0 = (ow0 * SW + kx * DW).wrapping_sub(PW);
-                        if SW == 1 && ow0 == 0 && ow1 == OW {
-                            for (d, &v) in dst[ix0..][..OW].iter_mut().zip(row) {
-                                *d += v;
-                            }
-                        } else if SW == 1 {
-                            for (d, &v) in dst[ix0..].iter_mut().zip(&row[ow0..ow1]) {
-                                *d += v;
-                            }
-                        } else {
-                            let dst = dst[ix0..].iter_mut().step_by(SW);
-                            for (d, &v) in dst.zip(&row[ow0..ow1]) {
-                                *d += v;
-                            }
-                        }
+                } else if SW == 1 {
+                    for (d, &v) in dst[ix0..].iter_mut().zip(&row[ow0..ow1]) {
+                        *d += v;
+                    }
+                } else {
+                    let dst = dst[ix0..].iter_mut().step_by(SW);
+                    for (d, &v) in dst.zip(&row[ow0..ow1]) {
+                        *d += v;
                     }
                 }
             }
@@ -689,17 +703,18 @@ impl<
     type Grad = Self;
     const KIND: &'static str = "conv2d";
     const MACS: usize = OC * P * K;
-    /// The largest scratch of forward and backward: the `P × K` im2col matrix (of forward
-    /// on the im2col path, of backward's ∂L/∂x always); the padded image (an array of twice
-    /// the input) with, on the paths vectorised over channels, the transposed weights (forward)
-    /// or output gradient (backward); the padded image and one channel's wide output gradient
-    /// of `DOT_WEIGHTS` (twice the input and twice `P`); plus one
-    /// packed block of a product's right factor, at most 8 columns of `K`, `P` or `OC` rows.
+    /// The largest scratch of forward and backward: the `P × K` im2col matrix where it is
+    /// built (forward on the im2col path, backward's weight gradient through `colᵀ`); the
+    /// padded image (an array of twice the input) with, on the paths vectorised over
+    /// channels, the transposed weights (forward) or output gradient (backward); the padded
+    /// image and one channel's wide output gradient of `DOT_WEIGHTS` (twice the input and
+    /// twice `P`); [`TAPS`] columns of ∂L/∂col; plus one packed block of a product's right
+    /// factor, at most 8 columns of `K`, `P` or `OC` rows.
     const SCRATCH_BYTES: usize = {
         let padded = if PH > 0 || PW > 0 { 2 * IN } else { 0 };
-        let mut most = P * K;
-        if Self::DOT_WEIGHTS {
-            most = max(most, 2 * IN + 2 * P);
+        let mut most = P * TAPS;
+        if !Self::DIRECT && !Self::CHANNELS_FORWARD {
+            most = max(most, P * K);
         }
         if Self::DIRECT {
             most = max(most, padded);
@@ -707,8 +722,12 @@ impl<
         if Self::CHANNELS_FORWARD {
             most = max(most, padded + OC * K);
         }
-        if Self::CHANNELS_WEIGHTS {
+        if Self::DOT_WEIGHTS {
+            most = max(most, 2 * IN + 2 * P);
+        } else if Self::CHANNELS_WEIGHTS {
             most = max(most, padded + OC * P);
+        } else {
+            most = max(most, P * K);
         }
         (most + 8 * max(max(K, P), OC)) * T::BYTES
     };
@@ -741,19 +760,16 @@ impl<
         let (x, dy) = (x.as_slice(), dy.as_slice());
         let dx = dx.map(|dx| dx.as_mut_slice());
         let gw = grad.weight.as_mut_slice();
-        let by_columns = !Self::DOT_WEIGHTS && !Self::CHANNELS_WEIGHTS;
-        // One P × K matrix serves both products in turn (one zeroing, one scratch).
-        let mut buf = (by_columns || dx.is_some()).then(SMatrix::<T, K, P>::zeros);
-        let mut buf = buf.as_mut().map(|b| b.as_mut_slice());
         if Self::DOT_WEIGHTS {
             Self::weight_grad_dots(x, dy, gw);
         } else if Self::CHANNELS_WEIGHTS {
             Self::weight_grad_channels(x, dy, gw);
-        } else if let Some(buf) = buf.as_deref_mut() {
-            Self::weight_grad_by_columns(x, dy, gw, buf);
+        } else {
+            let mut buf = SMatrix::<T, K, P>::zeros();
+            Self::weight_grad_by_columns(x, dy, gw, buf.as_mut_slice());
         }
-        if let (Some(dx), Some(buf)) = (dx, buf) {
-            self.input_grad(dy, dx, buf);
+        if let Some(dx) = dx {
+            self.input_grad(dy, dx);
         }
         if BIAS {
             for (db, d) in grad.bias.as_mut_slice().iter_mut().zip(dy.chunks_exact(P)) {
@@ -780,6 +796,9 @@ fn sum<T: Scalar>(v: &[T]) -> T {
     }
     s
 }
+
+/// Columns of the gradient of the im2col matrix that backward computes at a time.
+const TAPS: usize = 8;
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b {
