@@ -708,7 +708,7 @@ impl<
     /// padded image (an array of twice the input) with, on the paths vectorised over
     /// channels, the transposed weights (forward) or output gradient (backward); the padded
     /// image and one channel's wide output gradient of `DOT_WEIGHTS` (twice the input and
-    /// twice `P`); [`TAPS`] columns of ∂L/∂col; plus one packed block of a product's right
+    /// twice `P`); eight columns of ∂L/∂col; plus one packed block of a product's right
     /// factor, at most 8 columns of `K`, `P` or `OC` rows.
     const SCRATCH_BYTES: usize = {
         let padded = if PH > 0 || PW > 0 { 2 * IN } else { 0 };
