@@ -1,5 +1,6 @@
-//! Hand-expanded networks shared by the integration tests, written exactly as `network!`
-//! expands them (see `hand_expanded.rs`, which documents the pattern):
+//! Hand-expanded networks shared by the integration tests, in the shape `network!` expands
+//! them (`hand_expanded.rs` tests the pattern). The macro also runs activations in place and
+//! passes `flatten`'s buffer on; these keep one buffer per layer, the plain form of the contract:
 //!
 //! ```text
 //! network! {
