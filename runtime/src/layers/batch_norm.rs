@@ -102,51 +102,35 @@ fn info(i: usize, c: usize) -> TensorInfo {
     }
 }
 
-impl<T: Scalar, const C: usize> Params<T> for BatchNormGrad<T, C> {
-    const TENSORS: usize = 2;
-    const LEN: usize = 2 * C;
-    fn tensor(&self, i: usize) -> &[T] {
-        match i {
-            0 => self.gamma.as_slice(),
-            1 => self.beta.as_slice(),
-            _ => &[],
+/// The two tensors γ (`weight`) and β (`bias`), for the layer and for its gradient alike.
+macro_rules! gamma_beta_params {
+    ($ty:ty, $($gen:tt)*) => {
+        impl<T: Scalar, $($gen)*> Params<T> for $ty {
+            const TENSORS: usize = 2;
+            const LEN: usize = 2 * C;
+            fn tensor(&self, i: usize) -> &[T] {
+                match i {
+                    0 => self.gamma.as_slice(),
+                    1 => self.beta.as_slice(),
+                    _ => &[],
+                }
+            }
+            fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+                match i {
+                    0 => self.gamma.as_mut_slice(),
+                    1 => self.beta.as_mut_slice(),
+                    _ => &mut [],
+                }
+            }
+            fn tensor_info(i: usize) -> TensorInfo {
+                info(i, C)
+            }
         }
-    }
-    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
-        match i {
-            0 => self.gamma.as_mut_slice(),
-            1 => self.beta.as_mut_slice(),
-            _ => &mut [],
-        }
-    }
-    fn tensor_info(i: usize) -> TensorInfo {
-        info(i, C)
-    }
+    };
 }
 
-impl<T: Scalar, const C: usize, const S: usize, const N: usize> Params<T>
-    for BatchNorm<T, C, S, N>
-{
-    const TENSORS: usize = 2;
-    const LEN: usize = 2 * C;
-    fn tensor(&self, i: usize) -> &[T] {
-        match i {
-            0 => self.gamma.as_slice(),
-            1 => self.beta.as_slice(),
-            _ => &[],
-        }
-    }
-    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
-        match i {
-            0 => self.gamma.as_mut_slice(),
-            1 => self.beta.as_mut_slice(),
-            _ => &mut [],
-        }
-    }
-    fn tensor_info(i: usize) -> TensorInfo {
-        info(i, C)
-    }
-}
+gamma_beta_params!(BatchNormGrad<T, C>, const C: usize);
+gamma_beta_params!(BatchNorm<T, C, S, N>, const C: usize, const S: usize, const N: usize);
 
 impl<T: Scalar, const C: usize, const S: usize, const N: usize> Layer<T> for BatchNorm<T, C, S, N> {
     type Input = SVector<T, N>;
