@@ -295,6 +295,22 @@ pub trait Layer<T: Scalar>: Params<T> {
     }
 }
 
+/// A layer that can overwrite its input with its output: element-wise activations and
+/// `flatten`. `network!` runs such a layer in place when its input is not needed afterwards
+/// (the plan knows; a value a skip connection still reads is never overwritten), which saves
+/// the output buffer, its zeroing and a pass over memory.
+///
+/// Implementing it is the runtime's answer to "can this kind run in place?": the macro's
+/// layer module says it would, and the generated call only compiles if the type agrees.
+pub trait InPlace<T: Scalar>: Layer<T> {
+    /// [`forward`](Layer::forward) in place: the buffer holds `x` on entry and `y` on exit.
+    fn forward_in_place(&self, xy: &mut Self::Output);
+
+    /// [`backward`](Layer::backward) in place: given the forward's `x` and `y`, the buffer
+    /// holds ∂L/∂y on entry and ∂L/∂x on exit.
+    fn backward_in_place(&self, x: &Self::Input, y: &Self::Output, d: &mut Self::Output);
+}
+
 impl<X: Zeros, const B: usize> Zeros for [X; B] {
     fn zeros() -> Self {
         core::array::from_fn(|_| X::zeros())

@@ -12,6 +12,7 @@ extern crate std;
 
 pub mod data;
 pub mod gradcheck;
+pub mod graph;
 pub mod init;
 pub mod kernels;
 pub mod layer;
@@ -25,7 +26,7 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
-pub use layer::{Flat, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros};
+pub use layer::{Flat, InPlace, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros};
 pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use scalar::Scalar;
 

@@ -1,7 +1,12 @@
 //! The floating-point types a network can be built on: `f32` to deploy, `f64` to check gradients.
 
 /// A real scalar: nalgebra's `RealField` plus the few conversions the kernels need.
-pub trait Scalar: nalgebra::RealField + Copy + Default + core::fmt::Debug + 'static {
+///
+/// `Pod` (plain old data) is what lets a network's working memory be one flat arena whose
+/// regions are seen as the typed vectors of each layer (see [`crate::graph`]).
+pub trait Scalar:
+    nalgebra::RealField + Copy + Default + core::fmt::Debug + bytemuck::Pod + 'static
+{
     /// Bytes of one value, for the memory figures in summaries.
     const BYTES: usize;
     /// Converts a constant (learning rate, initialisation bound…) to this type.

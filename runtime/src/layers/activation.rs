@@ -3,7 +3,7 @@
 //! For an element-wise y = f(x), backward is ∂L/∂x = f′(x) ⊙ ∂L/∂y; `df` receives both x and
 //! y because f′ is cheapest from y for sigmoid (y(1 − y)) and tanh (1 − y²).
 
-use crate::{Flat, Layer, NoParams, NoRecord, Scalar, Zeros};
+use crate::{Flat, InPlace, Layer, NoParams, NoRecord, Scalar, Zeros};
 use nalgebra::SVector;
 
 /// A scalar function and its derivative.
@@ -121,30 +121,18 @@ pub struct Activation<A, const N: usize>(pub A);
 
 crate::no_params!(Activation<A; const N: usize>);
 
-impl<A, const N: usize> Activation<A, N> {
-    /// [`forward`](Layer::forward) in place: `x ← f(x)`. Generated inference code uses it
-    /// to skip a buffer (and its zeroing) per activation.
+impl<T: Scalar, A: Elementwise<T>, const N: usize> InPlace<T> for Activation<A, N> {
+    /// `x ← f(x)`.
     #[inline]
-    pub fn forward_in_place<T: Scalar>(&self, x: &mut SVector<T, N>)
-    where
-        A: Elementwise<T>,
-    {
+    fn forward_in_place(&self, x: &mut SVector<T, N>) {
         for x in x.as_mut_slice() {
             *x = self.0.f(*x);
         }
     }
 
-    /// [`backward`](Layer::backward) in place: `d ← f′(x) ⊙ d`, given the forward's `x` and
-    /// `y`; generated training code turns ∂L/∂y into ∂L/∂x in the same buffer.
+    /// `d ← f′(x) ⊙ d`: ∂L/∂y turns into ∂L/∂x in the same buffer.
     #[inline]
-    pub fn backward_in_place<T: Scalar>(
-        &self,
-        x: &SVector<T, N>,
-        y: &SVector<T, N>,
-        d: &mut SVector<T, N>,
-    ) where
-        A: Elementwise<T>,
-    {
+    fn backward_in_place(&self, x: &SVector<T, N>, y: &SVector<T, N>, d: &mut SVector<T, N>) {
         let it = d
             .as_mut_slice()
             .iter_mut()

@@ -4,7 +4,7 @@
 //! so this layer only changes the shape the macro tracks; it copies `N` values and its
 //! backward passes gradients through unchanged.
 
-use crate::{Layer, NoParams, NoRecord, Scalar, Zeros};
+use crate::{InPlace, Layer, NoParams, NoRecord, Scalar, Zeros};
 use nalgebra::SVector;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,6 +45,15 @@ impl<T: Scalar, const N: usize> Layer<T> for Flatten<N> {
             dx.as_mut_slice().copy_from_slice(dy.as_slice());
         }
     }
+}
+
+/// The values do not change, so in place there is nothing to do.
+impl<T: Scalar, const N: usize> InPlace<T> for Flatten<N> {
+    #[inline(always)]
+    fn forward_in_place(&self, _xy: &mut SVector<T, N>) {}
+
+    #[inline(always)]
+    fn backward_in_place(&self, _x: &SVector<T, N>, _y: &SVector<T, N>, _d: &mut SVector<T, N>) {}
 }
 
 #[cfg(test)]
