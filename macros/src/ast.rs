@@ -5,12 +5,16 @@
 //! ```text
 //! Input    = Crate ";" Network                  the shim passes `$crate` first
 //! Network  = Attribute* Visibility "struct" Ident "(" "input" ":" "[" Value,* "]" ")"
-//!            "{" Layer,* "}"
-//! Layer    = (Ident ":")? Ident ("(" Arg,* ")")? ("{" Layer,* "}")?
+//!            "{" Item,* "}"
+//! Item     = (Ident ":")? Layer
+//!          | (Ident ":")? Group
+//! Layer    = Ident ("(" Arg,* ")")? Group?       `dense(10)`, `relu`, `residual { .. }`
+//! Group    = "{" Item,* "}"                      a scope; a `concat` branch
 //! Arg      = (Ident "=")? Value
 //! Value    = "-"? Literal                       5, 0.5, 1e-5, -0.1, true
 //!          | Ident ("(" Value,* ")")?           same, he_uniform, normal(0.1)
-//!          | "(" Value,* ")"                    (3, 5)
+//!          | "(" Value,* ")"                    (3, 5), ((0, 1), (0, 1))
+//!          | Group                              shortcut = { conv2d(32, kernel = 1) }
 //! ```
 //!
 //! The parser is deliberately lenient: any identifier is accepted as a layer kind or argument
@@ -19,8 +23,8 @@
 //! at once, each on its own token. Only input that has no tree at all (a missing comma, an
 //! unbalanced header) is a syntax error here.
 //!
-//! A layer's `{ ... }` body is reserved for blocks (`residual`, `concat`, `repeat(n)`); it is
-//! parsed so the tree has its final shape, and `check.rs` says blocks are not supported yet.
+//! A layer's `{ ... }` body belongs to the blocks (`residual`, `concat`, `repeat(n)`); a bare
+//! group is a named scope in a stack and a branch in a `concat`.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, TokenStreamExt};
@@ -47,7 +51,13 @@ pub struct Network {
     /// The input shape as written; its rank and values are checked later.
     pub dims: Punctuated<Value, Token![,]>,
     pub brace: token::Brace,
-    pub layers: Punctuated<Layer, Token![,]>,
+    pub items: Punctuated<Item, Token![,]>,
+}
+
+/// One element of a stack: a layer or block, or a group.
+pub enum Item {
+    Layer(Layer),
+    Group(Group),
 }
 
 /// `name: kind(args) { body }`, every part but `kind` optional.
@@ -55,20 +65,19 @@ pub struct Layer {
     pub name: Option<Ident>,
     pub kind: Ident,
     pub args: Option<Args>,
-    pub body: Option<Body>,
+    pub body: Option<Group>,
+}
+
+/// `name: { items }`: a scope of its own, or a `concat` branch.
+pub struct Group {
+    pub name: Option<Ident>,
+    pub brace: token::Brace,
+    pub items: Punctuated<Item, Token![,]>,
 }
 
 /// The parenthesised argument list of a layer (`dense()` has an empty one).
 pub struct Args {
     pub list: Punctuated<Arg, Token![,]>,
-}
-
-/// The `{ ... }` of a block.
-pub struct Body {
-    pub brace: token::Brace,
-    /// Read once blocks are lowered into the IR (see `ir.rs`).
-    #[allow(dead_code)]
-    pub layers: Punctuated<Layer, Token![,]>,
 }
 
 /// One argument: positional (`16`) or named (`kernel = 5`).
@@ -94,6 +103,8 @@ pub enum Value {
         paren: token::Paren,
         elems: Punctuated<Value, Token![,]>,
     },
+    /// A group of layers: `{ conv2d(32, kernel = 1) }`.
+    Group(Group),
 }
 
 impl Parse for Input {
@@ -157,7 +168,7 @@ impl Parse for Network {
         }
         let content;
         let brace = syn::braced!(content in input);
-        let layers = content.parse_terminated(Layer::parse, Token![,])?;
+        let items = content.parse_terminated(Item::parse, Token![,])?;
         Ok(Network {
             attrs,
             vis,
@@ -165,12 +176,12 @@ impl Parse for Network {
             bracket,
             dims,
             brace,
-            layers,
+            items,
         })
     }
 }
 
-impl Parse for Layer {
+impl Parse for Item {
     fn parse(input: ParseStream) -> Result<Self> {
         // `name:` but not a path `a::b`.
         let name =
@@ -181,6 +192,9 @@ impl Parse for Layer {
             } else {
                 None
             };
+        if input.peek(token::Brace) {
+            return Ok(Item::Group(Group::parse_named(input, name)?));
+        }
         if !input.peek(Ident::peek_any) {
             return Err(input.error("expected a layer, e.g. `dense(10)` or `relu`"));
         }
@@ -195,21 +209,46 @@ impl Parse for Layer {
             None
         };
         let body = if input.peek(token::Brace) {
-            let content;
-            let brace = syn::braced!(content in input);
-            Some(Body {
-                brace,
-                layers: content.parse_terminated(Layer::parse, Token![,])?,
-            })
+            Some(Group::parse_named(input, None)?)
         } else {
             None
         };
-        Ok(Layer {
+        Ok(Item::Layer(Layer {
             name,
             kind,
             args,
             body,
+        }))
+    }
+}
+
+impl Group {
+    fn parse_named(input: ParseStream, name: Option<Ident>) -> Result<Self> {
+        let content;
+        let brace = syn::braced!(content in input);
+        Ok(Group {
+            name,
+            brace,
+            items: content.parse_terminated(Item::parse, Token![,])?,
         })
+    }
+}
+
+impl Item {
+    /// The name the user gave, if any.
+    pub fn name(&self) -> Option<&Ident> {
+        match self {
+            Item::Layer(layer) => layer.name.as_ref(),
+            Item::Group(group) => group.name.as_ref(),
+        }
+    }
+
+    /// Where errors about the item as a whole go: the kind, or a group's opening brace.
+    pub fn span(&self) -> proc_macro2::Span {
+        match self {
+            Item::Layer(layer) => layer.kind.span(),
+            Item::Group(group) => group.brace.span.open(),
+        }
     }
 }
 
@@ -246,6 +285,8 @@ impl Parse for Value {
                 minus: None,
                 lit: input.parse()?,
             })
+        } else if input.peek(token::Brace) {
+            Ok(Value::Group(Group::parse_named(input, None)?))
         } else if input.peek(token::Paren) {
             let content;
             let paren = parenthesized!(content in input);
@@ -285,6 +326,7 @@ impl ToTokens for Value {
             Value::Tuple { paren, elems } => {
                 paren.surround(tokens, |tokens| elems.to_tokens(tokens))
             }
+            Value::Group(group) => group.brace.surround(tokens, |_| {}),
         }
     }
 }
@@ -329,6 +371,7 @@ impl std::fmt::Display for Value {
                 list(f, elems)?;
                 f.write_str(")")
             }
+            Value::Group(_) => f.write_str("{ ... }"),
         }
     }
 }

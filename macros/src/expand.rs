@@ -1,107 +1,58 @@
-//! Code generation: one `expand_*` per generated item, in exactly the shape of
-//! `runtime/tests/hand_expanded.rs` (the readable reference for everything emitted here).
+//! Code generation: one `expand_*` per generated item, each a printing of the [`Plan`].
 //!
 //! Everything is named through the path the facade passes (`$crate::runtime::...`), so the
 //! output works however the user imported or renamed `stacknet`, and method calls go through
 //! fully qualified trait paths so the user need not import any trait. The code stays lean:
 //! layer types carry their sizes as const generics and the runtime's generic kernels do the
 //! work; per network we emit only the fields, the call sequence and the parameter dispatch.
+//! The checked-in `macros/expanded/*.rs` show what comes out.
 
-use crate::ast;
-use crate::check::Failure;
-use crate::ir::{self, Init, Op};
-use crate::report::Errors;
+use crate::ir;
+use crate::layers::{int, New};
+use crate::plan::{Arena, Bwd, DxTo, Fwd, Loc, Move, Plan, Step, Value, INPUT};
 use crate::shape::Shape;
-use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote, ToTokens};
-use syn::ext::IdentExt;
-use syn::{Error, Ident};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Ident;
 
-/// One layer with the tokens of its runtime type.
-struct Gen<'a> {
-    layer: &'a ir::Layer,
-    /// `$crate::runtime::layers::Dense<T, 784, 128, true>`.
-    ty: TokenStream,
-    /// Index in the stack (0-based); activations are `x{index}` → `x{index + 1}`.
-    index: usize,
+/// The generated code for a checked network.
+pub fn network(krate: &TokenStream, net: &ir::Network) -> TokenStream {
+    let plan = Plan::new(net);
+    let cx = Cx {
+        rt: quote!(#krate::runtime),
+        net,
+        plan: &plan,
+    };
+    [
+        cx.expand_struct(),
+        cx.expand_grad(),
+        cx.expand_record(),
+        cx.expand_new(),
+        cx.expand_params(&net.ident, |ty| ty.clone()),
+        cx.expand_params(&cx.grad(), |ty| {
+            let rt = &cx.rt;
+            quote!(<#ty as #rt::Layer<T>>::Grad)
+        }),
+        cx.expand_zeros(),
+        cx.expand_batch_record(),
+        cx.expand_network(),
+        cx.expand_batch_network(),
+    ]
+    .into_iter()
+    .collect()
 }
 
-/// The generated code for a checked network, or the errors of layers it cannot expand yet.
-pub fn network(krate: &TokenStream, net: &ir::Network) -> Result<TokenStream, Errors> {
-    let rt = quote!(#krate::runtime);
-    let mut errors = Errors::default();
-    let mut gens = Vec::new();
-    for (index, layer) in net.stack.layers().enumerate() {
-        match layer_type(&rt, layer) {
-            Ok(ty) => gens.push(Gen { layer, ty, index }),
-            Err(error) => errors.push(error),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let items = [
-        expand_struct(&rt, net, &gens),
-        expand_grad(&rt, net, &gens),
-        expand_record(&rt, net, &gens),
-        expand_new(&rt, net, &gens),
-        expand_params(&rt, &net.ident, &gens, |ty| quote!(#ty)),
-        expand_params(
-            &rt,
-            &grad_ident(net),
-            &gens,
-            |ty| quote!(<#ty as #rt::Layer<T>>::Grad),
-        ),
-        expand_zeros(&rt, &grad_ident(net), gens.iter().map(|g| &g.layer.field)),
-        expand_zeros(&rt, &record_ident(net), record_fields(&gens).iter()),
-        expand_batch_record(&rt, net, &gens),
-        expand_network(&rt, net, &gens),
-        expand_batch_network(&rt, net, &gens),
-    ];
-    Ok(items.into_iter().collect())
+/// What every generator reads.
+struct Cx<'a> {
+    rt: TokenStream,
+    net: &'a ir::Network,
+    plan: &'a Plan<'a>,
 }
 
-fn grad_ident(net: &ir::Network) -> Ident {
-    format_ident!("{}Grad", net.ident)
-}
-
-fn record_ident(net: &ir::Network) -> Ident {
-    format_ident!("{}Record", net.ident)
-}
-
-fn batch_record_ident(ident: &Ident) -> Ident {
-    format_ident!("{}BatchRecord", ident)
-}
-
-/// `x0..=xn` (activations), then `r1..=rn` (layer records).
-fn record_fields(gens: &[Gen]) -> Vec<Ident> {
-    let xs = (0..=gens.len()).map(|i| format_ident!("x{}", i));
-    let rs = (1..=gens.len()).map(|i| format_ident!("r{}", i));
-    xs.chain(rs).collect()
-}
-
-/// An unsuffixed integer literal, as const generic arguments want.
-fn int(n: u64) -> Literal {
-    Literal::u64_unsuffixed(n)
-}
-
-/// An `f64` expression; the sign goes outside the literal, as the parser reads it.
-fn float(x: f64) -> TokenStream {
-    if !x.is_finite() {
-        // check.rs rejects non-finite numbers; this only keeps `Literal` from panicking.
-        return quote!(::core::f64::NAN);
-    }
-    let lit = Literal::f64_unsuffixed(x.abs());
-    if x.is_sign_negative() {
-        quote!(-#lit)
-    } else {
-        quote!(#lit)
-    }
-}
-
-/// `N` of a flat tensor (check.rs verified it fits).
-fn len(shape: Shape) -> Literal {
-    int(shape.len().unwrap_or(u64::MAX))
+/// `SVector<T, n>` of a shape.
+fn svector(rt: &TokenStream, shape: Shape) -> TokenStream {
+    let n = int(shape.len().unwrap_or(u64::MAX));
+    quote!(#rt::nalgebra::SVector<T, #n>)
 }
 
 fn shape_tokens(rt: &TokenStream, shape: Shape) -> TokenStream {
@@ -117,162 +68,766 @@ fn shape_tokens(rt: &TokenStream, shape: Shape) -> TokenStream {
     }
 }
 
-fn svector(rt: &TokenStream, shape: Shape) -> TokenStream {
-    let n = len(shape);
-    quote!(#rt::nalgebra::SVector<T, #n>)
+/// Record fields: `x{v}` holds value v, `r{k}` layer k's record.
+fn x(value: Value) -> Ident {
+    format_ident!("x{}", value)
 }
 
-/// Saturating product: only reached with sizes check.rs bounded.
-fn mul(factors: &[u64]) -> u64 {
-    factors.iter().fold(1u64, |acc, &f| acc.saturating_mul(f))
+fn rec(index: usize) -> Ident {
+    format_ident!("r{}", index)
 }
 
-/// The runtime type of a layer, its const generics computed from the checked shapes.
-fn layer_type(rt: &TokenStream, layer: &ir::Layer) -> Result<TokenStream, Error> {
-    let n = len(layer.input);
-    let image = || match (layer.input, layer.output) {
-        (
-            Shape::Image { c, h, w },
-            Shape::Image {
-                c: oc,
-                h: oh,
-                w: ow,
-            },
-        ) => Ok((c, h, w, oc, oh, ow)),
-        _ => Err(Error::new(
-            layer.span,
-            "internal error: expected an image shape; please report it",
-        )),
-    };
-    Ok(match layer.op {
-        Op::Dense { bias, .. } => {
-            let o = len(layer.output);
-            quote!(#rt::layers::Dense<T, #n, #o, #bias>)
+/// The batch path's gradient buffers are locals.
+fn local(buf: usize) -> Ident {
+    format_ident!("d{}", buf)
+}
+
+impl<'a> Cx<'a> {
+    fn grad(&self) -> Ident {
+        format_ident!("{}Grad", self.net.ident)
+    }
+
+    fn record(&self) -> Ident {
+        format_ident!("{}Record", self.net.ident)
+    }
+
+    fn batch_record(&self) -> Ident {
+        format_ident!("{}BatchRecord", self.net.ident)
+    }
+
+    fn output_shape(&self) -> Shape {
+        self.plan.values[self.plan.output]
+    }
+
+    fn layers(&self) -> impl Iterator<Item = (usize, &'a ir::Layer)> + 'a {
+        self.plan.layers()
+    }
+
+    /// `pub struct Name<T: Scalar = f32> { pub layer: Type, ... }`: the user's docs, attributes
+    /// and visibility on top, one public field per layer.
+    fn expand_struct(&self) -> TokenStream {
+        let rt = &self.rt;
+        let ir::Network {
+            attrs, vis, ident, ..
+        } = self.net;
+        let fields = self.layers().map(|(_, layer)| {
+            let (field, ty) = (&layer.field, &layer.op.ty);
+            let doc = format!(
+                " `{}`: `{}` {} → {}",
+                layer.path, layer.kind, layer.input, layer.output
+            );
+            quote!(#[doc = #doc] pub #field: #ty,)
+        });
+        quote! {
+            #(#attrs)*
+            #vis struct #ident<T: #rt::Scalar = f32> {
+                #(#fields)*
+                #[doc(hidden)]
+                pub __scalar: ::core::marker::PhantomData<T>,
+            }
         }
-        Op::Conv2d { conv, bias, .. } => {
-            let (c, h, w, oc, oh, ow) = image()?;
-            let (kh, kw) = conv.kernel;
-            let dims = [
-                c,
-                h,
-                w,
-                oc,
-                kh,
-                kw,
-                conv.stride.0,
-                conv.stride.1,
-                conv.padding.0,
-                conv.padding.1,
-                conv.dilation.0,
-                conv.dilation.1,
-                oh,
-                ow,
-            ]
-            .map(int);
-            let k = int(mul(&[c, kh, kw]));
-            let p = int(mul(&[oh, ow]));
-            let (input, output) = (len(layer.input), len(layer.output));
-            quote!(#rt::layers::Conv2d<T, #(#dims,)* #k, #p, #input, #output, #bias>)
+    }
+
+    /// `NameGrad<T>`: one field per layer, each the layer's gradient type.
+    fn expand_grad(&self) -> TokenStream {
+        let rt = &self.rt;
+        let (vis, grad) = (&self.net.vis, self.grad());
+        let doc = format!(
+            " Parameter gradients of [`{}`], one field per layer, in the parameters' layout.",
+            self.net.ident
+        );
+        let fields = self.layers().map(|(_, layer)| {
+            let (field, ty) = (&layer.field, &layer.op.ty);
+            quote!(pub #field: <#ty as #rt::Layer<T>>::Grad,)
+        });
+        quote! {
+            #[doc = #doc]
+            #vis struct #grad<T: #rt::Scalar = f32> {
+                #(#fields)*
+            }
         }
-        Op::MaxPool2d(pool) | Op::AvgPool2d(pool) => {
-            let (c, h, w, _, oh, ow) = image()?;
-            let dims = [
-                c,
-                h,
-                w,
-                pool.kernel.0,
-                pool.kernel.1,
-                pool.stride.0,
-                pool.stride.1,
-                pool.padding.0,
-                pool.padding.1,
-                oh,
-                ow,
-            ]
-            .map(int);
-            let (input, output) = (len(layer.input), len(layer.output));
-            let name = if matches!(layer.op, Op::MaxPool2d(_)) {
-                quote!(MaxPool2d)
-            } else {
-                quote!(AvgPool2d)
-            };
-            quote!(#rt::layers::#name<#(#dims,)* #input, #output>)
+    }
+
+    /// The record's fields: every value `x{v}` and every layer's record `r{k}`, each wrapped
+    /// by `wrap` (itself for one sample, an array of `B` for a batch).
+    fn record_fields(&self, wrap: impl Fn(TokenStream) -> TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        let xs = self.plan.values.iter().enumerate().map(|(v, &shape)| {
+            let (field, ty) = (x(v), wrap(svector(rt, shape)));
+            quote!(#field: #ty,)
+        });
+        let rs = self.layers().map(|(index, layer)| {
+            let (field, ty) = (rec(index), &layer.op.ty);
+            let ty = wrap(quote!(<#ty as #rt::Layer<T>>::Record));
+            quote!(#field: #ty,)
+        });
+        quote!(#(#xs)* #(#rs)*)
+    }
+
+    fn record_names(&self) -> Vec<Ident> {
+        let xs = (0..self.plan.values.len()).map(x);
+        let rs = self.layers().map(|(index, _)| rec(index));
+        xs.chain(rs).collect()
+    }
+
+    /// `NameRecord<T>`: every value and every layer's record, what one sample's backward needs.
+    fn expand_record(&self) -> TokenStream {
+        let rt = &self.rt;
+        let (vis, record) = (&self.net.vis, self.record());
+        let doc = format!(
+            " What one training forward of [`{}`] keeps for backward.",
+            self.net.ident
+        );
+        let fields = self.record_fields(|ty| ty);
+        quote! {
+            #[doc = #doc]
+            #vis struct #record<T: #rt::Scalar = f32> {
+                #fields
+            }
         }
-        Op::GlobalAvgPool2d | Op::GlobalMaxPool2d => {
-            let (c, hw) = match layer.input {
-                Shape::Image { c, h, w } => (int(c), int(mul(&[h, w]))),
-                Shape::Vector(_) => {
-                    return Err(Error::new(
-                        layer.span,
-                        "internal error: expected an image shape; please report it",
-                    ))
+    }
+
+    /// `NameBatchRecord<T, B>`: the record of `B` samples, each value and layer record an array
+    /// over the batch, so a layer sees its whole minibatch as one slice.
+    fn expand_batch_record(&self) -> TokenStream {
+        let rt = &self.rt;
+        let (vis, record) = (&self.net.vis, self.batch_record());
+        let doc = format!(
+            " What one training forward of `B` samples through [`{}`] keeps for backward.",
+            self.net.ident
+        );
+        let fields = self.record_fields(|ty| quote!([#ty; B]));
+        let names = self.record_names();
+        quote! {
+            #[doc = #doc]
+            #vis struct #record<T: #rt::Scalar, const B: usize> {
+                #fields
+            }
+
+            impl<T: #rt::Scalar, const B: usize> #rt::Zeros for #record<T, B> {
+                fn zeros() -> Self {
+                    Self { #(#names: #rt::Zeros::zeros(),)* }
+                }
+            }
+        }
+    }
+
+    /// `Name::new(rng)`: each layer built with its init (He before ReLUs, Xavier otherwise).
+    fn expand_new(&self) -> TokenStream {
+        let rt = &self.rt;
+        let ident = &self.net.ident;
+        let fields = self.layers().map(|(_, layer)| {
+            let field = &layer.field;
+            let value = match &layer.op.new {
+                New::Value(value) => value.clone(),
+                New::Init { ctor, .. } => {
+                    let init = init_tokens(rt, layer.init);
+                    quote!(#ctor(#init, rng))
                 }
             };
-            let name = if layer.op == Op::GlobalAvgPool2d {
-                quote!(GlobalAvgPool2d)
-            } else {
-                quote!(GlobalMaxPool2d)
-            };
-            quote!(#rt::layers::#name<#c, #hw, #n>)
+            quote!(#field: #value,)
+        });
+        quote! {
+            impl<T: #rt::Scalar> #ident<T> {
+                /// A network with freshly initialised parameters drawn from `rng`.
+                pub fn new(rng: &mut (impl #rt::rand_core::RngCore + ?Sized)) -> Self {
+                    let _ = &rng;
+                    Self {
+                        #(#fields)*
+                        __scalar: ::core::marker::PhantomData,
+                    }
+                }
+            }
         }
-        Op::Flatten => quote!(#rt::layers::Flatten<#n>),
-        Op::Relu => quote!(#rt::layers::Activation<#rt::layers::Relu, #n>),
-        Op::Sigmoid => quote!(#rt::layers::Activation<#rt::layers::Sigmoid, #n>),
-        Op::Tanh => quote!(#rt::layers::Activation<#rt::layers::Tanh, #n>),
-        Op::LeakyRelu { .. } => quote!(#rt::layers::Activation<#rt::layers::LeakyRelu<T>, #n>),
-        Op::Softmax => quote!(#rt::layers::Softmax<#n>),
-        Op::Dropout { .. } => quote!(#rt::layers::Dropout<T, #n>),
-        // Per feature after a dense layer (S = 1), per channel over H·W positions after a
-        // convolution or pooling.
-        Op::BatchNorm { .. } => {
-            let (c, s) = match layer.input {
-                Shape::Image { c, h, w } => (int(c), int(mul(&[h, w]))),
-                Shape::Vector(n) => (int(n), int(1)),
-            };
-            quote!(#rt::layers::BatchNorm<T, #c, #s, #n>)
-        }
-    })
-}
+    }
 
-/// The expression that builds a layer in `new`; `rng` is the caller's generator.
-fn layer_value(rt: &TokenStream, stack: &ir::Stack, gen: &Gen) -> TokenStream {
-    let init =
-        |init: Option<Init>| init_tokens(rt, init.unwrap_or_else(|| stack.init_for(gen.index)));
-    match gen.layer.op {
-        Op::Dense { init: i, .. } => {
-            let init = init(i);
-            quote!(#rt::layers::Dense::new(#init, rng))
+    /// `Params<T>` for the network or its gradient: every layer's tensors in order, tensor `i`
+    /// found by subtracting each layer's count (zero for layers without parameters, which the
+    /// compiler folds away). `field_ty` gives the field's type.
+    fn expand_params(
+        &self,
+        ident: &Ident,
+        field_ty: impl Fn(&TokenStream) -> TokenStream,
+    ) -> TokenStream {
+        let rt = &self.rt;
+        let layers: Vec<(&Ident, &str, TokenStream)> = self
+            .layers()
+            .map(|(_, l)| (&l.field, l.path.as_str(), field_ty(&l.op.ty)))
+            .collect();
+        let count = |ty: &TokenStream| quote!(<#ty as #rt::Params<T>>::TENSORS);
+        let tensors = layers.iter().map(|(_, _, ty)| count(ty));
+        let lens = layers
+            .iter()
+            .map(|(_, _, ty)| quote!(<#ty as #rt::Params<T>>::LEN));
+        // Shadow `i` between layers rather than mutate it, which leaves nothing unread.
+        let dispatch = |call: &dyn Fn(&Ident, &str, &TokenStream) -> TokenStream| {
+            let steps = layers.iter().enumerate().map(|(k, (field, path, ty))| {
+                let n = count(ty);
+                let body = call(field, path, ty);
+                let next = (k + 1 < layers.len()).then(|| quote!(let i = i - #n;));
+                quote! {
+                    if i < #n {
+                        return #body;
+                    }
+                    #next
+                }
+            });
+            quote!(#(#steps)*)
+        };
+        let tensor = dispatch(&|field, _, _| quote!(#rt::Params::<T>::tensor(&self.#field, i)));
+        let tensor_mut =
+            dispatch(&|field, _, _| quote!(#rt::Params::<T>::tensor_mut(&mut self.#field, i)));
+        let info = dispatch(&|_, path, ty| {
+            quote!(#rt::TensorInfo { layer: #path, ..<#ty as #rt::Params<T>>::tensor_info(i) })
+        });
+        quote! {
+            impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
+                const TENSORS: usize = 0 #(+ #tensors)*;
+                const LEN: usize = 0 #(+ #lens)*;
+                fn tensor(&self, i: usize) -> &[T] {
+                    #tensor
+                    &[]
+                }
+                fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+                    #tensor_mut
+                    &mut []
+                }
+                fn tensor_info(i: usize) -> #rt::TensorInfo {
+                    #info
+                    <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
+                }
+            }
         }
-        Op::Conv2d { init: i, .. } => {
-            let init = init(i);
-            quote!(#rt::layers::Conv2d::new(#init, rng))
+    }
+
+    /// `Zeros` for the gradient and the record: every field zero.
+    fn expand_zeros(&self) -> TokenStream {
+        let rt = &self.rt;
+        let (grad, record) = (self.grad(), self.record());
+        let fields = self.layers().map(|(_, l)| &l.field);
+        let names = self.record_names();
+        quote! {
+            impl<T: #rt::Scalar> #rt::Zeros for #grad<T> {
+                fn zeros() -> Self {
+                    Self { #(#fields: #rt::Zeros::zeros(),)* }
+                }
+            }
+
+            impl<T: #rt::Scalar> #rt::Zeros for #record<T> {
+                fn zeros() -> Self {
+                    Self { #(#names: #rt::Zeros::zeros(),)* }
+                }
+            }
         }
-        Op::MaxPool2d(_) => quote!(#rt::layers::MaxPool2d),
-        Op::AvgPool2d(_) => quote!(#rt::layers::AvgPool2d),
-        Op::GlobalAvgPool2d => quote!(#rt::layers::GlobalAvgPool2d),
-        Op::GlobalMaxPool2d => quote!(#rt::layers::GlobalMaxPool2d),
-        Op::Flatten => quote!(#rt::layers::Flatten),
-        Op::Relu => quote!(#rt::layers::Activation(#rt::layers::Relu)),
-        Op::Sigmoid => quote!(#rt::layers::Activation(#rt::layers::Sigmoid)),
-        Op::Tanh => quote!(#rt::layers::Activation(#rt::layers::Tanh)),
-        Op::LeakyRelu { slope } => {
-            let slope = float(slope);
-            quote!(#rt::layers::Activation(#rt::layers::LeakyRelu::new(#slope)))
+    }
+
+    /// The summary's rows: one per step (layers, and the joins of blocks).
+    fn rows(&self) -> Vec<TokenStream> {
+        let rt = &self.rt;
+        self.plan
+            .steps
+            .iter()
+            .map(|step| match step {
+                Step::Layer { layer, y, .. } => {
+                    let (name, ty) = (&layer.path, &layer.op.ty);
+                    let shape = shape_tokens(rt, self.plan.values[*y]);
+                    quote! {
+                        #rt::LayerRow {
+                            name: #name,
+                            kind: <#ty as #rt::Layer<T>>::KIND,
+                            output: #shape,
+                            params: <#ty as #rt::Params<T>>::LEN,
+                            macs: <#ty as #rt::Layer<T>>::MACS,
+                            scratch_bytes: <#ty as #rt::Layer<T>>::SCRATCH_BYTES,
+                        }
+                    }
+                }
+                Step::Add { path, y, .. } | Step::Concat { path, y, .. } => {
+                    let kind = if matches!(step, Step::Add { .. }) {
+                        "add"
+                    } else {
+                        "concat"
+                    };
+                    let shape = shape_tokens(rt, self.plan.values[*y]);
+                    quote! {
+                        #rt::LayerRow {
+                            name: #path,
+                            kind: #kind,
+                            output: #shape,
+                            params: 0,
+                            macs: 0,
+                            scratch_bytes: 0,
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// `Network<T>`: shapes, memory figures, the summary rows, and the inference, training
+    /// forward and backward programs of the plan.
+    fn expand_network(&self) -> TokenStream {
+        let rt = &self.rt;
+        let ident = &self.net.ident;
+        let (grad, record) = (self.grad(), self.record());
+        let (input_ty, output_ty) = (
+            svector(rt, self.net.input),
+            svector(rt, self.output_shape()),
+        );
+        let (input_shape, output_shape) = (
+            shape_tokens(rt, self.net.input),
+            shape_tokens(rt, self.output_shape()),
+        );
+        let needs_batch = self.layers().map(|(_, l)| {
+            let ty = &l.op.ty;
+            quote!(<#ty as #rt::Layer<T>>::NEEDS_BATCH)
+        });
+        let rows = self.rows();
+        let (forward_arena, backward_arena) = (
+            int(self.plan.forward_arena.len),
+            int(self.plan.backward_arena.len),
+        );
+        let forward = self.forward();
+        let forward_train = self.forward_train();
+        let backward = self.backward();
+        let out = x(self.plan.output);
+        quote! {
+            impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
+                type Input = #input_ty;
+                type Output = #output_ty;
+                type Grad = #grad<T>;
+                type Record = #record<T>;
+                const INPUT_SHAPE: #rt::Shape = #input_shape;
+                const OUTPUT_SHAPE: #rt::Shape = #output_shape;
+                const NEEDS_BATCH: bool = #rt::network::any(&[#(#needs_batch),*]);
+                const LAYERS: &'static [#rt::LayerRow] = &[#(#rows),*];
+                const INFERENCE_BYTES: usize =
+                    #forward_arena * T::BYTES + #rt::network::max_scratch(Self::LAYERS);
+                const TRAINING_BYTES: usize = Self::RECORD_BYTES
+                    + #backward_arena * T::BYTES
+                    + #rt::network::max_scratch(Self::LAYERS);
+
+                fn forward(&self, x0: &#input_ty) -> #output_ty {
+                    #forward
+                }
+
+                fn forward_train(&mut self, x: &#input_ty, r: &mut #record<T>) {
+                    #rt::Flat::<T>::flat_mut(&mut r.x0).copy_from_slice(#rt::Flat::<T>::flat(x));
+                    #forward_train
+                }
+
+                fn output(r: &#record<T>) -> &#output_ty {
+                    &r.#out
+                }
+
+                fn backward(
+                    &self,
+                    r: &#record<T>,
+                    dy: &#output_ty,
+                    g: &mut #grad<T>,
+                    mut dx: ::core::option::Option<&mut #input_ty>,
+                ) {
+                    #backward
+                }
+            }
         }
-        Op::Softmax => quote!(#rt::layers::Softmax),
-        Op::Dropout { p } => {
-            let p = float(p);
-            quote!(#rt::layers::Dropout::new(#p, rng))
+    }
+
+    /// The arena's declaration, if the program uses one.
+    fn arena(&self, arena: &Arena) -> TokenStream {
+        let rt = &self.rt;
+        if arena.len == 0 {
+            return TokenStream::new();
         }
-        Op::BatchNorm { momentum, eps } => {
-            let (momentum, eps) = (float(momentum), float(eps));
-            quote!(#rt::layers::BatchNorm::new(#momentum, #eps))
+        let n = int(arena.len);
+        quote!(let mut arena: #rt::nalgebra::SVector<T, #n> = #rt::Zeros::zeros();)
+    }
+
+    /// `view::<T, A, at, n>(&arena)` of a buffer.
+    fn view(&self, arena: &Arena, buf: usize, mutable: bool) -> TokenStream {
+        let rt = &self.rt;
+        let (a, b) = (int(arena.len), arena.buffers[buf]);
+        let (at, n) = (int(b.offset), int(b.len));
+        if mutable {
+            quote!(#rt::graph::view_mut::<T, #a, #at, #n>(&mut arena))
+        } else {
+            quote!(#rt::graph::view::<T, #a, #at, #n>(&arena))
+        }
+    }
+
+    /// `let (src, dst) = split(..)` for two buffers of the arena.
+    fn split(&self, arena: &Arena, src: usize, dst: usize) -> TokenStream {
+        let rt = &self.rt;
+        let (a, s, d) = (int(arena.len), arena.buffers[src], arena.buffers[dst]);
+        let (sat, sn, dat, dn) = (int(s.offset), int(s.len), int(d.offset), int(d.len));
+        quote!(let (src, dst) = #rt::graph::split::<T, #a, #sat, #sn, #dat, #dn>(&mut arena);)
+    }
+
+    /// `graph::copy` or `graph::accumulate` of a move, between two expressions.
+    fn move_call(&self, m: &Move, src: TokenStream, dst: TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        let f = if m.add {
+            quote!(accumulate)
+        } else {
+            quote!(copy)
+        };
+        let (sn, sat, dn, dat, n) = (
+            int(m.src_len),
+            int(m.src_at),
+            int(m.dst_len),
+            int(m.dst_at),
+            int(m.len),
+        );
+        quote!(#rt::graph::#f::<T, #sn, #sat, #dn, #dat, #n>(#src, #dst);)
+    }
+
+    /// A move in a per-sample program; `given` is the caller's vector (`x0` or `dy`).
+    fn move_in_arena(&self, arena: &Arena, m: &Move, given: &Ident) -> TokenStream {
+        match (m.src, m.dst) {
+            (Loc::Buf(s), Loc::Buf(d)) => {
+                let split = self.split(arena, s, d);
+                let call = self.move_call(m, quote!(src), quote!(dst));
+                quote!({ #split #call })
+            }
+            (Loc::Buf(s), Loc::Dx) => {
+                let call = self.move_call(m, self.view(arena, s, false), quote!(dx));
+                quote!(if let ::core::option::Option::Some(dx) = dx.as_deref_mut() { #call })
+            }
+            (Loc::Given, Loc::Dx) => {
+                let call = self.move_call(m, quote!(#given), quote!(dx));
+                quote!(if let ::core::option::Option::Some(dx) = dx.as_deref_mut() { #call })
+            }
+            (Loc::Given, Loc::Buf(d)) => self.move_call(m, quote!(#given), self.view(arena, d, true)),
+            // The plan never moves into the caller's read-only vectors or out of `dx`.
+            _ => TokenStream::new(),
+        }
+    }
+
+    /// Inference: the plan's forward program over one arena, then the output copied out.
+    fn forward(&self) -> TokenStream {
+        let rt = &self.rt;
+        let arena = &self.plan.forward_arena;
+        let given = format_ident!("x0");
+        let ops = self.plan.forward.iter().map(|op| match op {
+            Fwd::Layer { layer, x, y } => {
+                let field = &layer.field;
+                match x {
+                    Loc::Buf(b) => {
+                        let split = self.split(arena, *b, *y);
+                        quote!({ #split #rt::Layer::<T>::forward(&self.#field, src, dst); })
+                    }
+                    _ => {
+                        let y = self.view(arena, *y, true);
+                        quote!(#rt::Layer::<T>::forward(&self.#field, x0, #y);)
+                    }
+                }
+            }
+            Fwd::InPlace { layer, buf } => {
+                let (field, ty) = (&layer.field, &layer.op.ty);
+                let xy = self.view(arena, *buf, true);
+                quote!(<#ty as #rt::InPlace<T>>::forward_in_place(&self.#field, #xy);)
+            }
+            Fwd::Move(m) => self.move_in_arena(arena, m, &given),
+        });
+        let declare = self.arena(arena);
+        let output = match self.plan.output {
+            INPUT => quote!(::core::clone::Clone::clone(x0)),
+            _ => match self.plan.forward_output {
+                Loc::Buf(buf) => {
+                    let view = self.view(arena, buf, false);
+                    quote!(::core::clone::Clone::clone(#view))
+                }
+                _ => quote!(::core::clone::Clone::clone(x0)),
+            },
+        };
+        quote! {
+            #declare
+            #(#ops)*
+            #output
+        }
+    }
+
+    /// Training forward of one sample: every value into the record.
+    fn forward_train(&self) -> TokenStream {
+        let rt = &self.rt;
+        let steps = self.plan.steps.iter().map(|step| match step {
+            Step::Layer { layer, index, x: a, y } => {
+                let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
+                quote!(#rt::Layer::<T>::forward_train(&mut self.#field, &r.#from, &mut r.#to, &mut r.#r);)
+            }
+            _ => {
+                let moves = self.join_moves(step);
+                let calls = moves
+                    .iter()
+                    .map(|(m, src, dst)| self.move_call(m, quote!(&r.#src), quote!(&mut r.#dst)));
+                quote!(#(#calls)*)
+            }
+        });
+        quote!(#(#steps)*)
+    }
+
+    /// A join's moves between record values: `(move, src field, dst field)`.
+    fn join_moves(&self, step: &Step) -> Vec<(Move, Ident, Ident)> {
+        let whole = |v: Value, y: Value, add: bool| {
+            let n = self.plan.len(y);
+            (
+                Move {
+                    add,
+                    src: Loc::Given,
+                    src_len: n,
+                    src_at: 0,
+                    dst: Loc::Given,
+                    dst_len: n,
+                    dst_at: 0,
+                    len: n,
+                },
+                x(v),
+                x(y),
+            )
+        };
+        match step {
+            Step::Layer { .. } => Vec::new(),
+            Step::Add { a, b, y, .. } => vec![whole(*a, *y, false), whole(*b, *y, true)],
+            Step::Concat { parts, y, .. } => {
+                let mut at = 0;
+                parts
+                    .iter()
+                    .map(|&part| {
+                        let m = self.plan.len(part);
+                        let mv = Move {
+                            add: false,
+                            src: Loc::Given,
+                            src_len: m,
+                            src_at: 0,
+                            dst: Loc::Given,
+                            dst_len: self.plan.len(*y),
+                            dst_at: at,
+                            len: m,
+                        };
+                        at += m;
+                        (mv, x(part), x(*y))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Backward of one sample: the plan's backward program over one arena.
+    fn backward(&self) -> TokenStream {
+        let rt = &self.rt;
+        let arena = &self.plan.backward_arena;
+        let given = format_ident!("dy");
+        let ops = self.plan.backward.iter().map(|op| match op {
+            Bwd::Layer {
+                layer,
+                index,
+                x: a,
+                y,
+                dy,
+                dx,
+            } => {
+                let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
+                let call = |dy: TokenStream, dx: TokenStream| {
+                    quote!(#rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#r, #dy, #dx, &mut g.#field);)
+                };
+                let some = |e: TokenStream| quote!(::core::option::Option::Some(#e));
+                match (dy, dx) {
+                    (Loc::Buf(b), DxTo::Buf(c)) => {
+                        let split = self.split(arena, *b, *c);
+                        let call = call(quote!(src), some(quote!(dst)));
+                        quote!({ #split #call })
+                    }
+                    (_, DxTo::Buf(c)) => call(quote!(dy), some(self.view(arena, *c, true))),
+                    (Loc::Buf(b), DxTo::Given) => {
+                        call(self.view(arena, *b, false), quote!(dx.as_deref_mut()))
+                    }
+                    (_, DxTo::Given) => call(quote!(dy), quote!(dx.as_deref_mut())),
+                    (dy, DxTo::AddToGiven { temp }) => {
+                        let n = self.plan.len(*a);
+                        let add = Move {
+                            add: true,
+                            src: Loc::Buf(*temp),
+                            src_len: n,
+                            src_at: 0,
+                            dst: Loc::Dx,
+                            dst_len: n,
+                            dst_at: 0,
+                            len: n,
+                        };
+                        let accumulate =
+                            self.move_call(&add, self.view(arena, *temp, false), quote!(dx));
+                        let (with, without) = match dy {
+                            Loc::Buf(b) => {
+                                let split = self.split(arena, *b, *temp);
+                                let with = call(quote!(src), some(quote!(dst)));
+                                let without = call(
+                                    self.view(arena, *b, false),
+                                    quote!(::core::option::Option::None),
+                                );
+                                (quote!(#split #with), without)
+                            }
+                            _ => (
+                                call(quote!(dy), some(self.view(arena, *temp, true))),
+                                call(quote!(dy), quote!(::core::option::Option::None)),
+                            ),
+                        };
+                        quote! {
+                            match dx.as_deref_mut() {
+                                ::core::option::Option::Some(dx) => { { #with } #accumulate }
+                                ::core::option::Option::None => { #without }
+                            }
+                        }
+                    }
+                }
+            }
+            Bwd::InPlace {
+                layer,
+                x: a,
+                y,
+                buf,
+            } => {
+                let (field, ty, from, to) = (&layer.field, &layer.op.ty, x(*a), x(*y));
+                let d = self.view(arena, *buf, true);
+                quote!(<#ty as #rt::InPlace<T>>::backward_in_place(&self.#field, &r.#from, &r.#to, #d);)
+            }
+            Bwd::Move(m) => self.move_in_arena(arena, m, &given),
+        });
+        let declare = self.arena(arena);
+        quote! {
+            #declare
+            #(#ops)*
+        }
+    }
+
+    /// `BatchNetwork<T>`: the same schedule over `B` samples at a time, each layer taking its
+    /// whole minibatch (what batch statistics need), gradients in one local array per buffer.
+    fn expand_batch_network(&self) -> TokenStream {
+        let rt = &self.rt;
+        let (ident, grad, record) = (&self.net.ident, self.grad(), self.batch_record());
+        let (input_ty, output_ty) = (
+            svector(rt, self.net.input),
+            svector(rt, self.output_shape()),
+        );
+        let out = x(self.plan.output);
+        let forward = self.plan.steps.iter().map(|step| match step {
+            Step::Layer { layer, index, x: a, y } => {
+                let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
+                quote!(#rt::Layer::<T>::forward_train_batch(&mut self.#field, &r.#from, &mut r.#to, &mut r.#r);)
+            }
+            _ => {
+                let calls = self.join_moves(step).into_iter().map(|(m, src, dst)| {
+                    self.move_call(&m, quote!(&r.#src[s]), quote!(&mut r.#dst[s]))
+                });
+                quote!(for s in 0..B { #(#calls)* })
+            }
+        });
+        let mut used = std::collections::BTreeSet::new();
+        let backward: Vec<TokenStream> = self
+            .plan
+            .backward
+            .iter()
+            .map(|op| self.batch_backward_op(op, &mut used))
+            .collect();
+        let buffers = &self.plan.backward_arena.buffers;
+        let locals = used.iter().map(|&b| {
+            let (name, n) = (local(b), int(buffers[b].len));
+            quote!(let mut #name: [#rt::nalgebra::SVector<T, #n>; B] = #rt::Zeros::zeros();)
+        });
+        quote! {
+            impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
+                type BatchRecord<const B: usize> = #record<T, B>;
+
+                fn forward_train_batch<const B: usize>(&mut self, xs: &[#input_ty; B], r: &mut #record<T, B>) {
+                    r.x0.clone_from(xs);
+                    #(#forward)*
+                }
+
+                fn batch_outputs<const B: usize>(r: &#record<T, B>) -> &[#output_ty; B] {
+                    &r.#out
+                }
+
+                fn backward_batch<const B: usize>(&self, r: &#record<T, B>, dy: &[#output_ty; B], g: &mut #grad<T>) {
+                    #(#locals)*
+                    #(#backward)*
+                }
+            }
+        }
+    }
+
+    /// One backward instruction over batch arrays; the batch path wants no input gradient.
+    fn batch_backward_op(
+        &self,
+        op: &Bwd,
+        used: &mut std::collections::BTreeSet<usize>,
+    ) -> TokenStream {
+        let rt = &self.rt;
+        let mut array = |loc: Loc| -> TokenStream {
+            match loc {
+                Loc::Buf(b) => {
+                    used.insert(b);
+                    let name = local(b);
+                    quote!(#name)
+                }
+                _ => quote!(dy),
+            }
+        };
+        match op {
+            Bwd::Layer {
+                layer,
+                index,
+                x: a,
+                y,
+                dy,
+                dx,
+            } => {
+                let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
+                let src = match dy {
+                    Loc::Buf(_) => {
+                        let name = array(*dy);
+                        quote!(&#name)
+                    }
+                    _ => quote!(dy),
+                };
+                let dst = match dx {
+                    DxTo::Buf(c) => {
+                        let c = array(Loc::Buf(*c));
+                        quote!(::core::option::Option::Some(&mut #c))
+                    }
+                    _ => quote!(::core::option::Option::None),
+                };
+                quote!(#rt::Layer::<T>::backward_batch(&self.#field, &r.#from, &r.#to, &r.#r, #src, #dst, &mut g.#field);)
+            }
+            Bwd::InPlace {
+                layer,
+                x: a,
+                y,
+                buf,
+                ..
+            } => {
+                let (field, ty, from, to) = (&layer.field, &layer.op.ty, x(*a), x(*y));
+                let d = array(Loc::Buf(*buf));
+                quote! {
+                    for s in 0..B {
+                        <#ty as #rt::InPlace<T>>::backward_in_place(&self.#field, &r.#from[s], &r.#to[s], &mut #d[s]);
+                    }
+                }
+            }
+            Bwd::Move(m) => {
+                if m.dst == Loc::Dx {
+                    return TokenStream::new();
+                }
+                let (src, dst) = (array(m.src), array(m.dst));
+                let call = self.move_call(m, quote!(&#src[s]), quote!(&mut #dst[s]));
+                quote!(for s in 0..B { #call })
+            }
         }
     }
 }
 
-fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
+fn init_tokens(rt: &TokenStream, init: crate::bind::Init) -> TokenStream {
+    use crate::bind::Init;
     let path = quote!(#rt::init::Init);
+    let float = crate::layers::float;
     match init {
         Init::Zeros => quote!(#path::Zeros),
         Init::Constant(c) => {
@@ -291,561 +846,5 @@ fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
         Init::XavierNormal => quote!(#path::XavierNormal),
         Init::HeUniform => quote!(#path::HeUniform),
         Init::HeNormal => quote!(#path::HeNormal),
-    }
-}
-
-/// Layers whose type mentions `T`; without one, the struct needs a marker to use `T`.
-fn uses_scalar(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Dense { .. }
-            | Op::Conv2d { .. }
-            | Op::LeakyRelu { .. }
-            | Op::Dropout { .. }
-            | Op::BatchNorm { .. }
-    )
-}
-
-/// The name a field has in summaries and parameter names (`fc1`, not `r#fc1`).
-fn field_name(field: &Ident) -> String {
-    field.unraw().to_string()
-}
-
-/// `pub struct Name<T: Scalar = f32> { pub layer: Type, ... }`: the user's docs, attributes
-/// and visibility on top, one public field per layer.
-fn expand_struct(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let ir::Network {
-        attrs, vis, ident, ..
-    } = net;
-    let fields = gens.iter().map(|g| {
-        let (field, ty) = (&g.layer.field, &g.ty);
-        let doc = format!(
-            " `{}`: {} → {}",
-            g.layer.op.kind().name(),
-            g.layer.input,
-            g.layer.output
-        );
-        quote!(#[doc = #doc] pub #field: #ty,)
-    });
-    let marker = if gens.iter().any(|g| uses_scalar(&g.layer.op)) {
-        None
-    } else {
-        Some(quote!(#[doc(hidden)] pub __scalar: ::core::marker::PhantomData<T>,))
-    };
-    quote! {
-        #(#attrs)*
-        #vis struct #ident<T: #rt::Scalar = f32> {
-            #(#fields)*
-            #marker
-        }
-    }
-}
-
-/// `NameGrad<T>`: one field per layer, each the layer's gradient type.
-fn expand_grad(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let (vis, grad) = (&net.vis, grad_ident(net));
-    let doc = format!(
-        " Parameter gradients of [`{}`], one field per layer, in the parameters' layout.",
-        net.ident
-    );
-    let fields = gens.iter().map(|g| {
-        let (field, ty) = (&g.layer.field, &g.ty);
-        quote!(pub #field: <#ty as #rt::Layer<T>>::Grad,)
-    });
-    quote! {
-        #[doc = #doc]
-        #vis struct #grad<T: #rt::Scalar = f32> {
-            #(#fields)*
-        }
-    }
-}
-
-/// `NameRecord<T>`: every activation `x0..=xn` and every layer's record `r1..=rn`, what one
-/// sample's backward needs.
-fn expand_record(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let (vis, record) = (&net.vis, record_ident(net));
-    let doc = format!(
-        " What one training forward of [`{}`] keeps for backward.",
-        net.ident
-    );
-    let x0 = svector(rt, net.input);
-    let xs = gens.iter().map(|g| {
-        let (x, ty) = (
-            format_ident!("x{}", g.index + 1),
-            svector(rt, g.layer.output),
-        );
-        quote!(#x: #ty,)
-    });
-    let rs = gens.iter().map(|g| {
-        let (r, ty) = (format_ident!("r{}", g.index + 1), &g.ty);
-        quote!(#r: <#ty as #rt::Layer<T>>::Record,)
-    });
-    quote! {
-        #[doc = #doc]
-        #vis struct #record<T: #rt::Scalar = f32> {
-            x0: #x0,
-            #(#xs)*
-            #(#rs)*
-        }
-    }
-}
-
-/// `NameBatchRecord<T, B>`: the record of `B` samples, each activation and layer record an
-/// array over the batch, so a layer sees its whole minibatch as one slice.
-fn expand_batch_record(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let (vis, record) = (&net.vis, batch_record_ident(&net.ident));
-    let doc = format!(
-        " What one training forward of `B` samples through [`{}`] keeps for backward.",
-        net.ident
-    );
-    let x0 = svector(rt, net.input);
-    let xs = gens.iter().map(|g| {
-        let (x, ty) = (
-            format_ident!("x{}", g.index + 1),
-            svector(rt, g.layer.output),
-        );
-        quote!(#x: [#ty; B],)
-    });
-    let rs = gens.iter().map(|g| {
-        let (r, ty) = (format_ident!("r{}", g.index + 1), &g.ty);
-        quote!(#r: [<#ty as #rt::Layer<T>>::Record; B],)
-    });
-    let fields = record_fields(gens);
-    quote! {
-        #[doc = #doc]
-        #vis struct #record<T: #rt::Scalar, const B: usize> {
-            x0: [#x0; B],
-            #(#xs)*
-            #(#rs)*
-        }
-
-        impl<T: #rt::Scalar, const B: usize> #rt::Zeros for #record<T, B> {
-            fn zeros() -> Self {
-                Self { #(#fields: #rt::Zeros::zeros(),)* }
-            }
-        }
-    }
-}
-
-/// `Name::new(rng)`: each layer built with its init (He before ReLUs, Xavier otherwise).
-fn expand_new(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let ident = &net.ident;
-    let fields = gens.iter().map(|g| {
-        let (field, value) = (&g.layer.field, layer_value(rt, &net.stack, g));
-        quote!(#field: #value,)
-    });
-    let consumes_rng = gens.iter().any(|g| {
-        matches!(
-            g.layer.op,
-            Op::Dense { .. } | Op::Conv2d { .. } | Op::Dropout { .. }
-        )
-    });
-    let unused = if consumes_rng {
-        None
-    } else {
-        Some(quote!(let _ = rng;))
-    };
-    let marker = if gens.iter().any(|g| uses_scalar(&g.layer.op)) {
-        None
-    } else {
-        Some(quote!(__scalar: ::core::marker::PhantomData,))
-    };
-    quote! {
-        impl<T: #rt::Scalar> #ident<T> {
-            /// A network with freshly initialised parameters drawn from `rng`.
-            pub fn new(rng: &mut (impl #rt::rand_core::RngCore + ?Sized)) -> Self {
-                #unused
-                Self {
-                    #(#fields)*
-                    #marker
-                }
-            }
-        }
-    }
-}
-
-/// `Params<T>` for the network or its gradient: the parameterised layers' tensors in order,
-/// tensor `i` found by subtracting each layer's count. `field_ty` gives the field's type.
-fn expand_params(
-    rt: &TokenStream,
-    ident: &Ident,
-    gens: &[Gen],
-    field_ty: impl Fn(&TokenStream) -> TokenStream,
-) -> TokenStream {
-    let with_params: Vec<(&Ident, String, TokenStream)> = gens
-        .iter()
-        .filter(|g| g.layer.op.has_params())
-        .map(|g| (&g.layer.field, field_name(&g.layer.field), field_ty(&g.ty)))
-        .collect();
-    if with_params.is_empty() {
-        return quote! {
-            impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
-                const TENSORS: usize = 0;
-                const LEN: usize = 0;
-                fn tensor(&self, _: usize) -> &[T] {
-                    &[]
-                }
-                fn tensor_mut(&mut self, _: usize) -> &mut [T] {
-                    &mut []
-                }
-                fn tensor_info(i: usize) -> #rt::TensorInfo {
-                    <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
-                }
-            }
-        };
-    }
-    let count = |ty: &TokenStream| quote!(<#ty as #rt::Params<T>>::TENSORS);
-    let tensors = with_params.iter().map(|(_, _, ty)| count(ty));
-    let lens = with_params
-        .iter()
-        .map(|(_, _, ty)| quote!(<#ty as #rt::Params<T>>::LEN));
-    // Shadow `i` between layers rather than mutate it, which leaves nothing unread at the end.
-    let dispatch = |call: &dyn Fn(&Ident, &str, &TokenStream) -> TokenStream| -> TokenStream {
-        let steps = with_params
-            .iter()
-            .enumerate()
-            .map(|(k, (field, name, ty))| {
-                let n = count(ty);
-                let body = call(field, name, ty);
-                let next = (k + 1 < with_params.len()).then(|| quote!(let i = i - #n;));
-                quote! {
-                    if i < #n {
-                        return #body;
-                    }
-                    #next
-                }
-            });
-        quote!(#(#steps)*)
-    };
-    let tensor = dispatch(&|field, _, _| quote!(#rt::Params::<T>::tensor(&self.#field, i)));
-    let tensor_mut =
-        dispatch(&|field, _, _| quote!(#rt::Params::<T>::tensor_mut(&mut self.#field, i)));
-    let info = dispatch(
-        &|_, name, ty| quote!(#rt::TensorInfo { layer: #name, ..<#ty as #rt::Params<T>>::tensor_info(i) }),
-    );
-    quote! {
-        impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
-            const TENSORS: usize = #(#tensors)+*;
-            const LEN: usize = #(#lens)+*;
-            fn tensor(&self, i: usize) -> &[T] {
-                #tensor
-                &[]
-            }
-            fn tensor_mut(&mut self, i: usize) -> &mut [T] {
-                #tensor_mut
-                &mut []
-            }
-            fn tensor_info(i: usize) -> #rt::TensorInfo {
-                #info
-                <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
-            }
-        }
-    }
-}
-
-/// `Zeros` for the gradient or the record: every field zero.
-fn expand_zeros<'a>(
-    rt: &TokenStream,
-    ident: &Ident,
-    fields: impl Iterator<Item = &'a Ident>,
-) -> TokenStream {
-    quote! {
-        impl<T: #rt::Scalar> #rt::Zeros for #ident<T> {
-            fn zeros() -> Self {
-                Self { #(#fields: #rt::Zeros::zeros(),)* }
-            }
-        }
-    }
-}
-
-/// `Network<T>`: shapes, the summary rows, and the forward / training forward / backward
-/// call sequences through the layers.
-fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let ident = &net.ident;
-    let (grad, record) = (grad_ident(net), record_ident(net));
-    let output_shape = gens.last().map_or(net.input, |g| g.layer.output);
-    let (input_ty, output_ty) = (svector(rt, net.input), svector(rt, output_shape));
-    let (input_shape, output_shape_tokens) =
-        (shape_tokens(rt, net.input), shape_tokens(rt, output_shape));
-    let x = |i: usize| format_ident!("x{}", i);
-    let r = |i: usize| format_ident!("r{}", i);
-    let d = |i: usize| format_ident!("d{}", i);
-    let n = gens.len();
-    let last = x(n);
-
-    let needs_batch = gens.iter().map(|g| {
-        let ty = &g.ty;
-        quote!(<#ty as #rt::Layer<T>>::NEEDS_BATCH)
-    });
-    let rows = gens.iter().map(|g| {
-        let (name, ty, shape) = (
-            field_name(&g.layer.field),
-            &g.ty,
-            shape_tokens(rt, g.layer.output),
-        );
-        quote! {
-            #rt::LayerRow {
-                name: #name,
-                kind: <#ty as #rt::Layer<T>>::KIND,
-                output: #shape,
-                params: <#ty as #rt::Params<T>>::LEN,
-                macs: <#ty as #rt::Layer<T>>::MACS,
-                scratch_bytes: <#ty as #rt::Layer<T>>::SCRATCH_BYTES,
-            }
-        }
-    });
-
-    // Inference keeps one buffer per layer that computes something: `x{i}` is a `&mut` to the
-    // buffer holding layer i's output. An activation overwrites its input's buffer and a
-    // flatten passes it on (both keep the length), so neither needs a buffer of its own,
-    // nor the zeroing and the copy that would come with it. The first layer reads the
-    // caller's input, which it cannot overwrite.
-    let forward = gens.iter().map(|g| {
-        let (field, ty, from, to) = (&g.layer.field, &g.ty, x(g.index), x(g.index + 1));
-        let buf = format_ident!("b{}", g.index + 1);
-        match reuse(g) {
-            Reuse::InPlace => quote! {
-                <#ty>::forward_in_place(&self.#field, #from);
-                let #to = #from;
-            },
-            Reuse::Pass => quote!(let #to = #from;),
-            Reuse::None => {
-                let from = if g.index == 0 {
-                    quote!(#from)
-                } else {
-                    quote!(&*#from)
-                };
-                quote! {
-                    let mut #buf = #rt::Zeros::zeros();
-                    #rt::Layer::<T>::forward(&self.#field, #from, &mut #buf);
-                    let #to = &mut #buf;
-                }
-            }
-        }
-    });
-
-    let forward_train = gens.iter().map(|g| {
-        let (field, from, to, rec) = (&g.layer.field, x(g.index), x(g.index + 1), r(g.index + 1));
-        quote!(#rt::Layer::<T>::forward_train(&mut self.#field, &r.#from, &mut r.#to, &mut r.#rec);)
-    });
-
-    // Backward from the last layer to the first: layer i+1 turns d{i+1} into d{i}; the first
-    // layer writes into the caller's `dx`, if any. As in inference, `d{i}` is a `&mut` to a
-    // buffer, and activations and flattens reuse the one they are given (except the last
-    // layer's: the caller's `&` gradient).
-    let backward = gens.iter().rev().map(|g| {
-        let i = g.index;
-        let (field, ty, from, to, rec) = (&g.layer.field, &g.ty, x(i), x(i + 1), r(i + 1));
-        let (dy, dx) = (d(i + 1), d(i));
-        let reuse = if i + 1 == n { Reuse::None } else { reuse(g) };
-        let dy_ref = if i + 1 == n { quote!(#dy) } else { quote!(&*#dy) };
-        match reuse {
-            _ if i == 0 => quote!(#rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy_ref, dx, &mut g.#field);),
-            Reuse::InPlace => quote! {
-                <#ty>::backward_in_place(&self.#field, &r.#from, &r.#to, #dy);
-                let #dx = #dy;
-            },
-            Reuse::Pass => quote!(let #dx = #dy;),
-            Reuse::None => {
-                let buf = format_ident!("e{}", i);
-                quote! {
-                    let mut #buf = #rt::Zeros::zeros();
-                    #rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy_ref, Some(&mut #buf), &mut g.#field);
-                    let #dx = &mut #buf;
-                }
-            }
-        }
-    });
-    let dn = d(n);
-    // The output, copied out of its buffer (or the input, for a network without layers).
-    let last_value = if n == 0 {
-        quote!(::core::clone::Clone::clone(x0))
-    } else {
-        quote!(::core::clone::Clone::clone(&*#last))
-    };
-
-    quote! {
-        impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
-            type Input = #input_ty;
-            type Output = #output_ty;
-            type Grad = #grad<T>;
-            type Record = #record<T>;
-            const INPUT_SHAPE: #rt::Shape = #input_shape;
-            const OUTPUT_SHAPE: #rt::Shape = #output_shape_tokens;
-            const NEEDS_BATCH: bool = #(#needs_batch)||*;
-            const LAYERS: &'static [#rt::LayerRow] = &[#(#rows),*];
-
-            fn forward(&self, x0: &#input_ty) -> #output_ty {
-                #(#forward)*
-                #last_value
-            }
-
-            fn forward_train(&mut self, x: &#input_ty, r: &mut #record<T>) {
-                #rt::Flat::<T>::flat_mut(&mut r.x0).copy_from_slice(#rt::Flat::<T>::flat(x));
-                #(#forward_train)*
-            }
-
-            fn output(r: &#record<T>) -> &#output_ty {
-                &r.#last
-            }
-
-            fn backward(&self, r: &#record<T>, #dn: &#output_ty, g: &mut #grad<T>, dx: ::core::option::Option<&mut #input_ty>) {
-                #(#backward)*
-            }
-        }
-    }
-}
-
-/// How a layer can share its input's buffer in the generated forward and backward.
-enum Reuse {
-    /// Element-wise activations: `forward_in_place` / `backward_in_place` on the buffer.
-    InPlace,
-    /// Flatten: the same values, the same buffer.
-    Pass,
-    /// Everything else writes a buffer of its own.
-    None,
-}
-
-fn reuse(g: &Gen) -> Reuse {
-    match g.layer.op {
-        _ if g.index == 0 => Reuse::None,
-        Op::Relu | Op::Sigmoid | Op::Tanh | Op::LeakyRelu { .. } => Reuse::InPlace,
-        Op::Flatten => Reuse::Pass,
-        _ => Reuse::None,
-    }
-}
-
-/// `BatchNetwork<T>`: the same call sequence over `B` samples at a time, each layer taking
-/// its whole minibatch (what batch statistics need).
-fn expand_batch_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStream {
-    let (ident, grad, record) = (&net.ident, grad_ident(net), batch_record_ident(&net.ident));
-    let output_shape = gens.last().map_or(net.input, |g| g.layer.output);
-    let (input_ty, output_ty) = (svector(rt, net.input), svector(rt, output_shape));
-    let x = |i: usize| format_ident!("x{}", i);
-    let r = |i: usize| format_ident!("r{}", i);
-    let d = |i: usize| format_ident!("d{}", i);
-    let n = gens.len();
-    let (last, dn) = (x(n), d(n));
-
-    let forward = gens.iter().map(|g| {
-        let (field, from, to, rec) = (&g.layer.field, x(g.index), x(g.index + 1), r(g.index + 1));
-        quote!(#rt::Layer::<T>::forward_train_batch(&mut self.#field, &r.#from, &mut r.#to, &mut r.#rec);)
-    });
-
-    // As in `Network::backward`, but the first layer's input gradient is not wanted.
-    let backward = gens.iter().rev().map(|g| {
-        let i = g.index;
-        let (field, from, to, rec) = (&g.layer.field, x(i), x(i + 1), r(i + 1));
-        let dy = if i + 1 == n { d(i + 1).into_token_stream() } else { let dy = d(i + 1); quote!(&#dy) };
-        if i == 0 {
-            quote!(#rt::Layer::<T>::backward_batch(&self.#field, &r.#from, &r.#to, &r.#rec, #dy, None, &mut g.#field);)
-        } else {
-            let (dx, ty) = (d(i), svector(rt, g.layer.input));
-            quote! {
-                let mut #dx: [#ty; B] = #rt::Zeros::zeros();
-                #rt::Layer::<T>::backward_batch(&self.#field, &r.#from, &r.#to, &r.#rec, #dy, Some(&mut #dx), &mut g.#field);
-            }
-        }
-    });
-
-    quote! {
-        impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
-            type BatchRecord<const B: usize> = #record<T, B>;
-
-            fn forward_train_batch<const B: usize>(&mut self, xs: &[#input_ty; B], r: &mut #record<T, B>) {
-                r.x0.clone_from(xs);
-                #(#forward)*
-            }
-
-            fn batch_outputs<const B: usize>(r: &#record<T, B>) -> &[#output_ty; B] {
-                &r.#last
-            }
-
-            fn backward_batch<const B: usize>(&self, r: &#record<T, B>, #dn: &[#output_ty; B], g: &mut #grad<T>) {
-                #(#backward)*
-            }
-        }
-    }
-}
-
-/// What the user gets when the network has errors: the `compile_error!`s, and a stub with
-/// the same name, constructor and `Network` impl, so code using the network type-checks and
-/// the errors above are the only ones.
-pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> TokenStream {
-    let rt = quote!(#krate::runtime);
-    let ast::Network {
-        attrs, vis, ident, ..
-    } = net;
-    let grad = format_ident!("{}Grad", ident);
-    let record = format_ident!("{}Record", ident);
-    let errors = failure.errors.to_compile_errors();
-    let input = failure.input.unwrap_or(Shape::Vector(1));
-    let output = failure.output.unwrap_or(Shape::Vector(1));
-    let (input_ty, output_ty) = (svector(&rt, input), svector(&rt, output));
-    let (input_shape, output_shape) = (shape_tokens(&rt, input), shape_tokens(&rt, output));
-    let empty = |ty: &Ident| expand_params(&rt, ty, &[], |ty| ty.clone());
-    let (params, grad_params) = (empty(ident), empty(&grad));
-    let marker = quote!(::core::marker::PhantomData);
-    quote! {
-        #errors
-
-        #(#attrs)*
-        #vis struct #ident<T: #rt::Scalar = f32>(#marker<T>);
-
-        #[doc(hidden)]
-        #vis struct #grad<T: #rt::Scalar = f32>(#marker<T>);
-
-        #[doc(hidden)]
-        #vis struct #record<T: #rt::Scalar = f32>(#output_ty);
-
-        impl<T: #rt::Scalar> #ident<T> {
-            #[doc(hidden)]
-            pub fn new(rng: &mut (impl #rt::rand_core::RngCore + ?Sized)) -> Self {
-                let _ = rng;
-                Self(#marker)
-            }
-        }
-
-        #params
-        #grad_params
-
-        impl<T: #rt::Scalar> #rt::Zeros for #grad<T> {
-            fn zeros() -> Self {
-                Self(#marker)
-            }
-        }
-
-        impl<T: #rt::Scalar> #rt::Zeros for #record<T> {
-            fn zeros() -> Self {
-                Self(#rt::Zeros::zeros())
-            }
-        }
-
-        impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
-            type Input = #input_ty;
-            type Output = #output_ty;
-            type Grad = #grad<T>;
-            type Record = #record<T>;
-            const INPUT_SHAPE: #rt::Shape = #input_shape;
-            const OUTPUT_SHAPE: #rt::Shape = #output_shape;
-            const LAYERS: &'static [#rt::LayerRow] = &[];
-            fn forward(&self, _: &#input_ty) -> #output_ty {
-                #rt::Zeros::zeros()
-            }
-            fn forward_train(&mut self, _: &#input_ty, _: &mut #record<T>) {}
-            fn output(r: &#record<T>) -> &#output_ty {
-                &r.0
-            }
-            fn backward(&self, _: &#record<T>, _: &#output_ty, _: &mut #grad<T>, _: ::core::option::Option<&mut #input_ty>) {}
-        }
-
-        impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
-            type BatchRecord<const B: usize> = [#output_ty; B];
-            fn forward_train_batch<const B: usize>(&mut self, _: &[#input_ty; B], _: &mut [#output_ty; B]) {}
-            fn batch_outputs<const B: usize>(r: &[#output_ty; B]) -> &[#output_ty; B] {
-                r
-            }
-            fn backward_batch<const B: usize>(&self, _: &[#output_ty; B], _: &[#output_ty; B], _: &mut #grad<T>) {}
-        }
     }
 }

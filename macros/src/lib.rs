@@ -4,25 +4,35 @@
 //! The pipeline, one file per phase:
 //!
 //! - [`ast`]: the grammar (in its module docs) and a lenient `syn` parser for it;
-//! - [`check`]: resolves layers and arguments against the table in [`ir`], infers every shape
-//!   with the pure functions of [`shape`], and reports every mistake at once through
-//!   [`report`], each on the smallest offending token;
-//! - [`expand`]: generates the network, its gradient and record types and their impls; on
-//!   errors, the `compile_error!`s plus a stub so the user sees those errors and no cascade.
+//! - [`check`]: resolves the tree against the layer kinds of [`layers`] (one module per kind,
+//!   arguments bound by [`bind`], shapes inferred by the pure functions of [`shape`]) and the
+//!   blocks, and reports every mistake at once through [`report`] (with [`suggest`]'s
+//!   did-you-means), each on the smallest offending token; the result is the [`ir`] tree;
+//! - [`plan`]: lowers the tree to a schedule of steps over values, with the inference and
+//!   backward programs and their arenas laid out by liveness;
+//! - [`expand`]: renders the plan as the network, its gradient and record types and impls;
+//! - [`fallback`]: on errors, the `compile_error!`s plus a stub, so the user sees those errors
+//!   and no cascade.
 //!
 //! The macro never panics: every input, however wrong, becomes code or spanned errors.
 
 mod ast;
+mod bind;
 mod check;
 mod expand;
+mod fallback;
 mod ir;
+mod layers;
+mod plan;
 mod report;
 mod shape;
+mod suggest;
 
 #[cfg(test)]
 mod tests;
 
 use proc_macro::TokenStream;
+use quote::quote;
 
 #[doc(hidden)]
 #[proc_macro]
@@ -30,22 +40,16 @@ pub fn network_impl(input: TokenStream) -> TokenStream {
     network(input.into()).into()
 }
 
-/// parse → check → expand, falling back to errors plus a stub.
+/// parse → check → plan and expand, falling back to errors plus a stub.
 fn network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let input: ast::Input = match syn::parse2(input) {
         Ok(input) => input,
         Err(error) => return error.to_compile_error(),
     };
-    let failure = match check::network(&input.network) {
-        Ok(net) => match expand::network(&input.krate, &net) {
-            Ok(tokens) => return tokens,
-            Err(errors) => check::Failure {
-                errors,
-                input: Some(net.input),
-                output: net.stack.layers().last().map(|layer| layer.output),
-            },
-        },
-        Err(failure) => failure,
-    };
-    expand::stub(&input.krate, &input.network, &failure)
+    let krate = &input.krate;
+    let rt = quote!(#krate::runtime);
+    match check::network(&rt, &input.network) {
+        Ok(net) => expand::network(krate, &net),
+        Err(failure) => fallback::stub(krate, &input.network, &failure),
+    }
 }

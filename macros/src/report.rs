@@ -25,6 +25,11 @@ impl Errors {
         self.errors.push(error);
     }
 
+    /// The errors, for a caller that rewrites them (`repeat` names the copy they are in).
+    pub fn into_vec(self) -> Vec<Error> {
+        self.errors
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

@@ -6,7 +6,14 @@
 //! - effective kernel of a dilated convolution: k̂ = k + (k − 1)(d − 1);
 //! - convolution output: o = ⌊(i + 2p − k̂) / s⌋ + 1;
 //! - pooling output: o = ⌊(i + 2p − k) / s⌋ + 1;
-//! - `same` padding at stride 1: p = (k̂ − 1) / 2 = d(k − 1) / 2, whole only when k̂ is odd.
+//! - `same` padding at stride 1: p = (k̂ − 1) / 2 = d(k − 1) / 2, whole only when k̂ is odd;
+//! - `same_upper` (TensorFlow's `SAME`) at stride s: o = ⌈i / s⌉, total padding
+//!   max((o − 1)s + k̂ − i, 0), the odd one at the end (bottom, right);
+//! - pooling in ceil mode: o = ⌈(i + p_lo + p_hi − k) / s⌉ + 1, less one when the last window
+//!   would start past the input and its leading padding (PyTorch's rule).
+//!
+//! Padding may differ between the two sides of an axis (`p_lo`, `p_hi`); the formulas above
+//! with 2p are the symmetric case.
 //!
 //! Nothing here knows about tokens or spans, so plain unit tests cover it; `check.rs` turns
 //! each mismatch into a message on the right token. All arithmetic is checked: absurd sizes
@@ -46,14 +53,64 @@ impl fmt::Display for Shape {
     }
 }
 
-/// Arguments of `conv2d` once `same` has been resolved to a number.
+/// Zero padding on each side of an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pad {
+    pub top: u64,
+    pub bottom: u64,
+    pub left: u64,
+    pub right: u64,
+}
+
+impl Pad {
+    /// The same padding on both sides of each axis: PyTorch's `padding = (h, w)`.
+    pub fn symmetric((h, w): Hw) -> Pad {
+        Pad {
+            top: h,
+            bottom: h,
+            left: w,
+            right: w,
+        }
+    }
+
+    /// `(h, w)` when both sides of each axis agree.
+    pub fn as_symmetric(self) -> Option<Hw> {
+        (self.top == self.bottom && self.left == self.right).then_some((self.top, self.left))
+    }
+
+    /// Total padding along height and width, or `None` on overflow.
+    fn totals(self) -> Option<Hw> {
+        Some((
+            self.top.checked_add(self.bottom)?,
+            self.left.checked_add(self.right)?,
+        ))
+    }
+}
+
+/// As written in the DSL: `1`, `(1, 2)` or `((0, 1), (0, 1))`.
+impl fmt::Display for Pad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_symmetric() {
+            Some((h, w)) if h == w => write!(f, "{h}"),
+            Some((h, w)) => write!(f, "({h}, {w})"),
+            None => write!(
+                f,
+                "(({}, {}), ({}, {}))",
+                self.top, self.bottom, self.left, self.right
+            ),
+        }
+    }
+}
+
+/// Arguments of `conv2d` once `same` has been resolved to numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2d {
     pub out_channels: u64,
     pub kernel: Hw,
     pub stride: Hw,
-    pub padding: Hw,
+    pub padding: Pad,
     pub dilation: Hw,
+    pub groups: u64,
 }
 
 /// Arguments of `max_pool2d` and `avg_pool2d` (the stride already defaulted to the kernel).
@@ -61,7 +118,9 @@ pub struct Conv2d {
 pub struct Pool2d {
     pub kernel: Hw,
     pub stride: Hw,
-    pub padding: Hw,
+    pub padding: Pad,
+    /// PyTorch's `ceil_mode`: round the output size up.
+    pub ceil: bool,
 }
 
 /// Why a layer cannot apply to its input.
@@ -74,15 +133,21 @@ pub enum Mismatch {
     /// The (effective) kernel is larger than the padded input along at least one axis.
     KernelTooLarge {
         input: Hw,
-        padding: Hw,
+        padding: Pad,
         effective: Hw,
+    },
+    /// `groups` must divide both the input and the output channels.
+    Groups {
+        in_channels: u64,
+        out_channels: u64,
+        groups: u64,
     },
     /// `same` padding with a stride above 1: the output cannot have the input's size.
     SameStride { stride: Hw },
     /// `same` padding with an even effective kernel: the padding would be asymmetric.
     SameEvenKernel { effective: Hw },
     /// Pooling padding above half the kernel: some windows would see only padding.
-    PoolPadding { padding: Hw, kernel: Hw },
+    PoolPadding { padding: Pad, kernel: Hw },
     /// A kernel, stride or dilation of zero reached the formulas (check.rs reports it first).
     Zero,
     /// A size overflows 64 bits.
@@ -95,11 +160,6 @@ pub fn dense(input: Shape, units: u64) -> Result<Shape, Mismatch> {
         Shape::Vector(_) => Ok(Shape::Vector(units)),
         Shape::Image { c, h, w } => Err(Mismatch::NotVector { c, h, w }),
     }
-}
-
-/// Element-wise layers (activations, softmax, dropout, batch norm) keep the shape.
-pub fn elementwise(input: Shape) -> Shape {
-    input
 }
 
 /// `flatten`: the same values as one vector (a vector stays as it is).
@@ -135,22 +195,65 @@ pub fn same_padding(kernel: Hw, stride: Hw, dilation: Hw) -> Result<Hw, Mismatch
     Ok(((effective.0 - 1) / 2, (effective.1 - 1) / 2))
 }
 
-/// o = ⌊(i + 2p − k̂) / s⌋ + 1 along one axis, or `None` when k̂ > i + 2p.
-fn sliding(input: u64, padding: u64, effective: u64, stride: u64) -> Result<Option<u64>, Mismatch> {
-    let padded = padding
-        .checked_mul(2)
-        .and_then(|p| p.checked_add(input))
-        .ok_or(Mismatch::TooLarge)?;
-    match padded.checked_sub(effective) {
-        None => Ok(None),
-        Some(room) => Ok(Some(room.checked_div(stride).ok_or(Mismatch::Zero)? + 1)),
+/// TensorFlow's `SAME` (ONNX's `SAME_UPPER`): the output is ⌈i / s⌉ along each axis, and the
+/// padding that takes, max((o − 1)·s + k̂ − i, 0), is split with the odd value at the end.
+pub fn same_upper_padding(input: Hw, kernel: Hw, stride: Hw, dilation: Hw) -> Result<Pad, Mismatch> {
+    let axis = |i: u64, k: u64, s: u64, d: u64| -> Result<Hw, Mismatch> {
+        let effective = effective_kernel(k, d)?;
+        let o = i.checked_add(s - 1).ok_or(Mismatch::TooLarge)? / s;
+        let reach = (o - 1)
+            .checked_mul(s)
+            .and_then(|r| r.checked_add(effective))
+            .ok_or(Mismatch::TooLarge)?;
+        let total = reach.saturating_sub(i);
+        Ok((total / 2, total - total / 2))
+    };
+    if stride.0 == 0 || stride.1 == 0 {
+        return Err(Mismatch::Zero);
     }
+    let (top, bottom) = axis(input.0, kernel.0, stride.0, dilation.0)?;
+    let (left, right) = axis(input.1, kernel.1, stride.1, dilation.1)?;
+    Ok(Pad {
+        top,
+        bottom,
+        left,
+        right,
+    })
+}
+
+/// o = ⌊(i + p − k̂) / s⌋ + 1 along one axis with total padding p (⌈⌉ in ceil mode, less one
+/// when the last window would start past the input and its leading padding `lead`), or `None`
+/// when k̂ > i + p.
+fn sliding(
+    input: u64,
+    (lead, total): Hw,
+    effective: u64,
+    stride: u64,
+    ceil: bool,
+) -> Result<Option<u64>, Mismatch> {
+    let padded = input.checked_add(total).ok_or(Mismatch::TooLarge)?;
+    let Some(room) = padded.checked_sub(effective) else {
+        return Ok(None);
+    };
+    let steps = room.checked_div(stride).ok_or(Mismatch::Zero)?;
+    if ceil && room % stride != 0 && (steps + 1) * stride < input + lead {
+        return Ok(Some(steps + 2));
+    }
+    Ok(Some(steps + 1))
 }
 
 /// Output height and width of a window sliding over an image, or the mismatch.
-fn slide2d(h: u64, w: u64, padding: Hw, effective: Hw, stride: Hw) -> Result<Hw, Mismatch> {
-    let oh = sliding(h, padding.0, effective.0, stride.0)?;
-    let ow = sliding(w, padding.1, effective.1, stride.1)?;
+fn slide2d(
+    h: u64,
+    w: u64,
+    padding: Pad,
+    effective: Hw,
+    stride: Hw,
+    ceil: bool,
+) -> Result<Hw, Mismatch> {
+    let totals = padding.totals().ok_or(Mismatch::TooLarge)?;
+    let oh = sliding(h, (padding.top, totals.0), effective.0, stride.0, ceil)?;
+    let ow = sliding(w, (padding.left, totals.1), effective.1, stride.1, ceil)?;
     match (oh, ow) {
         (Some(oh), Some(ow)) => Ok((oh, ow)),
         _ => Err(Mismatch::KernelTooLarge {
@@ -178,7 +281,14 @@ pub fn conv2d(input: Shape, conv: &Conv2d) -> Result<Shape, Mismatch> {
         effective_kernel(conv.kernel.0, conv.dilation.0)?,
         effective_kernel(conv.kernel.1, conv.dilation.1)?,
     );
-    let (oh, ow) = slide2d(h, w, conv.padding, effective, conv.stride)?;
+    if conv.groups == 0 || c % conv.groups != 0 || conv.out_channels % conv.groups != 0 {
+        return Err(Mismatch::Groups {
+            in_channels: c,
+            out_channels: conv.out_channels,
+            groups: conv.groups,
+        });
+    }
+    let (oh, ow) = slide2d(h, w, conv.padding, effective, conv.stride, false)?;
     // The im2col matrix has c·kh·kw rows: it must be representable too.
     c.checked_mul(conv.kernel.0)
         .and_then(|k| k.checked_mul(conv.kernel.1))
@@ -195,13 +305,15 @@ pub fn pool2d(input: Shape, pool: &Pool2d) -> Result<Shape, Mismatch> {
         Shape::Image { c, h, w } => (c, h, w),
         Shape::Vector(n) => return Err(Mismatch::NotImage { n }),
     };
-    if pool.padding.0 > pool.kernel.0 / 2 || pool.padding.1 > pool.kernel.1 / 2 {
+    let p = pool.padding;
+    let (half_h, half_w) = (pool.kernel.0 / 2, pool.kernel.1 / 2);
+    if p.top.max(p.bottom) > half_h || p.left.max(p.right) > half_w {
         return Err(Mismatch::PoolPadding {
             padding: pool.padding,
             kernel: pool.kernel,
         });
     }
-    let (oh, ow) = slide2d(h, w, pool.padding, pool.kernel, pool.stride)?;
+    let (oh, ow) = slide2d(h, w, pool.padding, pool.kernel, pool.stride, pool.ceil)?;
     image(c, oh, ow)
 }
 
@@ -226,8 +338,9 @@ mod tests {
             out_channels: oc,
             kernel: k,
             stride: s,
-            padding: p,
+            padding: Pad::symmetric(p),
             dilation: d,
+            groups: 1,
         }
     }
 
@@ -241,7 +354,8 @@ mod tests {
             &Pool2d {
                 kernel: (2, 2),
                 stride: (2, 2),
-                padding: (0, 0),
+                padding: Pad::symmetric((0, 0)),
+                ceil: false,
             },
         )
         .unwrap();
@@ -253,7 +367,8 @@ mod tests {
             &Pool2d {
                 kernel: (2, 2),
                 stride: (2, 2),
-                padding: (0, 0),
+                padding: Pad::symmetric((0, 0)),
+                ceil: false,
             },
         )
         .unwrap();
@@ -318,7 +433,7 @@ mod tests {
             err,
             Err(Mismatch::KernelTooLarge {
                 input: (4, 4),
-                padding: (0, 0),
+                padding: Pad::symmetric((0, 0)),
                 effective: (5, 5)
             })
         );
@@ -328,7 +443,7 @@ mod tests {
             err,
             Err(Mismatch::KernelTooLarge {
                 input: (6, 9),
-                padding: (0, 0),
+                padding: Pad::symmetric((0, 0)),
                 effective: (7, 7)
             })
         );
@@ -338,7 +453,7 @@ mod tests {
             err,
             Err(Mismatch::KernelTooLarge {
                 input: (9, 2),
-                padding: (1, 1),
+                padding: Pad::symmetric((1, 1)),
                 effective: (5, 5)
             })
         );
@@ -347,14 +462,15 @@ mod tests {
             &Pool2d {
                 kernel: (3, 3),
                 stride: (3, 3),
-                padding: (0, 0),
+                padding: Pad::symmetric((0, 0)),
+                ceil: false,
             },
         );
         assert_eq!(
             err,
             Err(Mismatch::KernelTooLarge {
                 input: (2, 2),
-                padding: (0, 0),
+                padding: Pad::symmetric((0, 0)),
                 effective: (3, 3)
             })
         );
@@ -401,7 +517,8 @@ mod tests {
         let pool = |k: Hw, s: Hw, p: Hw| Pool2d {
             kernel: k,
             stride: s,
-            padding: p,
+            padding: Pad::symmetric(p),
+            ceil: false,
         };
         // 5 − 2 = 3, ⌊3/2⌋ + 1 = 2.
         assert_eq!(
@@ -426,7 +543,7 @@ mod tests {
         assert_eq!(
             pool2d(img(1, 9, 9), &pool((3, 3), (3, 3), (2, 0))),
             Err(Mismatch::PoolPadding {
-                padding: (2, 0),
+                padding: Pad::symmetric((2, 0)),
                 kernel: (3, 3)
             })
         );
@@ -450,7 +567,8 @@ mod tests {
         let p = Pool2d {
             kernel: (2, 2),
             stride: (2, 2),
-            padding: (0, 0),
+            padding: Pad::symmetric((0, 0)),
+                ceil: false,
         };
         assert_eq!(
             pool2d(Shape::Vector(8), &p),
@@ -461,7 +579,6 @@ mod tests {
             Err(Mismatch::NotImage { n: 8 })
         );
         assert_eq!(flatten(Shape::Vector(8)), Ok(Shape::Vector(8)));
-        assert_eq!(elementwise(img(1, 2, 3)), img(1, 2, 3));
     }
 
     #[test]
@@ -482,5 +599,84 @@ mod tests {
         );
         assert_eq!(format!("{}", img(6, 28, 28)), "[6, 28, 28]");
         assert_eq!(format!("{}", Shape::Vector(10)), "[10]");
+    }
+
+    #[test]
+    fn ceil_mode_by_hand() {
+        let pool = |k: u64, s: u64, p: u64| Pool2d {
+            kernel: (k, k),
+            stride: (s, s),
+            padding: Pad::symmetric((p, p)),
+            ceil: true,
+        };
+        // 7, k = 2, s = 2: ⌈5/2⌉ + 1 = 4 (floor gives 3); the last window starts at 6 < 7.
+        assert_eq!(pool2d(img(1, 7, 7), &pool(2, 2, 0)), Ok(img(1, 4, 4)));
+        // GoogLeNet's 112 → 56 with kernel 3, stride 2: ⌈109/2⌉ + 1 = 56.
+        assert_eq!(pool2d(img(64, 112, 112), &pool(3, 2, 0)), Ok(img(64, 56, 56)));
+        // 5, k = 2, s = 2, p = 1: ⌈5/2⌉ + 1 = 4, but that window would start at 6, past the
+        // input and its leading padding (5 + 1): 3.
+        assert_eq!(pool2d(img(1, 5, 5), &pool(2, 2, 1)), Ok(img(1, 3, 3)));
+        // Exact division: ceil and floor agree, 6 + 2 − 2 = 6, 6/2 + 1 = 4.
+        assert_eq!(pool2d(img(1, 6, 6), &pool(2, 2, 1)), Ok(img(1, 4, 4)));
+    }
+
+    #[test]
+    fn same_upper_by_hand() {
+        // 5, k = 3, s = 2: o = 3, (3 − 1)·2 + 3 − 5 = 2 → 1 and 1.
+        let p = same_upper_padding((5, 5), (3, 3), (2, 2), (1, 1)).unwrap();
+        assert_eq!(p, Pad::symmetric((1, 1)));
+        // 4, k = 3, s = 2: o = 2, 2 + 3 − 4 = 1 → 0 before, 1 after.
+        let p = same_upper_padding((4, 4), (3, 3), (2, 2), (1, 1)).unwrap();
+        assert_eq!((p.top, p.bottom, p.left, p.right), (0, 1, 0, 1));
+        // DS-CNN's first layer on 49×10 MFCCs, kernel (10, 4), stride 2: o = 25 × 5;
+        // height 48 + 10 − 49 = 9 → 4 and 5; width 8 + 4 − 10 = 2 → 1 and 1.
+        let p = same_upper_padding((49, 10), (10, 4), (2, 2), (1, 1)).unwrap();
+        assert_eq!((p.top, p.bottom, p.left, p.right), (4, 5, 1, 1));
+        let mut c = Conv2d {
+            out_channels: 64,
+            kernel: (10, 4),
+            stride: (2, 2),
+            padding: p,
+            dilation: (1, 1),
+            groups: 1,
+        };
+        assert_eq!(conv2d(img(1, 49, 10), &c), Ok(img(64, 25, 5)));
+        // At stride 1 it is `same`: k = 3 → 1 on each side.
+        let p = same_upper_padding((7, 7), (3, 3), (1, 1), (1, 1)).unwrap();
+        assert_eq!(p, Pad::symmetric((1, 1)));
+        // A kernel of 1 at stride 2 needs none: o = 3 for 5, (3 − 1)·2 + 1 = 5.
+        let p = same_upper_padding((5, 5), (1, 1), (2, 2), (1, 1)).unwrap();
+        assert_eq!(p, Pad::symmetric((0, 0)));
+        // Depthwise: groups = channels.
+        c.groups = 64;
+        assert_eq!(conv2d(img(64, 25, 5), &{ let mut d = c; d.kernel = (3, 3); d.stride = (1, 1); d.padding = Pad::symmetric((1, 1)); d }), Ok(img(64, 25, 5)));
+    }
+
+    #[test]
+    fn groups_divide_both_channel_counts() {
+        let c = |in_c: u64, oc: u64, g: u64| {
+            conv2d(
+                img(in_c, 4, 4),
+                &Conv2d {
+                    out_channels: oc,
+                    kernel: (1, 1),
+                    stride: (1, 1),
+                    padding: Pad::symmetric((0, 0)),
+                    dilation: (1, 1),
+                    groups: g,
+                },
+            )
+        };
+        assert_eq!(c(4, 6, 2), Ok(img(6, 4, 4)));
+        assert_eq!(c(3, 6, 3), Ok(img(6, 4, 4)));
+        let err = |i, o, g| {
+            Err(Mismatch::Groups {
+                in_channels: i,
+                out_channels: o,
+                groups: g,
+            })
+        };
+        assert_eq!(c(4, 6, 3), err(4, 6, 3));
+        assert_eq!(c(6, 4, 3), err(6, 4, 3));
     }
 }

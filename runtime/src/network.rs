@@ -70,10 +70,11 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     const GRAD_BYTES: usize = <Self::Grad as Params<T>>::LEN * T::BYTES;
     /// Bytes of one sample's training record.
     const RECORD_BYTES: usize = core::mem::size_of::<Self::Record>();
-    /// Bytes inference needs for activations: every layer's output plus the largest scratch.
+    /// Bytes inference needs beyond the input: the planned activation buffers (for a
+    /// generated network, the arena its schedule needs at its peak) plus the largest scratch.
     const INFERENCE_BYTES: usize = inference_bytes(Self::LAYERS, T::BYTES);
-    /// Working memory of training one sample: its record plus backward's gradient buffers,
-    /// which are as large as inference's activations.
+    /// Working memory of training one sample: its record plus backward's gradient buffers
+    /// (for a generated network, its planned arena) and the largest scratch.
     const TRAINING_BYTES: usize = Self::RECORD_BYTES + Self::INFERENCE_BYTES;
     /// Whether some layer (batch norm) needs whole minibatches to train; such a network
     /// trains through [`BatchNetwork`] only.
@@ -168,7 +169,32 @@ fn check_len(expected: usize, found: usize) -> Result<(), ParamError> {
     }
 }
 
-/// Every layer output plus the largest scratch buffer: what inference keeps live at most.
+/// The largest scratch buffer of any layer: it is live only while its layer runs.
+pub const fn max_scratch(layers: &[LayerRow]) -> usize {
+    let (mut max, mut i) = (0, 0);
+    while i < layers.len() {
+        if layers[i].scratch_bytes > max {
+            max = layers[i].scratch_bytes;
+        }
+        i += 1;
+    }
+    max
+}
+
+/// Whether any flag is set (a network needs batches if any of its layers does).
+pub const fn any(flags: &[bool]) -> bool {
+    let mut i = 0;
+    while i < flags.len() {
+        if flags[i] {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Every layer output plus the largest scratch buffer: what a chain of layers with one
+/// buffer each keeps live at most. Generated networks state their planned figure instead.
 pub const fn inference_bytes(layers: &[LayerRow], scalar_bytes: usize) -> usize {
     let (mut sum, mut scratch, mut i) = (0, 0, 0);
     while i < layers.len() {

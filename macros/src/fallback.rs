@@ -1,0 +1,122 @@
+//! What the user gets when the network has errors: the `compile_error!`s, and a stub with the
+//! same name, constructor and `Network` impl, so code using the network type-checks and the
+//! errors are the only ones.
+
+use crate::ast;
+use crate::check::Failure;
+use crate::layers::int;
+use crate::shape::Shape;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Ident;
+
+pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> TokenStream {
+    let rt = quote!(#krate::runtime);
+    let ast::Network {
+        attrs, vis, ident, ..
+    } = net;
+    let grad = format_ident!("{}Grad", ident);
+    let record = format_ident!("{}Record", ident);
+    let errors = failure.errors.to_compile_errors();
+    let input = failure.input.unwrap_or(Shape::Vector(1));
+    let output = failure.output.unwrap_or(Shape::Vector(1));
+    let svector = |shape: Shape| {
+        let n = int(shape.len().unwrap_or(1));
+        quote!(#rt::nalgebra::SVector<T, #n>)
+    };
+    let shape = |shape: Shape| match shape {
+        Shape::Vector(n) => {
+            let n = int(n);
+            quote!(#rt::Shape::vector(#n))
+        }
+        Shape::Image { c, h, w } => {
+            let (c, h, w) = (int(c), int(h), int(w));
+            quote!(#rt::Shape::image(#c, #h, #w))
+        }
+    };
+    let (input_ty, output_ty) = (svector(input), svector(output));
+    let (input_shape, output_shape) = (shape(input), shape(output));
+    let (params, grad_params) = (no_params(&rt, ident), no_params(&rt, &grad));
+    let marker = quote!(::core::marker::PhantomData);
+    quote! {
+        #errors
+
+        #(#attrs)*
+        #vis struct #ident<T: #rt::Scalar = f32>(#marker<T>);
+
+        #[doc(hidden)]
+        #vis struct #grad<T: #rt::Scalar = f32>(#marker<T>);
+
+        #[doc(hidden)]
+        #vis struct #record<T: #rt::Scalar = f32>(#output_ty);
+
+        impl<T: #rt::Scalar> #ident<T> {
+            #[doc(hidden)]
+            pub fn new(rng: &mut (impl #rt::rand_core::RngCore + ?Sized)) -> Self {
+                let _ = rng;
+                Self(#marker)
+            }
+        }
+
+        #params
+        #grad_params
+
+        impl<T: #rt::Scalar> #rt::Zeros for #grad<T> {
+            fn zeros() -> Self {
+                Self(#marker)
+            }
+        }
+
+        impl<T: #rt::Scalar> #rt::Zeros for #record<T> {
+            fn zeros() -> Self {
+                Self(#rt::Zeros::zeros())
+            }
+        }
+
+        impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            type Grad = #grad<T>;
+            type Record = #record<T>;
+            const INPUT_SHAPE: #rt::Shape = #input_shape;
+            const OUTPUT_SHAPE: #rt::Shape = #output_shape;
+            const LAYERS: &'static [#rt::LayerRow] = &[];
+            fn forward(&self, _: &#input_ty) -> #output_ty {
+                #rt::Zeros::zeros()
+            }
+            fn forward_train(&mut self, _: &#input_ty, _: &mut #record<T>) {}
+            fn output(r: &#record<T>) -> &#output_ty {
+                &r.0
+            }
+            fn backward(&self, _: &#record<T>, _: &#output_ty, _: &mut #grad<T>, _: ::core::option::Option<&mut #input_ty>) {}
+        }
+
+        impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
+            type BatchRecord<const B: usize> = [#output_ty; B];
+            fn forward_train_batch<const B: usize>(&mut self, _: &[#input_ty; B], _: &mut [#output_ty; B]) {}
+            fn batch_outputs<const B: usize>(r: &[#output_ty; B]) -> &[#output_ty; B] {
+                r
+            }
+            fn backward_batch<const B: usize>(&self, _: &[#output_ty; B], _: &[#output_ty; B], _: &mut #grad<T>) {}
+        }
+    }
+}
+
+/// `Params<T>` with no tensors.
+fn no_params(rt: &TokenStream, ident: &Ident) -> TokenStream {
+    quote! {
+        impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
+            const TENSORS: usize = 0;
+            const LEN: usize = 0;
+            fn tensor(&self, _: usize) -> &[T] {
+                &[]
+            }
+            fn tensor_mut(&mut self, _: usize) -> &mut [T] {
+                &mut []
+            }
+            fn tensor_info(i: usize) -> #rt::TensorInfo {
+                <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
+            }
+        }
+    }
+}
