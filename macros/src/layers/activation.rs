@@ -1,4 +1,4 @@
-//! Element-wise activations (`relu`, `tanh`, `leaky_relu(slope)`, …) and `softmax`: the shape
+//! Element-wise activations (`relu`, `gelu`, `leaky_relu(slope)`, …) and `softmax`: the shape
 //! is kept. The element-wise ones are the runtime's `Activation<F, N>` over an `f`/`df` pair
 //! and run in place; softmax's backward needs its output, so it has a buffer of its own.
 
@@ -27,6 +27,91 @@ macro_rules! simple {
 simple!(RELU, "relu", Relu, he = true);
 simple!(SIGMOID, "sigmoid", Sigmoid, he = false);
 simple!(TANH, "tanh", Tanh, he = false);
+simple!(RELU6, "relu6", Relu6, he = true);
+simple!(SELU, "selu", Selu, he = false);
+simple!(SILU, "silu", Silu, he = false);
+simple!(HARD_SIGMOID, "hard_sigmoid", HardSigmoid, he = false);
+simple!(HARD_SWISH, "hard_swish", HardSwish, he = false);
+
+pub const ELU: Kind = Kind {
+    sig: Signature {
+        name: "elu",
+        params: &[opt("alpha", Type::Number, "1.0")],
+        example: "elu(alpha = 1.0)",
+    },
+    lower: |l| {
+        let Some(alpha) = l.args.number("alpha", Some(1.0)) else {
+            return l.elementwise(None);
+        };
+        let (rt, alpha) = (l.rt, float(alpha));
+        elementwise(
+            l,
+            quote!(#rt::layers::Elu<T>),
+            quote!(#rt::layers::Elu::new(#alpha)),
+            false,
+        )
+    },
+};
+
+/// `softplus(beta = 1, threshold = 20)`: (1/β)·log(1 + e^(βx)), linear above the threshold.
+pub const SOFTPLUS: Kind = Kind {
+    sig: Signature {
+        name: "softplus",
+        params: &[
+            opt("beta", Type::Number, "1.0"),
+            opt("threshold", Type::Number, "20.0"),
+        ],
+        example: "softplus(beta = 1.0)",
+    },
+    lower: |l| {
+        let beta = l
+            .args
+            .number("beta", Some(1.0))
+            .filter(|&beta| beta_positive(l, beta));
+        let threshold = l.args.number("threshold", Some(20.0));
+        let (Some(beta), Some(threshold)) = (beta, threshold) else {
+            return l.elementwise(None);
+        };
+        let (rt, beta, threshold) = (l.rt, float(beta), float(threshold));
+        elementwise(
+            l,
+            quote!(#rt::layers::Softplus<T>),
+            quote!(#rt::layers::Softplus::new(#beta, #threshold)),
+            false,
+        )
+    },
+};
+
+/// Softplus divides by β and its slope is σ(βx): β = 0 divides by zero, and a negative β
+/// turns it into a decreasing function no network means.
+fn beta_positive(l: &mut Lower, beta: f64) -> bool {
+    let ok = beta > 0.0;
+    if let (false, Some(value)) = (ok, l.args.value("beta")) {
+        l.cx.error_spanned(
+            value,
+            format!("`beta` of `softplus` must be positive, found {value}"),
+        );
+    }
+    ok
+}
+
+/// `gelu(approximate = false)`: x·Φ(x) with the exact Φ, or PyTorch's tanh approximation.
+pub const GELU: Kind = Kind {
+    sig: Signature {
+        name: "gelu",
+        params: &[opt("approximate", Type::Bool, "false")],
+        example: "gelu(approximate = true)",
+    },
+    lower: |l| {
+        let rt = l.rt;
+        let f = if l.args.flag("approximate", false) {
+            quote!(#rt::layers::GeluTanh)
+        } else {
+            quote!(#rt::layers::Gelu)
+        };
+        elementwise(l, f.clone(), f, false)
+    },
+};
 
 pub const LEAKY_RELU: Kind = Kind {
     sig: Signature {

@@ -14,7 +14,9 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_pool;
+mod maxout;
 mod pool;
+mod prelu;
 
 use crate::ast;
 use crate::bind::{show, Args, Init, Signature};
@@ -44,6 +46,16 @@ pub const KINDS: &[&Kind] = &[
     &activation::TANH,
     &activation::LEAKY_RELU,
     &activation::SOFTMAX,
+    &activation::RELU6,
+    &activation::ELU,
+    &activation::SELU,
+    &activation::SOFTPLUS,
+    &activation::SILU,
+    &activation::GELU,
+    &activation::HARD_SIGMOID,
+    &activation::HARD_SWISH,
+    &prelu::PRELU,
+    &maxout::MAXOUT,
     &dropout::DROPOUT,
     &batch_norm::BATCH_NORM,
 ];

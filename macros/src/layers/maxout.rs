@@ -1,0 +1,47 @@
+//! `maxout(k)`: the maximum of each group of k consecutive channels (features, for a vector),
+//! Goodfellow et al.'s maxout units: `[k·c, h, w]` → `[c, h, w]`, `[k·n]` → `[n]`.
+
+use super::{channels, int, len, Kind, Lower, Lowered, New, Op, Role};
+use crate::bind::{req, Signature, Type};
+use crate::shape::Shape;
+use quote::quote;
+
+pub const MAXOUT: Kind = Kind {
+    sig: Signature {
+        name: "maxout",
+        params: &[req("k", Type::Size)],
+        example: "maxout(2)",
+    },
+    lower,
+};
+
+fn lower(l: &mut Lower) -> Lowered {
+    let (Some(k), Some(input)) = (l.args.size("k"), l.input) else {
+        return Lowered::lost();
+    };
+    let (c, s) = channels(input);
+    if c % k != 0 {
+        let what = match input {
+            Shape::Vector(_) => "features",
+            Shape::Image { .. } => "channels",
+        };
+        let message = format!(
+            "`maxout({k})` takes the maximum of groups of {k} {what}, so it needs a multiple of {k}, found {c}"
+        );
+        l.error_at("k", message);
+        return Lowered::lost();
+    }
+    let output = match input {
+        Shape::Vector(n) => Shape::Vector(n / k),
+        Shape::Image { c, h, w } => Shape::Image { c: c / k, h, w },
+    };
+    let (rt, n, o) = (l.rt, len(input), len(output));
+    let (k, c, s) = (int(k), int(c / k), int(s));
+    let op = Op {
+        ty: quote!(#rt::layers::Maxout<#k, #c, #s, #n, #o>),
+        new: New::Value(quote!(#rt::layers::Maxout)),
+        in_place: false,
+        role: Role::Activation { he: false },
+    };
+    Lowered::ok(op, output)
+}
