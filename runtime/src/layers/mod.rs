@@ -10,7 +10,10 @@ pub mod flatten;
 pub mod global_pool;
 pub mod pool;
 
-pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use activation::{
+    Activation, Elementwise, Elu, Gelu, GeluTanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6,
+    Selu, Sigmoid, Silu, Softmax, Softplus, Tanh,
+};
 pub use batch_norm::{BatchNorm, BatchNormGrad};
 pub use conv2d::Conv2d;
 pub use dense::Dense;
