@@ -9,6 +9,7 @@ pub mod dropout;
 pub mod flatten;
 pub mod global_pool;
 pub mod pool;
+pub mod prelu;
 
 pub use activation::{
     Activation, Elementwise, Elu, Gelu, GeluTanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6,
@@ -21,3 +22,4 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use prelu::PRelu;
