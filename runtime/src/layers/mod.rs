@@ -8,6 +8,7 @@ pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod global_pool;
+pub mod maxout;
 pub mod pool;
 pub mod prelu;
 
@@ -21,5 +22,6 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
+pub use maxout::Maxout;
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use prelu::PRelu;
