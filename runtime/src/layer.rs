@@ -122,7 +122,8 @@ impl core::fmt::Display for Shape {
 pub enum TensorKind {
     /// Multiplies its input (dense and convolution weights, batch-norm scale γ).
     Weight,
-    /// Is added (biases, batch-norm shift β).
+    /// Is added (biases, batch-norm shift β), or is otherwise not to be decayed by default
+    /// (PReLU's slopes, as PyTorch advises).
     Bias,
 }
 

@@ -13,6 +13,11 @@ pub trait Scalar:
     fn of(x: f64) -> Self;
     /// Widens to `f64` for reporting.
     fn to_f64(self) -> f64;
+    /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt (GELU), from `libm`: nalgebra's
+    /// `RealField` has none, and `libm` works without `std`.
+    fn erf(self) -> Self;
+    /// erfc(x) = 1 − erf(x), accurate where erf(x) is close to ±1 (GELU's negative tail).
+    fn erfc(self) -> Self;
 }
 
 impl Scalar for f32 {
@@ -25,6 +30,14 @@ impl Scalar for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+    #[inline(always)]
+    fn erfc(self) -> Self {
+        libm::erfcf(self)
+    }
 }
 
 impl Scalar for f64 {
@@ -36,5 +49,13 @@ impl Scalar for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+    #[inline(always)]
+    fn erfc(self) -> Self {
+        libm::erfc(self)
     }
 }

@@ -8,13 +8,20 @@ pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod global_pool;
+pub mod maxout;
 pub mod pool;
+pub mod prelu;
 
-pub use activation::{Activation, Elementwise, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use activation::{
+    Activation, Elementwise, Elu, Gelu, GeluTanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6,
+    Selu, Sigmoid, Silu, Softmax, Softplus, Tanh,
+};
 pub use batch_norm::{BatchNorm, BatchNormGrad};
 pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
+pub use maxout::Maxout;
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use prelu::PRelu;

@@ -2,6 +2,17 @@
 //!
 //! For an element-wise y = f(x), backward is ∂L/∂x = f′(x) ⊙ ∂L/∂y; `df` receives both x and
 //! y because f′ is cheapest from y for sigmoid (y(1 − y)) and tanh (1 − y²).
+//!
+//! The functions themselves live in [`piecewise`] (ReLU and its relatives, the hard sigmoid
+//! and swish) and [`smooth`] (sigmoid, tanh, ELU, SELU, softplus, SiLU, GELU); all are
+//! re-exported here. Every one follows PyTorch's definition, defaults and choice of
+//! derivative at kinks; [`Activation`] turns any of them into a layer, in place or not.
+
+pub mod piecewise;
+pub mod smooth;
+
+pub use piecewise::{HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6};
+pub use smooth::{sigmoid, Elu, Gelu, GeluTanh, Selu, Sigmoid, Silu, Softplus, Tanh};
 
 use crate::{Flat, InPlace, Layer, NoParams, NoRecord, Scalar, Zeros};
 use nalgebra::SVector;
@@ -12,107 +23,6 @@ pub trait Elementwise<T: Scalar>: Clone {
     fn f(&self, x: T) -> T;
     /// f′ at `x`, where `y = f(x)`.
     fn df(&self, x: T, y: T) -> T;
-}
-
-/// max(0, x); f′(0) is taken as 0, as in PyTorch.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Relu;
-
-impl<T: Scalar> Elementwise<T> for Relu {
-    const KIND: &'static str = "relu";
-    #[inline(always)]
-    fn f(&self, x: T) -> T {
-        if x > T::zero() {
-            x
-        } else {
-            T::zero()
-        }
-    }
-    #[inline(always)]
-    fn df(&self, x: T, _y: T) -> T {
-        if x > T::zero() {
-            T::one()
-        } else {
-            T::zero()
-        }
-    }
-}
-
-/// x for x > 0, `slope`·x otherwise.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LeakyRelu<T> {
-    pub slope: T,
-}
-
-impl<T: Scalar> LeakyRelu<T> {
-    pub fn new(slope: f64) -> Self {
-        LeakyRelu {
-            slope: T::of(slope),
-        }
-    }
-}
-
-impl<T: Scalar> Elementwise<T> for LeakyRelu<T> {
-    const KIND: &'static str = "leaky_relu";
-    #[inline(always)]
-    fn f(&self, x: T) -> T {
-        if x > T::zero() {
-            x
-        } else {
-            self.slope * x
-        }
-    }
-    #[inline(always)]
-    fn df(&self, x: T, _y: T) -> T {
-        if x > T::zero() {
-            T::one()
-        } else {
-            self.slope
-        }
-    }
-}
-
-/// σ(x) = 1 / (1 + e⁻ˣ), σ′ = y(1 − y).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Sigmoid;
-
-/// The logistic function without overflow: e⁻ˣ is only taken of non-positive arguments.
-#[inline(always)]
-pub fn sigmoid<T: Scalar>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
-}
-
-impl<T: Scalar> Elementwise<T> for Sigmoid {
-    const KIND: &'static str = "sigmoid";
-    #[inline(always)]
-    fn f(&self, x: T) -> T {
-        sigmoid(x)
-    }
-    #[inline(always)]
-    fn df(&self, _x: T, y: T) -> T {
-        y * (T::one() - y)
-    }
-}
-
-/// tanh(x), tanh′ = 1 − y².
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Tanh;
-
-impl<T: Scalar> Elementwise<T> for Tanh {
-    const KIND: &'static str = "tanh";
-    #[inline(always)]
-    fn f(&self, x: T) -> T {
-        x.tanh()
-    }
-    #[inline(always)]
-    fn df(&self, _x: T, y: T) -> T {
-        T::one() - y * y
-    }
 }
 
 /// An element-wise activation over `N` values.
@@ -255,33 +165,9 @@ impl<A: Default, const N: usize> Zeros for Activation<A, N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gradcheck::check_layer;
-    use crate::rng::SplitMix64;
+    use crate::gradcheck::{check_layer, check_layer_at};
+    use crate::rng::{uniform_sym, SplitMix64};
     use nalgebra::Vector4;
-
-    fn apply<A: Elementwise<f64>>(a: A, x: [f64; 4]) -> [f64; 4] {
-        let mut y = Vector4::zeros();
-        Activation::<A, 4>(a).forward(&Vector4::from(x), &mut y);
-        y.into()
-    }
-
-    #[test]
-    fn known_values() {
-        let x = [-2.0, -0.5, 0.0, 3.0];
-        assert_eq!(apply(Relu, x), [0.0, 0.0, 0.0, 3.0]);
-        assert_eq!(apply(LeakyRelu::new(0.1), x), [-0.2, -0.05, 0.0, 3.0]);
-        // σ(0) = 1/2; σ(3) = 1/(1 + e⁻³) = 0.9525741268224334; σ(−x) = 1 − σ(x).
-        let s = apply(Sigmoid, x);
-        assert_eq!(s[2], 0.5);
-        assert!((s[3] - 0.952_574_126_822_433_4).abs() < 1e-15);
-        assert!((s[0] - (1.0 - 0.880_797_077_977_882_3)).abs() < 1e-15);
-        // tanh(−0.5) = −0.46211715726000974
-        let t = apply(Tanh, x);
-        assert!((t[1] + 0.462_117_157_260_009_74).abs() < 1e-15);
-        // No overflow at the extremes.
-        assert_eq!(sigmoid(-1000.0f64), 0.0);
-        assert_eq!(sigmoid(1000.0f64), 1.0);
-    }
 
     #[test]
     fn softmax_known_values_and_stability() {
@@ -301,29 +187,106 @@ mod tests {
         }
     }
 
-    #[test]
-    fn in_place_forms_match_the_layer() {
-        let mut rng = SplitMix64::new(9);
-        let x = Vector4::from_fn(|_, _| crate::rng::uniform_sym(&mut rng, 2.0));
-        let dy = Vector4::new(0.5, -1.0, 2.0, 0.25);
-        fn both<A: Elementwise<f64>>(a: A, x: Vector4<f64>, dy: Vector4<f64>) {
-            let layer = Activation::<A, 4>(a);
-            let (mut y, mut dx) = (Vector4::zeros(), Vector4::zeros());
-            layer.forward(&x, &mut y);
-            layer.backward(&x, &y, &NoRecord, &dy, Some(&mut dx), &mut NoParams);
-            let mut yi = x;
-            layer.forward_in_place(&mut yi);
-            assert_eq!(yi, y);
-            let mut di = dy;
-            layer.backward_in_place(&x, &y, &mut di);
-            assert_eq!(di, dx);
+    /// Inputs over every kind's interesting range (both sides of 0, ±3 and 6, a softplus
+    /// threshold), each at least 0.05 from any kink, where finite differences would straddle
+    /// two pieces.
+    const SPREAD: [f64; 12] = [
+        -6.5, -4.2, -2.9, -2.2, -1.3, -0.45, 0.35, 1.1, 2.05, 2.95, 5.4, 7.25,
+    ];
+
+    /// One kind, checked as a layer: buffers fully overwritten, in-place forms equal to the
+    /// out-of-place ones, and backward equal to central differences.
+    fn exercise<A: Elementwise<f64>>(a: A, seed: u64) {
+        let layer = Activation::<A, 12>(a.clone());
+        let x = SVector::<f64, 12>::from(SPREAD);
+        let mut rng = SplitMix64::new(seed);
+        let dy = SVector::<f64, 12>::from_fn(|_, _| uniform_sym(&mut rng, 2.0));
+
+        // The generated code reuses buffers without zeroing them: start from NaN.
+        let mut y = SVector::repeat(f64::NAN);
+        layer.forward(&x, &mut y);
+        let mut dx = SVector::repeat(f64::NAN);
+        layer.backward(&x, &y, &NoRecord, &dy, Some(&mut dx), &mut NoParams);
+        for i in 0..12 {
+            let want = a.f(x[i]);
+            assert!(want.is_finite() && y[i] == want, "{}: y[{i}]", A::KIND);
+            let dwant = a.df(x[i], want) * dy[i];
+            assert!(dwant.is_finite() && dx[i] == dwant, "{}: dx[{i}]", A::KIND);
         }
-        both(Relu, x, dy);
-        both(LeakyRelu::new(0.1), x, dy);
-        both(Sigmoid, x, dy);
-        both(Tanh, x, dy);
-        // ReLU by hand: x = [−2, 0, 3, −0.5] → y = [0, 0, 3, 0], f′ = [0, 0, 1, 0].
+        let mut rec = NoRecord;
+        let mut trained = layer.clone();
+        let mut y2 = SVector::repeat(f64::NAN);
+        trained.forward_train(&x, &mut y2, &mut rec);
+        assert_eq!(y2, y, "{}: forward_train", A::KIND);
+
+        let mut yi = x;
+        layer.forward_in_place(&mut yi);
+        assert_eq!(yi, y, "{}: forward_in_place", A::KIND);
+        let mut di = dy;
+        layer.backward_in_place(&x, &y, &mut di);
+        assert_eq!(di, dx, "{}: backward_in_place", A::KIND);
+        // Without dx, backward writes nothing (and has no parameters to add to).
+        layer.backward(&x, &y, &NoRecord, &dy, None, &mut NoParams);
+
+        check_layer_at(&layer, &x, &dy);
+        // And at random points in [−1, 1], where most of the curvature is.
+        check_layer(&Activation::<A, 9>(a), &mut rng);
+    }
+
+    #[test]
+    fn every_kind_as_a_layer() {
+        exercise(Relu, 1);
+        exercise(LeakyRelu::new(0.1), 2);
+        exercise(Sigmoid, 3);
+        exercise(Tanh, 4);
+        exercise(Relu6, 5);
+        exercise(Elu::default(), 6);
+        exercise(Elu::new(0.3), 7);
+        exercise(Selu, 8);
+        exercise(Softplus::default(), 9);
+        // β = 4: the linear part starts at x = 5, between 2.95 and 5.4.
+        exercise(Softplus::new(4.0, 20.0), 10);
+        exercise(Softplus::new(0.5, 2.0), 11);
+        exercise(Silu, 12);
+        exercise(Gelu, 13);
+        exercise(GeluTanh, 14);
+        exercise(HardSigmoid, 15);
+        exercise(HardSwish, 16);
+    }
+
+    #[test]
+    fn kind_names() {
+        fn kind<A: Elementwise<f64>>(_: A) -> &'static str {
+            <Activation<A, 1> as Layer<f64>>::KIND
+        }
+        assert_eq!(kind(Relu), "relu");
+        assert_eq!(kind(LeakyRelu::new(0.1)), "leaky_relu");
+        assert_eq!(kind(Sigmoid), "sigmoid");
+        assert_eq!(kind(Tanh), "tanh");
+        assert_eq!(kind(Relu6), "relu6");
+        assert_eq!(kind(Elu::default()), "elu");
+        assert_eq!(kind(Selu), "selu");
+        assert_eq!(kind(Softplus::default()), "softplus");
+        assert_eq!(kind(Silu), "silu");
+        assert_eq!(kind(Gelu), "gelu");
+        assert_eq!(kind(GeluTanh), "gelu_tanh");
+        assert_eq!(kind(HardSigmoid), "hard_sigmoid");
+        assert_eq!(kind(HardSwish), "hard_swish");
+    }
+
+    #[test]
+    fn zeros_is_the_pytorch_default() {
+        let elu = <Activation<Elu<f32>, 3> as Zeros>::zeros();
+        assert_eq!(elu.0.alpha, 1.0);
+        let sp = <Activation<Softplus<f64>, 3> as Zeros>::zeros();
+        assert_eq!((sp.0.beta, sp.0.threshold), (1.0, 20.0));
+    }
+
+    #[test]
+    fn relu_in_place_by_hand() {
+        // x = [−2, 0, 3, −0.5] → y = [0, 0, 3, 0], f′ = [0, 0, 1, 0].
         let x = Vector4::new(-2.0, 0.0, 3.0, -0.5);
+        let dy = Vector4::new(0.5, -1.0, 2.0, 0.25);
         let mut y = x;
         Activation::<Relu, 4>(Relu).forward_in_place(&mut y);
         assert_eq!(y, Vector4::new(0.0, 0.0, 3.0, 0.0));
@@ -333,12 +296,21 @@ mod tests {
     }
 
     #[test]
-    fn gradients_match_finite_differences() {
-        let mut rng = SplitMix64::new(5);
-        check_layer(&Activation::<Relu, 9>(Relu), &mut rng);
-        check_layer(&Activation::<_, 9>(LeakyRelu::new(0.2)), &mut rng);
-        check_layer(&Activation::<Sigmoid, 9>(Sigmoid), &mut rng);
-        check_layer(&Activation::<Tanh, 9>(Tanh), &mut rng);
-        check_layer(&Softmax::<6>, &mut rng);
+    fn hard_swish_backward_at_the_kinks_by_hand() {
+        // x = [−3, 3, −4, 0]: f′ = [0, 1, 0, 1/2] (current PyTorch), times dy.
+        let layer = Activation::<HardSwish, 4>(HardSwish);
+        let x = Vector4::new(-3.0, 3.0, -4.0, 0.0);
+        let mut y = Vector4::zeros();
+        layer.forward(&x, &mut y);
+        assert_eq!(y, Vector4::new(0.0, 3.0, 0.0, 0.0));
+        let mut dx = Vector4::repeat(f64::NAN);
+        let dy = Vector4::new(2.0, 2.0, 2.0, 2.0);
+        layer.backward(&x, &y, &NoRecord, &dy, Some(&mut dx), &mut NoParams);
+        assert_eq!(dx, Vector4::new(0.0, 2.0, 0.0, 1.0));
+    }
+
+    #[test]
+    fn softmax_gradient_matches_finite_differences() {
+        check_layer(&Softmax::<6>, &mut SplitMix64::new(5));
     }
 }
