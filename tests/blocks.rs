@@ -112,7 +112,7 @@ fn blocks_have_pytorch_paths_in_order() {
     // 3·6+6, 6·6+6, 6·5+5, 5·4+4, 6·4+4, 4·2+2, 4·3+3, (concat: 2 + 3 + 4 = 9) 9·9+9 twice, 9·3+3.
     let by_hand = 24 + 42 + 35 + 24 + 28 + 10 + 15 + 90 + 90 + 30;
     assert_eq!(Blocks::<f64>::PARAMS, by_hand);
-    assert_eq!(Blocks::<f64>::OUTPUT_SHAPE, Shape::vector(3));
+    assert_eq!(Blocks::<f64>::OUTPUT_SHAPE.dims(), [3]);
 }
 
 #[test]

@@ -1,9 +1,10 @@
-//! Blocks are planned, not built.
+//! Blocks without a body.
 use stacknet::prelude::*;
 
 network! {
     struct Net(input: [8]) {
-        residual { dense(8), relu },
+        residual,
+        repeat(2),
     }
 }
 
