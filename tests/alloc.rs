@@ -79,6 +79,22 @@ network! {
     }
 }
 
+network! {
+    /// Residual, concat and repeat blocks (`Regularised` covers batch norm on the batch path).
+    pub struct Blocks(input: [2, 8, 8]) {
+        conv1: conv2d(4, kernel = 3, padding = 1), relu,
+        res: residual(shortcut = { conv2d(8, kernel = 1, stride = 2) }) {
+            conv2d(8, kernel = 3, stride = 2, padding = 1), relu,
+            conv2d(8, kernel = 3, padding = 1),
+        },
+        relu,
+        cat: concat { conv2d(4, kernel = 1), {} },
+        global_avg_pool2d,
+        stack: repeat(2) { dense(12), tanh },
+        fc: dense(3),
+    }
+}
+
 /// Runs every hot-path call of `N` once to warm up, then asserts none of them allocates.
 fn assert_heap_free<N: Network<f32>, O: Optimizer<f32, N>>(net: &mut N, opt: &mut O, label: &str)
 where
@@ -151,6 +167,24 @@ fn lenet_hot_path_is_heap_free_with_every_optimiser() {
         );
         assert_heap_free(&mut *net, &mut *Box::new(Adam::new(1e-3)), "lenet/adam");
         assert_heap_free(&mut *net, &mut *Box::new(AdamW::new(1e-3)), "lenet/adamw");
+    });
+}
+
+#[test]
+fn block_network_hot_paths_are_heap_free() {
+    big_stack(|| {
+        let mut net = Box::new(Blocks::<f32>::new(&mut SplitMix64::new(5)));
+        assert_heap_free(&mut *net, &mut *Box::new(Adam::new(1e-3)), "blocks/adam");
+        let mut batch = Box::new(BatchTrainer::<f32, Blocks<f32>, 4>::new());
+        let xs: [SVector<f32, 128>; 4] =
+            core::array::from_fn(|i| SVector::from_fn(|j, _| ((i + j) % 5) as f32 / 5.0));
+        let ys = [0usize, 1, 2, 0];
+        let mut opt = Box::new(SgdMomentum::new(0.01, 0.9));
+        batch.step(&mut *net, &mut *opt, &SoftmaxCrossEntropy, &xs, &ys);
+        let n = allocations(|| {
+            batch.step(&mut *net, &mut *opt, &SoftmaxCrossEntropy, &xs, &ys);
+        });
+        assert_eq!(n, 0, "BatchTrainer::step allocated on a block network");
     });
 }
 

@@ -149,17 +149,28 @@ fn blocks_gradients_match_finite_differences() {
     for sample in 0..3 {
         let x = SVector::<f64, 3>::from_fn(|_, _| uniform_sym(&mut rng, 1.5));
         let mut checked = 0;
-        let check = check_network(&net, &x, &(sample % 3), &SoftmaxCrossEntropy, 40, |info, err| {
-            checked += 1;
-            assert!(err < 1e-6, "{info}: {err:e}");
-        });
+        let check = check_network(
+            &net,
+            &x,
+            &(sample % 3),
+            &SoftmaxCrossEntropy,
+            40,
+            |info, err| {
+                checked += 1;
+                assert!(err < 1e-6, "{info}: {err:e}");
+            },
+        );
         assert_eq!(checked, Blocks::<f64>::TENSORS);
         assert!(check.input_worst < 1e-6, "input: {check:?}");
     }
 }
 
 /// The mean softmax cross-entropy of a minibatch through the batch path, on a fresh clone.
-fn batch_loss<N, const B: usize, const O: usize>(net: &N, xs: &[N::Input; B], ts: &[usize; B]) -> f64
+fn batch_loss<N, const B: usize, const O: usize>(
+    net: &N,
+    xs: &[N::Input; B],
+    ts: &[usize; B],
+) -> f64
 where
     N: BatchNetwork<f64, Output = SVector<f64, O>> + Clone,
 {
@@ -199,7 +210,10 @@ where
             let numeric = (batch_loss(&hi, xs, ts) - batch_loss(&lo, xs, ts)) / (2.0 * EPS);
             let analytic = grad.tensor(i)[k];
             let err = relative_error(analytic, numeric);
-            assert!(err < 1e-6, "{name}[{k}]: backward {analytic} vs {numeric} ({err:e})");
+            assert!(
+                err < 1e-6,
+                "{name}[{k}]: backward {analytic} vs {numeric} ({err:e})"
+            );
         }
     }
 }

@@ -114,7 +114,9 @@ fn residual_inference_and_training_fit_their_reported_bytes() {
         .unwrap();
     assert_eq!(bytes, 6_144 * 4 + scratch);
     let net = Box::new(ResNet::<f32>::new(&mut SplitMix64::new(4)));
-    let x = Box::new(SVector::<f32, 768>::from_fn(|i, _| (i % 11) as f32 / 11.0 - 0.5));
+    let x = Box::new(SVector::<f32, 768>::from_fn(|i, _| {
+        (i % 11) as f32 / 11.0 - 0.5
+    }));
     let expected = net.forward(&x);
     let (y, net, x) = on_stack(bytes, move || (net.forward(&x), net, x));
     assert_eq!(y, expected);

@@ -599,7 +599,8 @@ fn padding(value: &ast::Value) -> Option<Typed> {
         if let [ast::Value::Tuple { elems: h, .. }, ast::Value::Tuple { elems: w, .. }] =
             elems.iter().collect::<Vec<_>>()[..]
         {
-            let side = |e: &Punctuated<ast::Value, Token![,]>| match e.iter().collect::<Vec<_>>()[..] {
+            let side = |e: &Punctuated<ast::Value, Token![,]>| match e.iter().collect::<Vec<_>>()[..]
+            {
                 [a, b] => Some((integer(a)?, integer(b)?)),
                 _ => None,
             };

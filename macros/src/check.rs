@@ -185,7 +185,13 @@ type Seen<'a> = Vec<(String, &'a ast::Item, usize)>;
 /// Names are unique within a scope, since each becomes part of a field and a PyTorch path.
 /// Unnamed items are called `{kind}_{index}`, and a given name may collide with one of those
 /// too; the error goes on a name the user wrote.
-fn unique_name<'a>(cx: &mut Errors, seen: &mut Seen<'a>, index: usize, item: &'a ast::Item, names: Names) {
+fn unique_name<'a>(
+    cx: &mut Errors,
+    seen: &mut Seen<'a>,
+    index: usize,
+    item: &'a ast::Item,
+    names: Names,
+) {
     let name = item_name(item, index, names);
     if let Some((_, first, first_index)) = seen.iter().find(|(seen, ..)| *seen == name) {
         match (item.name(), first.name()) {
@@ -470,8 +476,10 @@ impl Walk<'_> {
             }
             outputs.push((item, output));
         }
-        let known: Option<Vec<(&ast::Item, Shape)>> =
-            outputs.iter().map(|(item, shape)| shape.map(|s| (*item, s))).collect();
+        let known: Option<Vec<(&ast::Item, Shape)>> = outputs
+            .iter()
+            .map(|(item, shape)| shape.map(|s| (*item, s)))
+            .collect();
         let output = known.and_then(|known| concat_shapes_agree(&mut self.cx, &known));
         let node = match (branches, output) {
             (Some(branches), Some(output)) => Some(Node::Concat {
@@ -510,7 +518,10 @@ impl Walk<'_> {
                     let message = if k == 0 {
                         error.to_string()
                     } else {
-                        format!("in copy {k} of `repeat({n})`, whose input is {}: {error}", shape.map_or("unknown".to_string(), |s| s.to_string()))
+                        format!(
+                            "in copy {k} of `repeat({n})`, whose input is {}: {error}",
+                            shape.map_or("unknown".to_string(), |s| s.to_string())
+                        )
                     };
                     self.cx.push(Error::new(error.span(), message));
                 }
@@ -528,7 +539,11 @@ impl Walk<'_> {
 
 /// Blocks have a body, and it is not empty: an empty `residual` would add the input to
 /// itself, an empty `repeat` repeat nothing, and an empty `concat` join nothing.
-fn block_body<'a>(cx: &mut Errors, sig: &Signature, layer: &'a ast::Layer) -> Option<&'a ast::Group> {
+fn block_body<'a>(
+    cx: &mut Errors,
+    sig: &Signature,
+    layer: &'a ast::Layer,
+) -> Option<&'a ast::Group> {
     let what = if sig.name == "concat" {
         "branch"
     } else {
@@ -556,21 +571,23 @@ fn block_body<'a>(cx: &mut Errors, sig: &Signature, layer: &'a ast::Layer) -> Op
 /// The body and the shortcut of a residual are added, so their shapes agree. When the body
 /// changes the channels or the size, the fix is a projection shortcut: a 1×1 convolution with
 /// the body's channels and the stride that shrinks the input to the body's size.
-fn residual_shapes_agree(cx: &mut Errors, layer: &ast::Layer, args: &bind::Args, body: Shape, shortcut: Shape) {
+fn residual_shapes_agree(
+    cx: &mut Errors,
+    layer: &ast::Layer,
+    args: &bind::Args,
+    body: Shape,
+    shortcut: Shape,
+) {
     let what = if args.given("shortcut") {
         "the shortcut gives"
     } else {
         "the identity shortcut passes"
     };
-    let mut message =
-        format!("`residual` body and shortcut shapes differ: the body gives {body}, {what} {shortcut}");
-    if let (
-        false,
-        Shape::Image { c, h, w },
-        Shape::Image {
-            h: ih, w: iw, ..
-        },
-    ) = (args.given("shortcut"), body, shortcut)
+    let mut message = format!(
+        "`residual` body and shortcut shapes differ: the body gives {body}, {what} {shortcut}"
+    );
+    if let (false, Shape::Image { c, h, w }, Shape::Image { h: ih, w: iw, .. }) =
+        (args.given("shortcut"), body, shortcut)
     {
         let stride = (ih.div_ceil(h.max(1)), iw.div_ceil(w.max(1)));
         let fits = |i: u64, o: u64, s: u64| (i - 1) / s + 1 == o;
@@ -678,4 +695,3 @@ fn default_inits(stack: &mut Stack, he: bool) -> bool {
     }
     next
 }
-

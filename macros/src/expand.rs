@@ -277,9 +277,9 @@ impl<'a> Cx<'a> {
         let tensor = dispatch(&|field, _, _| quote!(#rt::Params::<T>::tensor(&self.#field, i)));
         let tensor_mut =
             dispatch(&|field, _, _| quote!(#rt::Params::<T>::tensor_mut(&mut self.#field, i)));
-        let info = dispatch(&|_, path, ty| {
-            quote!(#rt::TensorInfo { layer: #path, ..<#ty as #rt::Params<T>>::tensor_info(i) })
-        });
+        let info = dispatch(
+            &|_, path, ty| quote!(#rt::TensorInfo { layer: #path, ..<#ty as #rt::Params<T>>::tensor_info(i) }),
+        );
         quote! {
             impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
                 const TENSORS: usize = 0 #(+ #tensors)*;
@@ -497,7 +497,9 @@ impl<'a> Cx<'a> {
                 let call = self.move_call(m, quote!(#given), quote!(dx));
                 quote!(if let ::core::option::Option::Some(dx) = dx.as_deref_mut() { #call })
             }
-            (Loc::Given, Loc::Buf(d)) => self.move_call(m, quote!(#given), self.view(arena, d, true)),
+            (Loc::Given, Loc::Buf(d)) => {
+                self.move_call(m, quote!(#given), self.view(arena, d, true))
+            }
             // The plan never moves into the caller's read-only vectors or out of `dx`.
             _ => TokenStream::new(),
         }
@@ -514,11 +516,11 @@ impl<'a> Cx<'a> {
                 match x {
                     Loc::Buf(b) => {
                         let split = self.split(arena, *b, *y);
-                        quote!({ #split #rt::Layer::<T>::forward(&self.#field, src, dst); })
+                        quote!({ #split #rt::graph::forward(&self.#field, src, dst); })
                     }
                     _ => {
                         let y = self.view(arena, *y, true);
-                        quote!(#rt::Layer::<T>::forward(&self.#field, x0, #y);)
+                        quote!(#rt::graph::forward(&self.#field, x0, #y);)
                     }
                 }
             }
@@ -553,7 +555,7 @@ impl<'a> Cx<'a> {
         let steps = self.plan.steps.iter().map(|step| match step {
             Step::Layer { layer, index, x: a, y } => {
                 let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
-                quote!(#rt::Layer::<T>::forward_train(&mut self.#field, &r.#from, &mut r.#to, &mut r.#r);)
+                quote!(#rt::graph::forward_train(&mut self.#field, &r.#from, &mut r.#to, &mut r.#r);)
             }
             _ => {
                 let moves = self.join_moves(step);
@@ -628,7 +630,7 @@ impl<'a> Cx<'a> {
             } => {
                 let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
                 let call = |dy: TokenStream, dx: TokenStream| {
-                    quote!(#rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#r, #dy, #dx, &mut g.#field);)
+                    quote!(#rt::graph::backward(&self.#field, (&r.#from, &r.#to, &r.#r), #dy, #dx, &mut g.#field);)
                 };
                 let some = |e: TokenStream| quote!(::core::option::Option::Some(#e));
                 match (dy, dx) {

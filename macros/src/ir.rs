@@ -42,7 +42,9 @@ pub enum Node {
         output: Shape,
     },
     /// `repeat(n)`, unrolled: copy k has its own parameters and takes copy k − 1's output.
-    Repeat { copies: Vec<Stack> },
+    Repeat {
+        copies: Vec<Stack>,
+    },
 }
 
 /// One layer and what it does to the shape.

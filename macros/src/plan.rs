@@ -95,7 +95,10 @@ pub enum Fwd<'a> {
         y: usize,
     },
     /// `layer.forward_in_place(buf)`.
-    InPlace { layer: &'a ir::Layer, buf: usize },
+    InPlace {
+        layer: &'a ir::Layer,
+        buf: usize,
+    },
     Move(Move),
 }
 
@@ -106,7 +109,9 @@ pub enum DxTo {
     /// The caller's optional ∂L/∂input, written directly.
     Given,
     /// The caller's optional ∂L/∂input, which already holds a contribution: through `temp`.
-    AddToGiven { temp: usize },
+    AddToGiven {
+        temp: usize,
+    },
 }
 
 /// One instruction of the backward program.
@@ -277,11 +282,18 @@ impl Buffers {
     /// no placed buffer alive at the same time.
     fn place(mut self) -> Arena {
         let mut order: Vec<usize> = (0..self.buffers.len()).collect();
-        order.sort_by_key(|&b| (std::cmp::Reverse(self.buffers[b].len), self.buffers[b].start));
+        order.sort_by_key(|&b| {
+            (
+                std::cmp::Reverse(self.buffers[b].len),
+                self.buffers[b].start,
+            )
+        });
         let mut placed: Vec<usize> = Vec::new();
         let mut total = 0u64;
         for b in order {
-            let Buffer { len, start, end, .. } = self.buffers[b];
+            let Buffer {
+                len, start, end, ..
+            } = self.buffers[b];
             let mut busy: Vec<(u64, u64)> = placed
                 .iter()
                 .map(|&p| self.buffers[p])
@@ -325,7 +337,8 @@ fn inference<'a>(
     let mut loc = vec![Loc::Given; values.len()];
     let mut program = Vec::new();
     // A value can be overwritten at step i when step i is its last reader and it is ours.
-    let dies = |v: Value, i: usize, loc: &[Loc]| v != INPUT && last_use[v] == i && loc[v] != Loc::Given;
+    let dies =
+        |v: Value, i: usize, loc: &[Loc]| v != INPUT && last_use[v] == i && loc[v] != Loc::Given;
     for (i, step) in steps.iter().enumerate() {
         for x in reads(step) {
             bufs.touch(loc[x], i);
@@ -434,12 +447,7 @@ fn backward<'a>(values: &[Shape], steps: &[Step<'a>], output: Value) -> (Vec<Bwd
                     match grad[x] {
                         None => match dy {
                             Loc::Buf(buf) if layer.op.in_place => {
-                                program.push(Bwd::InPlace {
-                                    layer,
-                                    x,
-                                    y,
-                                    buf,
-                                });
+                                program.push(Bwd::InPlace { layer, x, y, buf });
                                 grad[x] = Some(dy);
                                 continue;
                             }
@@ -488,7 +496,18 @@ fn backward<'a>(values: &[Shape], steps: &[Step<'a>], output: Value) -> (Vec<Bwd
                 bufs.touch(dy, t);
                 for (k, v) in [a, b].into_iter().enumerate() {
                     let whole = (0, n(y));
-                    contribute(&mut program, &mut bufs, &mut grad, n, v, dy, n(y), whole, k == 1, t);
+                    contribute(
+                        &mut program,
+                        &mut bufs,
+                        &mut grad,
+                        n,
+                        v,
+                        dy,
+                        n(y),
+                        whole,
+                        k == 1,
+                        t,
+                    );
                 }
             }
             Step::Concat { ref parts, y, .. } => {
@@ -497,7 +516,18 @@ fn backward<'a>(values: &[Shape], steps: &[Step<'a>], output: Value) -> (Vec<Bwd
                 let mut at = 0;
                 for &part in parts {
                     let range = (at, n(part));
-                    contribute(&mut program, &mut bufs, &mut grad, n, part, dy, n(y), range, false, t);
+                    contribute(
+                        &mut program,
+                        &mut bufs,
+                        &mut grad,
+                        n,
+                        part,
+                        dy,
+                        n(y),
+                        range,
+                        false,
+                        t,
+                    );
                     at += n(part);
                 }
             }

@@ -197,7 +197,12 @@ pub fn same_padding(kernel: Hw, stride: Hw, dilation: Hw) -> Result<Hw, Mismatch
 
 /// TensorFlow's `SAME` (ONNX's `SAME_UPPER`): the output is ⌈i / s⌉ along each axis, and the
 /// padding that takes, max((o − 1)·s + k̂ − i, 0), is split with the odd value at the end.
-pub fn same_upper_padding(input: Hw, kernel: Hw, stride: Hw, dilation: Hw) -> Result<Pad, Mismatch> {
+pub fn same_upper_padding(
+    input: Hw,
+    kernel: Hw,
+    stride: Hw,
+    dilation: Hw,
+) -> Result<Pad, Mismatch> {
     let axis = |i: u64, k: u64, s: u64, d: u64| -> Result<Hw, Mismatch> {
         let effective = effective_kernel(k, d)?;
         let o = i.checked_add(s - 1).ok_or(Mismatch::TooLarge)? / s;
@@ -568,7 +573,7 @@ mod tests {
             kernel: (2, 2),
             stride: (2, 2),
             padding: Pad::symmetric((0, 0)),
-                ceil: false,
+            ceil: false,
         };
         assert_eq!(
             pool2d(Shape::Vector(8), &p),
@@ -612,7 +617,10 @@ mod tests {
         // 7, k = 2, s = 2: ⌈5/2⌉ + 1 = 4 (floor gives 3); the last window starts at 6 < 7.
         assert_eq!(pool2d(img(1, 7, 7), &pool(2, 2, 0)), Ok(img(1, 4, 4)));
         // GoogLeNet's 112 → 56 with kernel 3, stride 2: ⌈109/2⌉ + 1 = 56.
-        assert_eq!(pool2d(img(64, 112, 112), &pool(3, 2, 0)), Ok(img(64, 56, 56)));
+        assert_eq!(
+            pool2d(img(64, 112, 112), &pool(3, 2, 0)),
+            Ok(img(64, 56, 56))
+        );
         // 5, k = 2, s = 2, p = 1: ⌈5/2⌉ + 1 = 4, but that window would start at 6, past the
         // input and its leading padding (5 + 1): 3.
         assert_eq!(pool2d(img(1, 5, 5), &pool(2, 2, 1)), Ok(img(1, 3, 3)));
@@ -649,7 +657,16 @@ mod tests {
         assert_eq!(p, Pad::symmetric((0, 0)));
         // Depthwise: groups = channels.
         c.groups = 64;
-        assert_eq!(conv2d(img(64, 25, 5), &{ let mut d = c; d.kernel = (3, 3); d.stride = (1, 1); d.padding = Pad::symmetric((1, 1)); d }), Ok(img(64, 25, 5)));
+        assert_eq!(
+            conv2d(img(64, 25, 5), &{
+                let mut d = c;
+                d.kernel = (3, 3);
+                d.stride = (1, 1);
+                d.padding = Pad::symmetric((1, 1));
+                d
+            }),
+            Ok(img(64, 25, 5))
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ fn normalize(name: &str) -> String {
 /// The candidates close to `written`: those equal up to case and underscores or sharing a
 /// prefix with it (`conv` / `conv2d`, `kernel_size` / `kernel`, `xavier` / both Xavier inits),
 /// or else the nearest one within an edit distance of a third of its length.
-pub fn did_you_mean<'a>(written: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+pub fn did_you_mean<'a>(
+    written: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
     let w = normalize(written);
     let scored: Vec<(usize, bool, &str)> = candidates
         .into_iter()

@@ -14,8 +14,80 @@
 //! hands each branch its range of the output gradient. `residual` adds: forward copies one
 //! term and accumulates the other, and backward gives both terms the output gradient.
 
-use crate::Scalar;
+use crate::{Layer, Scalar};
 use nalgebra::SVector;
+
+/// [`Layer::forward`], in a stack frame of its own when the layer needs scratch memory.
+///
+/// Inlined into one function, every layer's scratch array would be a slot of that one frame,
+/// and the compiler does not reliably overlap them: a network of five convolutions would keep
+/// five im2col buffers. Behind a call that is never inlined, one layer's scratch is live at a
+/// time, which is what the memory figures state. Layers without scratch stay inlined.
+#[inline(always)]
+pub fn forward<T: Scalar, L: Layer<T>>(layer: &L, x: &L::Input, y: &mut L::Output) {
+    if L::SCRATCH_BYTES > 0 {
+        framed_forward(layer, x, y)
+    } else {
+        layer.forward(x, y)
+    }
+}
+
+#[inline(never)]
+fn framed_forward<T: Scalar, L: Layer<T>>(layer: &L, x: &L::Input, y: &mut L::Output) {
+    layer.forward(x, y)
+}
+
+/// [`Layer::forward_train`], framed as [`forward`] is.
+#[inline(always)]
+pub fn forward_train<T: Scalar, L: Layer<T>>(
+    layer: &mut L,
+    x: &L::Input,
+    y: &mut L::Output,
+    rec: &mut L::Record,
+) {
+    if L::SCRATCH_BYTES > 0 {
+        framed_forward_train(layer, x, y, rec)
+    } else {
+        layer.forward_train(x, y, rec)
+    }
+}
+
+#[inline(never)]
+fn framed_forward_train<T: Scalar, L: Layer<T>>(
+    layer: &mut L,
+    x: &L::Input,
+    y: &mut L::Output,
+    rec: &mut L::Record,
+) {
+    layer.forward_train(x, y, rec)
+}
+
+/// [`Layer::backward`], framed as [`forward`] is.
+#[inline(always)]
+pub fn backward<T: Scalar, L: Layer<T>>(
+    layer: &L,
+    (x, y, rec): (&L::Input, &L::Output, &L::Record),
+    dy: &L::Output,
+    dx: Option<&mut L::Input>,
+    grad: &mut L::Grad,
+) {
+    if L::SCRATCH_BYTES > 0 {
+        framed_backward(layer, (x, y, rec), dy, dx, grad)
+    } else {
+        layer.backward(x, y, rec, dy, dx, grad)
+    }
+}
+
+#[inline(never)]
+fn framed_backward<T: Scalar, L: Layer<T>>(
+    layer: &L,
+    (x, y, rec): (&L::Input, &L::Output, &L::Record),
+    dy: &L::Output,
+    dx: Option<&mut L::Input>,
+    grad: &mut L::Grad,
+) {
+    layer.backward(x, y, rec, dy, dx, grad)
+}
 
 /// The region `[AT, AT + N)` of an arena of `A` values, as a vector.
 #[inline(always)]

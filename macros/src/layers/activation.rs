@@ -18,7 +18,7 @@ macro_rules! simple {
             },
             lower: |l| {
                 let rt = l.rt;
-                elementwise(l, quote!(#rt::layers::$f), quote!(#rt::layers::$f), $he)
+        elementwise(l, quote!(#rt::layers::$f), quote!(#rt::layers::$f), $he)
             },
         };
     };

@@ -35,10 +35,18 @@ fn lower(l: &mut Lower) -> Lowered {
         l.args.hw("stride", (1, 1)),
         l.args.padding("padding"),
         l.args.hw("dilation", (1, 1)),
-        l.args.size("groups").or((!l.args.given("groups")).then_some(1)),
+        l.args
+            .size("groups")
+            .or((!l.args.given("groups")).then_some(1)),
     );
-    let (Some(out_channels), Some(kernel), Some(stride), Some(padding), Some(dilation), Some(groups)) =
-        parts
+    let (
+        Some(out_channels),
+        Some(kernel),
+        Some(stride),
+        Some(padding),
+        Some(dilation),
+        Some(groups),
+    ) = parts
     else {
         return Lowered::lost();
     };
@@ -96,9 +104,29 @@ fn lower(l: &mut Lower) -> Lowered {
     .map(int);
     let k = int(mul(&[c / groups, kh, kw]));
     let positions = int(mul(&[oh, ow]));
-    let (n, o, bias) = (len(Shape::Image { c, h, w }), len(output), l.args.flag("bias", true));
+    let (n, o, bias) = (
+        len(Shape::Image { c, h, w }),
+        len(output),
+        l.args.flag("bias", true),
+    );
     // TEMPORARY until the runtime's grouped, asymmetric convolution lands.
-    let legacy = [c, h, w, out_channels, kh, kw, conv.stride.0, conv.stride.1, p.top, p.left, conv.dilation.0, conv.dilation.1, oh, ow].map(int);
+    let legacy = [
+        c,
+        h,
+        w,
+        out_channels,
+        kh,
+        kw,
+        conv.stride.0,
+        conv.stride.1,
+        p.top,
+        p.left,
+        conv.dilation.0,
+        conv.dilation.1,
+        oh,
+        ow,
+    ]
+    .map(int);
     let _ = dims;
     let op = Op {
         ty: quote!(#rt::layers::Conv2d<T, #(#legacy,)* #k, #positions, #n, #o, #bias>),

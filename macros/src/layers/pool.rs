@@ -127,7 +127,20 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
     let (rt, n, o) = (l.rt, len(input), len(output));
     // TEMPORARY until the runtime's pooling modes land.
     let _ = (&dims, count_pad);
-    let dims = [c, h, w, pool.kernel.0, pool.kernel.1, pool.stride.0, pool.stride.1, p.top, p.left, oh, ow].map(int);
+    let dims = [
+        c,
+        h,
+        w,
+        pool.kernel.0,
+        pool.kernel.1,
+        pool.stride.0,
+        pool.stride.1,
+        p.top,
+        p.left,
+        oh,
+        ow,
+    ]
+    .map(int);
     let ty = if max {
         quote!(#rt::layers::MaxPool2d<#(#dims,)* #n, #o>)
     } else {
