@@ -176,6 +176,7 @@ fn layer_type(rt: &TokenStream, layer: &ir::Layer) -> Result<TokenStream, Error>
         }
         Op::MaxPool2d(pool) | Op::AvgPool2d(pool) => {
             let (c, h, w, _, oh, ow) = image()?;
+            // Padding top, bottom, left, right; the output size is floor mode's.
             let dims = [
                 c,
                 h,
@@ -185,18 +186,20 @@ fn layer_type(rt: &TokenStream, layer: &ir::Layer) -> Result<TokenStream, Error>
                 pool.stride.0,
                 pool.stride.1,
                 pool.padding.0,
+                pool.padding.0,
+                pool.padding.1,
                 pool.padding.1,
                 oh,
                 ow,
             ]
             .map(int);
             let (input, output) = (len(layer.input), len(layer.output));
-            let name = if matches!(layer.op, Op::MaxPool2d(_)) {
-                quote!(MaxPool2d)
+            if matches!(layer.op, Op::MaxPool2d(_)) {
+                quote!(#rt::layers::MaxPool2d<#(#dims,)* #input, #output>)
             } else {
-                quote!(AvgPool2d)
-            };
-            quote!(#rt::layers::#name<#(#dims,)* #input, #output>)
+                // `count_include_pad = true`, PyTorch's default.
+                quote!(#rt::layers::AvgPool2d<#(#dims,)* #input, #output, true>)
+            }
         }
         Op::GlobalAvgPool2d | Op::GlobalMaxPool2d => {
             let (c, hw) = match layer.input {
