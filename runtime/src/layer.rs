@@ -346,49 +346,75 @@ macro_rules! no_params {
 pub(crate) mod contract {
     use super::{Flat, Layer, Zeros};
     use crate::rng::{uniform_sym, SplitMix64};
+    use std::vec::Vec;
 
-    /// Runs `run` on a buffer of zeros and on one of NaNs and asserts that both come out
-    /// bit-equal: `run` wrote every value and read none of the old ones.
+    /// Runs `run` on `batch` buffers of zeros and on as many of NaNs, and asserts that both
+    /// come out bit-equal: `run` wrote every value and read none of the old ones.
+    pub(crate) fn assert_overwrites_batch<B: Zeros + Flat<f64>>(
+        kind: &str,
+        method: &str,
+        batch: usize,
+        mut run: impl FnMut(&mut [B]),
+    ) {
+        let mut zeros: Vec<B> = (0..batch).map(|_| B::zeros()).collect();
+        run(&mut zeros);
+        let mut nans: Vec<B> = (0..batch).map(|_| B::zeros()).collect();
+        nans.iter_mut().for_each(|b| b.flat_mut().fill(f64::NAN));
+        run(&mut nans);
+        for (s, (z, n)) in zeros.iter().zip(&nans).enumerate() {
+            for (i, (a, b)) in z.flat().iter().zip(n.flat()).enumerate() {
+                assert!(
+                    a.to_bits() == b.to_bits(),
+                    "{kind} {method}: sample {s} [{i}] is {b} from a NaN-filled buffer but {a} \
+                     from zeros"
+                );
+            }
+        }
+    }
+
+    /// [`assert_overwrites_batch`] for one buffer.
     pub(crate) fn assert_overwrites<B: Zeros + Flat<f64>>(
         kind: &str,
         method: &str,
         mut run: impl FnMut(&mut B),
     ) {
-        let mut zeros = B::zeros();
-        run(&mut zeros);
-        let mut nans = B::zeros();
-        nans.flat_mut().fill(f64::NAN);
-        run(&mut nans);
-        for (i, (a, b)) in zeros.flat().iter().zip(nans.flat()).enumerate() {
-            assert!(
-                a.to_bits() == b.to_bits(),
-                "{kind} {method}: [{i}] is {b} from a NaN-filled buffer but {a} from zeros"
-            );
-        }
+        assert_overwrites_batch(kind, method, 1, |b: &mut [B]| run(&mut b[0]));
     }
 
-    /// The overwrite contract of one layer at a random input and output gradient in [−1, 1]:
-    /// `forward` and `forward_train` overwrite `y`, `backward` overwrites `dx`. Each run
-    /// starts from a clone of `layer`, so a stateful layer (a dropout RNG) repeats itself.
+    /// A buffer of values drawn uniformly from [−1, 1].
+    pub(crate) fn random<B: Zeros + Flat<f64>>(rng: &mut SplitMix64) -> B {
+        let mut b = B::zeros();
+        b.flat_mut()
+            .iter_mut()
+            .for_each(|v| *v = uniform_sym(rng, 1.0));
+        b
+    }
+
+    /// The overwrite contract of one layer at a random input and output gradient in [−1, 1].
     pub(crate) fn check_overwrites<L: Layer<f64> + Clone>(layer: &L, seed: u64) {
         let mut rng = SplitMix64::new(seed);
-        let mut x = L::Input::zeros();
-        x.flat_mut()
-            .iter_mut()
-            .for_each(|v| *v = uniform_sym(&mut rng, 1.0));
-        let mut dy = L::Output::zeros();
-        dy.flat_mut()
-            .iter_mut()
-            .for_each(|v| *v = uniform_sym(&mut rng, 1.0));
-        assert_overwrites(L::KIND, "forward", |y| layer.forward(&x, y));
+        let x = random(&mut rng);
+        let dy = random(&mut rng);
+        check_overwrites_at(layer, &x, &dy);
+    }
+
+    /// The overwrite contract of one layer at `x` and `dy`: `forward` and `forward_train`
+    /// overwrite `y`, `backward` overwrites `dx`. Each run starts from a clone of `layer`, so
+    /// a stateful layer (a dropout RNG) repeats itself.
+    pub(crate) fn check_overwrites_at<L: Layer<f64> + Clone>(
+        layer: &L,
+        x: &L::Input,
+        dy: &L::Output,
+    ) {
+        assert_overwrites(L::KIND, "forward", |y| layer.forward(x, y));
         assert_overwrites(L::KIND, "forward_train", |y| {
-            layer.clone().forward_train(&x, y, &mut L::Record::zeros())
+            layer.clone().forward_train(x, y, &mut L::Record::zeros())
         });
         let mut trained = layer.clone();
         let (mut y, mut rec) = (L::Output::zeros(), L::Record::zeros());
-        trained.forward_train(&x, &mut y, &mut rec);
+        trained.forward_train(x, &mut y, &mut rec);
         assert_overwrites(L::KIND, "backward", |dx| {
-            trained.backward(&x, &y, &rec, &dy, Some(dx), &mut L::Grad::zeros())
+            trained.backward(x, &y, &rec, dy, Some(dx), &mut L::Grad::zeros())
         });
     }
 }

@@ -341,4 +341,9 @@ mod tests {
         check_layer(&Activation::<Tanh, 9>(Tanh), &mut rng);
         check_layer(&Softmax::<6>, &mut rng);
     }
+
+    #[test]
+    fn softmax_overwrites_its_outputs() {
+        crate::layer::contract::check_overwrites(&Softmax::<6>, 1);
+    }
 }
