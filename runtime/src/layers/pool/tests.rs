@@ -17,7 +17,7 @@ const fn floor(i: usize, k: usize, s: usize, lo: usize, hi: usize) -> usize {
 /// Ceil-mode output size: `⌈(i + lo + hi − k) / s⌉ + 1`, less one if that last window would
 /// start at or past `i + lo` (PyTorch's `pooling_output_shape`).
 const fn ceil(i: usize, k: usize, s: usize, lo: usize, hi: usize) -> usize {
-    let o = (i + lo + hi - k + s - 1) / s + 1;
+    let o = (i + lo + hi - k).div_ceil(s) + 1;
     if (o - 1) * s >= i + lo {
         o - 1
     } else {
@@ -392,7 +392,7 @@ fn reference_avg(x: &[f64], dy: &[f64], g: Geom, count_pad: bool) -> (Vec<f64>, 
 fn tie_prone<const N: usize>(rng: &mut SplitMix64, round: usize) -> SVector<f64, N> {
     SVector::from_fn(|_, _| {
         let r = rng.next_u64();
-        if round % 2 == 1 && r % 13 == 0 {
+        if round % 2 == 1 && r.is_multiple_of(13) {
             f64::NAN
         } else {
             (r % 4) as f64 - 1.0
@@ -526,17 +526,28 @@ fn avg_pool_matches_the_reference() {
 
 #[test]
 fn tiled_path_only_where_windows_tile_the_input() {
-    // The two-pass kernels: no padding, stride = window, whole windows.
-    assert!(<pool!(MaxPool2d; 6, 28, 28; k(2, 2) s(2, 2) p(0, 0))>::TILED);
-    assert!(<pool!(MaxPool2d; 16, 10, 10; k(2, 2) s(2, 2) p(0, 0))>::TILED);
-    // A leftover row in floor mode is never read; in ceil mode it is a window of its own.
-    assert!(<pool!(MaxPool2d; 2, 5, 4; k(2, 2) s(2, 2) p(0, 0))>::TILED);
-    assert!(!<pool!(MaxPool2d; 2, 5, 4; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil)>::TILED);
-    assert!(!<pool!(MaxPool2d; 2, 7, 7; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil)>::TILED);
-    assert!(<pool!(MaxPool2d; 2, 6, 6; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil)>::TILED);
-    // Padding (on one side is enough) or overlap: window by window.
-    assert!(!<pool!(MaxPool2d; 2, 6, 6; k(2, 2) s(2, 2) p(0, 0, 0, 1) floor)>::TILED);
-    assert!(!<pool!(MaxPool2d; 2, 6, 6; k(2, 2) s(1, 1) p(0, 0))>::TILED);
+    macro_rules! tiled {
+        ($($spec:tt)*) => {
+            <pool!(MaxPool2d; $($spec)*)>::TILED
+        };
+    }
+    let cases = [
+        // The two-pass kernels: no padding, stride = window, whole windows.
+        (tiled!(6, 28, 28; k(2, 2) s(2, 2) p(0, 0)), true),
+        (tiled!(16, 10, 10; k(2, 2) s(2, 2) p(0, 0)), true),
+        // A leftover row in floor mode is never read; in ceil mode it is a window of its own.
+        (tiled!(2, 5, 4; k(2, 2) s(2, 2) p(0, 0)), true),
+        (tiled!(2, 5, 4; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil), false),
+        (tiled!(2, 7, 7; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil), false),
+        // Ceil mode where it adds no window.
+        (tiled!(2, 6, 6; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil), true),
+        // Padding (on one side is enough) or overlap: window by window.
+        (tiled!(2, 6, 6; k(2, 2) s(2, 2) p(0, 0, 0, 1) floor), false),
+        (tiled!(2, 6, 6; k(2, 2) s(1, 1) p(0, 0)), false),
+    ];
+    for (i, (tiled, want)) in cases.into_iter().enumerate() {
+        assert_eq!(tiled, want, "case {i}");
+    }
 }
 
 #[test]
