@@ -608,7 +608,7 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
         let buf = format_ident!("b{}", g.index + 1);
         match reuse(g) {
             Reuse::InPlace => quote! {
-                <#ty>::forward_in_place(&self.#field, #from);
+                <#ty as #rt::InPlace<T>>::forward_in_place(&self.#field, #from);
                 let #to = #from;
             },
             Reuse::Pass => quote!(let #to = #from;),
@@ -645,7 +645,7 @@ fn expand_network(rt: &TokenStream, net: &ir::Network, gens: &[Gen]) -> TokenStr
         match reuse {
             _ if i == 0 => quote!(#rt::Layer::<T>::backward(&self.#field, &r.#from, &r.#to, &r.#rec, #dy_ref, dx, &mut g.#field);),
             Reuse::InPlace => quote! {
-                <#ty>::backward_in_place(&self.#field, &r.#from, &r.#to, #dy);
+                <#ty as #rt::InPlace<T>>::backward_in_place(&self.#field, &r.#from, &r.#to, #dy);
                 let #dx = #dy;
             },
             Reuse::Pass => quote!(let #dx = #dy;),
