@@ -452,7 +452,7 @@ fn max_pool_matches_the_reference_on_ties_and_nans() {
     max_case!(rng; 2, 5, 5; k(2, 2) s(2, 2) p(0, 0, 0, 0) floor);
     max_case!(rng; 1, 5, 6; k(2, 3) s(1, 2) p(1, 1, 1, 1) floor);
     max_case!(rng; 2, 7, 7; k(2, 2) s(3, 3) p(0, 0, 0, 0) floor);
-    // Ceil mode with an overhanging last window: rows only, columns only, both.
+    // Ceil mode with an overhanging last window: both axes, rows only, columns only.
     max_case!(rng; 2, 7, 7; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil);
     max_case!(rng; 2, 5, 4; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil);
     max_case!(rng; 2, 4, 5; k(2, 2) s(2, 2) p(0, 0, 0, 0) ceil);
