@@ -149,10 +149,10 @@ fn lenet_fields_and_types() {
         )
     );
     assert_eq!(types[1], ts(quote!(#rt::Activation<#rt::Relu, 4704>)));
-    // 28 → 14: MaxPool2d<C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT>.
+    // 28 → 14: MaxPool2d<C, H, W, KH, KW, SH, SW, PT, PB, PL, PR, OH, OW, IN, OUT>.
     assert_eq!(
         types[2],
-        ts(quote!(#rt::MaxPool2d<6, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14, 4704, 1176>))
+        ts(quote!(#rt::MaxPool2d<6, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0, 14, 14, 4704, 1176>))
     );
     // conv2: 14 − 5 + 1 = 10; K = 6·25 = 150; P = 100; OUT = 1600.
     assert_eq!(
@@ -348,7 +348,7 @@ fn same_padding_and_rectangular_arguments_resolve_to_numbers() {
     // (10 + 2 − 2)/1 + 1 = 11, (12 − 3)/1 + 1 = 10.
     assert_eq!(
         types[1],
-        ts(quote!(#rt::AvgPool2d<4, 10, 12, 2, 3, 1, 1, 1, 0, 11, 10, 480, 440>))
+        ts(quote!(#rt::AvgPool2d<4, 10, 12, 2, 3, 1, 1, 1, 1, 0, 0, 11, 10, 480, 440, true>))
     );
 }
 

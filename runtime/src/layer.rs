@@ -233,10 +233,12 @@ pub trait Layer<T: Scalar>: Params<T> {
     /// only trains through the `*_batch` methods, and per-sample training refuses to build.
     const NEEDS_BATCH: bool = false;
 
-    /// Inference: `y = f(x)`.
+    /// Inference: `y = f(x)`, overwriting every value of `y`: the generated code reuses
+    /// buffers without zeroing them, so `y` may hold anything on entry, NaNs included.
     fn forward(&self, x: &Self::Input, y: &mut Self::Output);
 
-    /// Training forward: like [`forward`](Layer::forward) but records what backward needs.
+    /// Training forward: like [`forward`](Layer::forward) (overwriting all of `y`) but records
+    /// what backward needs.
     /// Takes `&mut self` because some layers keep training state (running statistics,
     /// a dropout RNG).
     fn forward_train(&mut self, x: &Self::Input, y: &mut Self::Output, rec: &mut Self::Record) {
@@ -245,7 +247,8 @@ pub trait Layer<T: Scalar>: Params<T> {
     }
 
     /// Backward: given the forward's `x`, `y`, record and `dy = ∂L/∂y`, **adds** `∂L/∂θ` to
-    /// `grad` and, when `dx` is given, **writes** `∂L/∂x` into it.
+    /// `grad` and, when `dx` is given, **writes** `∂L/∂x` into it, overwriting every value
+    /// (whatever it held on entry, as for `y` in [`forward`](Layer::forward)).
     fn backward(
         &self,
         x: &Self::Input,
@@ -336,4 +339,83 @@ macro_rules! no_params {
             }
         }
     };
+}
+
+/// Tests of the overwrite contract: forward must overwrite all of `y` and backward all of
+/// `dx`, since the generated code reuses buffers without zeroing them.
+#[cfg(test)]
+pub(crate) mod contract {
+    use super::{Flat, Layer, Zeros};
+    use crate::rng::{uniform_sym, SplitMix64};
+    use std::vec::Vec;
+
+    /// Runs `run` on `batch` buffers of zeros and on as many of NaNs, and asserts that both
+    /// come out bit-equal: `run` wrote every value and read none of the old ones.
+    pub(crate) fn assert_overwrites_batch<B: Zeros + Flat<f64>>(
+        kind: &str,
+        method: &str,
+        batch: usize,
+        mut run: impl FnMut(&mut [B]),
+    ) {
+        let mut zeros: Vec<B> = (0..batch).map(|_| B::zeros()).collect();
+        run(&mut zeros);
+        let mut nans: Vec<B> = (0..batch).map(|_| B::zeros()).collect();
+        nans.iter_mut().for_each(|b| b.flat_mut().fill(f64::NAN));
+        run(&mut nans);
+        for (s, (z, n)) in zeros.iter().zip(&nans).enumerate() {
+            for (i, (a, b)) in z.flat().iter().zip(n.flat()).enumerate() {
+                assert!(
+                    a.to_bits() == b.to_bits(),
+                    "{kind} {method}: sample {s} [{i}] is {b} from a NaN-filled buffer but {a} \
+                     from zeros"
+                );
+            }
+        }
+    }
+
+    /// [`assert_overwrites_batch`] for one buffer.
+    pub(crate) fn assert_overwrites<B: Zeros + Flat<f64>>(
+        kind: &str,
+        method: &str,
+        mut run: impl FnMut(&mut B),
+    ) {
+        assert_overwrites_batch(kind, method, 1, |b: &mut [B]| run(&mut b[0]));
+    }
+
+    /// A buffer of values drawn uniformly from [−1, 1].
+    pub(crate) fn random<B: Zeros + Flat<f64>>(rng: &mut SplitMix64) -> B {
+        let mut b = B::zeros();
+        b.flat_mut()
+            .iter_mut()
+            .for_each(|v| *v = uniform_sym(rng, 1.0));
+        b
+    }
+
+    /// The overwrite contract of one layer at a random input and output gradient in [−1, 1].
+    pub(crate) fn check_overwrites<L: Layer<f64> + Clone>(layer: &L, seed: u64) {
+        let mut rng = SplitMix64::new(seed);
+        let x = random(&mut rng);
+        let dy = random(&mut rng);
+        check_overwrites_at(layer, &x, &dy);
+    }
+
+    /// The overwrite contract of one layer at `x` and `dy`: `forward` and `forward_train`
+    /// overwrite `y`, `backward` overwrites `dx`. Each run starts from a clone of `layer`, so
+    /// a stateful layer (a dropout RNG) repeats itself.
+    pub(crate) fn check_overwrites_at<L: Layer<f64> + Clone>(
+        layer: &L,
+        x: &L::Input,
+        dy: &L::Output,
+    ) {
+        assert_overwrites(L::KIND, "forward", |y| layer.forward(x, y));
+        assert_overwrites(L::KIND, "forward_train", |y| {
+            layer.clone().forward_train(x, y, &mut L::Record::zeros())
+        });
+        let mut trained = layer.clone();
+        let (mut y, mut rec) = (L::Output::zeros(), L::Record::zeros());
+        trained.forward_train(x, &mut y, &mut rec);
+        assert_overwrites(L::KIND, "backward", |dx| {
+            trained.backward(x, &y, &rec, dy, Some(dx), &mut L::Grad::zeros())
+        });
+    }
 }

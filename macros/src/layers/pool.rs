@@ -125,28 +125,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
     ]
     .map(int);
     let (rt, n, o) = (l.rt, len(input), len(output));
-    // TEMPORARY until the runtime's pooling modes land.
-    let _ = (&dims, count_pad);
-    let dims = [
-        c,
-        h,
-        w,
-        pool.kernel.0,
-        pool.kernel.1,
-        pool.stride.0,
-        pool.stride.1,
-        p.top,
-        p.left,
-        oh,
-        ow,
-    ]
-    .map(int);
     let ty = if max {
-        quote!(#rt::layers::MaxPool2d<#(#dims,)* #n, #o>)
-    } else {
-        quote!(#rt::layers::AvgPool2d<#(#dims,)* #n, #o>)
-    };
-    let _ = if max {
         quote!(#rt::layers::MaxPool2d<#(#dims,)* #n, #o>)
     } else {
         quote!(#rt::layers::AvgPool2d<#(#dims,)* #n, #o, #count_pad>)

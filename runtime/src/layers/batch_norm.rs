@@ -347,4 +347,38 @@ mod tests {
         let mut bn = BatchNorm::<f64, 2, 1, 2>::new(0.1, 1e-5);
         bn.forward_train(&Vector2::zeros(), &mut Vector2::zeros(), &mut NoRecord);
     }
+
+    /// Per-sample inference and the batch methods of a batch norm with random γ, β and
+    /// running statistics overwrite their outputs.
+    fn check_overwrites<const C: usize, const S: usize, const N: usize>(batch: usize, seed: u64) {
+        use crate::layer::contract::{assert_overwrites, assert_overwrites_batch, random};
+        let mut rng = SplitMix64::new(seed);
+        let mut bn = BatchNorm::<f64, C, S, N>::new(0.1, 1e-5);
+        bn.gamma = random(&mut rng);
+        bn.beta = random(&mut rng);
+        bn.running_mean = random(&mut rng);
+        bn.running_var
+            .iter_mut()
+            .for_each(|v| *v = 1.0 + uniform_sym(&mut rng, 0.5));
+        let xs: Vec<SVector<f64, N>> = (0..batch).map(|_| random(&mut rng)).collect();
+        let dys: Vec<SVector<f64, N>> = (0..batch).map(|_| random(&mut rng)).collect();
+        let mut recs = std::vec![NoRecord; batch];
+        assert_overwrites("batch_norm", "forward", |y| bn.forward(&xs[0], y));
+        assert_overwrites_batch("batch_norm", "forward_train_batch", batch, |ys| {
+            bn.clone().forward_train_batch(&xs, ys, &mut recs)
+        });
+        let mut ys = std::vec![SVector::zeros(); batch];
+        bn.clone().forward_train_batch(&xs, &mut ys, &mut recs);
+        assert_overwrites_batch("batch_norm", "backward_batch", batch, |dxs| {
+            let mut grad = BatchNormGrad::zeros();
+            bn.backward_batch(&xs, &ys, &recs, &dys, Some(dxs), &mut grad)
+        });
+    }
+
+    #[test]
+    fn forward_and_batch_methods_overwrite_their_outputs() {
+        check_overwrites::<3, 1, 3>(5, 1); // after a dense layer
+        check_overwrites::<2, 4, 8>(3, 2); // after a convolution: 2 channels of 2×2
+        check_overwrites::<2, 9, 18>(1, 3); // one sample
+    }
 }

@@ -193,4 +193,24 @@ mod tests {
         assert_eq!(<Dense<f64, 4, 3, false> as Params<f64>>::TENSORS, 1);
         check_layer(&no_bias, &mut rng);
     }
+
+    #[test]
+    fn forward_and_backward_overwrite_their_outputs() {
+        use crate::layer::contract::{check_overwrites, check_overwrites_at, random};
+        let mut rng = SplitMix64::new(12);
+        // Output counts that leave every remainder of the kernels' row blocks, with and
+        // without a bias.
+        check_overwrites(&Dense::<f64, 7, 5>::new(Init::XavierUniform, &mut rng), 1);
+        check_overwrites(&Dense::<f64, 9, 8>::new(Init::XavierUniform, &mut rng), 2);
+        check_overwrites(&Dense::<f64, 4, 3, false>::new(Init::HeNormal, &mut rng), 3);
+        check_overwrites(&Dense::<f64, 16, 2>::new(Init::HeNormal, &mut rng), 4);
+        check_overwrites(&Dense::<f64, 3, 1, false>::new(Init::HeNormal, &mut rng), 5);
+        // Backward skips the rows whose δ is zero; dx must still be written everywhere, also
+        // when every δ is zero.
+        let layer = Dense::<f64, 6, 5>::new(Init::XavierUniform, &mut rng);
+        let x = random(&mut rng);
+        let dy = SVector::from([0.5, 0.0, 0.0, -1.0, 0.0]);
+        check_overwrites_at(&layer, &x, &dy);
+        check_overwrites_at(&layer, &x, &SVector::zeros());
+    }
 }

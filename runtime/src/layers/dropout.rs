@@ -208,4 +208,15 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(<Dropout<f64, 4> as Params<f64>>::LEN, 0);
     }
+
+    #[test]
+    fn forward_and_backward_overwrite_their_outputs() {
+        use crate::layer::contract::check_overwrites;
+        // Inference (`forward`, the identity) and training (`forward_train` with its mask,
+        // `backward` through it), including p = 0's shortcut.
+        let mut rng = SplitMix64::new(22);
+        check_overwrites(&Dropout::<f64, 16>::new(0.3, &mut rng), 1);
+        check_overwrites(&Dropout::<f64, 16>::new(0.0, &mut rng), 2);
+        check_overwrites(&Dropout::<f64, 16>::new(0.9, &mut rng), 3);
+    }
 }

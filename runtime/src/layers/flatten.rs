@@ -72,4 +72,9 @@ mod tests {
         Flatten::<3>.backward(&x, &y, &NoRecord, &dy, Some(&mut dx), &mut NoParams);
         assert_eq!(dx, dy);
     }
+
+    #[test]
+    fn forward_and_backward_overwrite_their_outputs() {
+        crate::layer::contract::check_overwrites(&Flatten::<6>, 1);
+    }
 }

@@ -211,4 +211,13 @@ mod tests {
         check_layer(&GlobalAvgPool2d::<1, 16, 16>, &mut rng);
         check_layer(&GlobalMaxPool2d::<4, 9, 36>, &mut rng);
     }
+
+    #[test]
+    fn forward_and_backward_overwrite_their_outputs() {
+        use crate::layer::contract::check_overwrites;
+        check_overwrites(&GlobalAvgPool2d::<3, 5, 15>, 1);
+        check_overwrites(&GlobalMaxPool2d::<3, 5, 15>, 2);
+        check_overwrites(&GlobalAvgPool2d::<1, 16, 16>, 3);
+        check_overwrites(&GlobalMaxPool2d::<4, 9, 36>, 4);
+    }
 }

@@ -313,4 +313,9 @@ mod tests {
     fn softmax_gradient_matches_finite_differences() {
         check_layer(&Softmax::<6>, &mut SplitMix64::new(5));
     }
+
+    #[test]
+    fn softmax_overwrites_its_outputs() {
+        crate::layer::contract::check_overwrites(&Softmax::<6>, 1);
+    }
 }
