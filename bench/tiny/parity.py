@@ -1,0 +1,106 @@
+"""Checks that PyTorch and onnxruntime compute what stacknet computes, then writes the ONNX file.
+
+  python bench/tiny/parity.py DIR MODEL...     (DIR: what `bench_tiny --write DIR` wrote)
+
+Per model:
+  1. PyTorch (eval mode) on stacknet's weights, first input of the pool, against stacknet's
+     inference output: max |difference| / max |stacknet's logit| must be below 1e-4;
+  2. one SGD step (lr 0.01) at batch 32, batch norm in training mode, cross-entropy: the loss
+     against stacknet's, and the parameter update (after - before) against stacknet's update,
+     max |difference| / max |stacknet's update| (below 1e-3: the update is a small difference
+     of two f32 parameter vectors);
+  3. writes DIR/MODEL.onnx (opset 17, batch 1, built node by node from the same weights and
+     running statistics 0 / 1) and checks onnxruntime's output on the first input as in 1.
+Prints one "# parity ..." line per check and exits non-zero if any fails.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_common import Files, one_thread, onnx_model, ort_session  # noqa: E402
+
+
+def rel(a, b):
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30))
+
+
+def sgd_update(f, xs, dtype):
+    """One SGD step (lr 0.01) at batch 32 from stacknet's initial weights, batch norm in training
+    mode: the loss and the flat parameter update (after - before) in float64."""
+    t = f.model().train().to(dtype)
+    before = torch.cat([p.detach().flatten().clone() for p in t.parameters()])
+    opt = torch.optim.SGD(t.parameters(), lr=0.01)
+    opt.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(t(xs[:32].to(dtype)), f.labels(32))
+    loss.backward()
+    opt.step()
+    after = torch.cat([p.detach().flatten() for p in t.parameters()])
+    return float(loss.detach()), (after.double() - before.double()).numpy()
+
+
+def main():
+    directory, models = sys.argv[1], sys.argv[2:]
+    one_thread()
+    ok = True
+
+    def check(what, err, limit):
+        nonlocal ok
+        good = err <= limit
+        ok &= good
+        print(f"# parity {what}: {err:.2e} (limit {limit:g}) {'ok' if good else 'FAIL'}", flush=True)
+
+    for name in models:
+        f = Files(directory, name)
+        xs = f.inputs()
+        ours = f.f32("logits.f32")
+
+        m = f.model().eval()
+        with torch.no_grad():
+            torch_logits = m(xs[:1])[0].numpy()
+        check(f"{name} inference torch vs stacknet (max rel)", rel(torch_logits, ours), 1e-4)
+
+        loss, their_update = sgd_update(f, xs, torch.float32)
+        our_update = f.f32("params_after_step.f32").astype(np.float64) - f.f32("params.f32")
+        our_loss = f.manifest["loss_after_step_b32"]
+        check(f"{name} train step b32 loss torch {loss:.6f} vs stacknet {our_loss:.6f} (rel)",
+              abs(loss - our_loss) / abs(our_loss), 1e-4)
+        check(f"{name} train step b32 parameter update torch vs stacknet (max rel)",
+              rel(their_update, our_update), 1e-3)
+        # Information: both f32 updates against PyTorch's in f64, worst tensor (each tensor's
+        # error over its largest update, floored at 1e-3 of the largest update of all, so that
+        # the ~0 gradients of biases before batch norm do not count).
+        _, exact = sgd_update(f, xs, torch.float64)
+        sizes = [int(np.prod(s)) for _, s in f.manifest["tensors"]]
+        names = [n for n, _ in f.manifest["tensors"]]
+        floor = 1e-3 * np.max(np.abs(exact))
+        worst = {}
+        ours64 = np.fromfile(f.path("update_b32.f64"), dtype="<f8")
+        check(f"{name} train step b32 update, f64: stacknet vs torch (max rel)", rel(ours64, exact), 1e-9)
+        for who, u in (("torch", their_update), ("stacknet", our_update)):
+            at, errs = 0, []
+            for n, k in zip(names, sizes):
+                e, x = u[at:at + k], exact[at:at + k]
+                errs.append((float(np.max(np.abs(e - x)) / max(np.max(np.abs(x)), floor)), n))
+                at += k
+            worst[who] = max(errs)
+        print(f"# info {name} f32 update vs f64 PyTorch, worst tensor: torch {worst['torch'][0]:.1e} "
+              f"({worst['torch'][1]}), stacknet {worst['stacknet'][0]:.1e} ({worst['stacknet'][1]})",
+              flush=True)
+
+        import onnx
+        path = f.path("onnx")
+        onnx.save(onnx_model(f.model().eval(), f.shape), path)
+        sess = ort_session(path)
+        ort_logits = sess.run(["logits"], {"input": xs[:1].numpy()})[0][0]
+        check(f"{name} inference onnxruntime vs stacknet (max rel)", rel(ort_logits, ours), 1e-4)
+        print(f"# wrote {path}", flush=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
