@@ -68,10 +68,21 @@ fn main() {
         println!("loaded weights from {}", path.display());
     }
     if args.epochs > 0 {
-        println!("training on {} digits, testing on {}", train.len(), test.len());
+        println!(
+            "training on {} digits, testing on {}",
+            train.len(),
+            test.len()
+        );
         let schedule = Cosine::new(args.lr, args.epochs);
         let mut opt = Box::new(SgdMomentum::<f32, ResNet<f32>>::new(args.lr, 0.9));
-        common::fit_batches::<_, _, 32>(&mut *net, &mut *opt, |e| schedule.lr(e), &train, &test, &args);
+        common::fit_batches::<_, _, 32>(
+            &mut *net,
+            &mut *opt,
+            |e| schedule.lr(e),
+            &train,
+            &test,
+            &args,
+        );
         if let Some(path) = &args.save {
             save_network(path, &*net).unwrap_or_else(|e| fail(e));
             println!("saved weights to {}", path.display());

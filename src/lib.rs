@@ -104,8 +104,8 @@ pub use stacknet_runtime::nalgebra;
 /// the input's size) or `same_upper` (TensorFlow's `SAME`, ONNX's `SAME_UPPER`: at any stride
 /// the output is ⌈i / s⌉ and the odd padding goes at the bottom and right, as the MLPerf Tiny
 /// models use it). Sizes follow PyTorch: with the effective kernel k̂ = k + (k − 1)(d − 1), a
-/// convolution gives o = ⌊(i + p_lo + p_hi − k̂)/s⌋ + 1 and pooling o = ⌊(i + p_lo + p_hi − k)/s⌋
-/// + 1 (⌈⌉ with `ceil_mode`, less one if the last window would start past the input and its
+/// convolution gives o = ⌊(i + p_lo + p_hi − k̂)/s⌋ + 1 and pooling
+/// o = ⌊(i + p_lo + p_hi − k)/s⌋ + 1 (⌈⌉ with `ceil_mode`, less one if the last window would start past the input and its
 /// leading padding); pooling padding is at most half the kernel; `groups` divides both channel
 /// counts (`groups = in_channels` is depthwise). `init` is one of `zeros`, `constant(c)`,
 /// `normal(std)`, `uniform(a)`, `xavier_uniform`, `xavier_normal`, `he_uniform`, `he_normal`; by

@@ -31,6 +31,7 @@ impl Samples {
 /// Trains `net` for `args.epochs` epochs of shuffled minibatches with softmax cross-entropy,
 /// printing a progress bar and the test accuracy after each epoch; `lr(epoch)` sets the
 /// learning rate of each epoch. Returns the final test accuracy.
+#[allow(dead_code)]
 pub fn fit<N, O>(
     net: &mut N,
     opt: &mut O,
