@@ -51,48 +51,91 @@ pub use stacknet_runtime::nalgebra;
 ///
 /// ```text
 /// network! {
-///     /// docs                                  doc comments and attributes: on the struct
+///     /// docs                                  doc comments and attributes go on the struct
 ///     #[derive(Clone)]
 ///     VISIBILITY struct NAME(input: [DIMS]) {   DIMS: `n` (a vector) or `c, h, w` (an image)
-///         LAYER, LAYER, ...                     a trailing comma is fine
+///         ITEM, ITEM, ...                       a trailing comma is fine
 ///     }
 /// }
 ///
-/// LAYER = (FIELD :)? KIND                       `relu`, `fc1: dense(120)`
-///       | (FIELD :)? KIND(ARG, ...)
+/// ITEM  = (NAME :)? LAYER                       `relu`, `fc1: dense(120)`
+///       | (NAME :)? BLOCK
+///       | (NAME :)? { ITEM, ... }               a group: a named scope (`features: { ... }`)
+/// LAYER = KIND | KIND(ARG, ...)
+/// BLOCK = residual { ITEM, ... }                body(x) + x
+///       | residual(shortcut = { ITEM, ... }) { ITEM, ... }      body(x) + shortcut(x)
+///       | concat { BRANCH, ... }                the branches on the same input, joined along
+///                                               channels (images) or features (vectors)
+///       | repeat(n) { ITEM, ... }               n copies, each with its own parameters
+/// BRANCH = ITEM                                 one layer, a group, or `{}` (the identity)
 /// ARG   = VALUE | NAME = VALUE                  positional first, in the order of the table
 /// VALUE = 5 | 0.5 | -1e-3 | true | false        numbers and flags
-///       | (3, 5)                                (height, width) pairs
-///       | same                                  `conv2d` padding only
+///       | (3, 5) | ((0, 1), (0, 1))             (height, width) pairs; padding per side
+///       | same | same_upper                     `conv2d` padding only
 ///       | he_uniform | normal(0.1)              inits
 /// ```
 ///
-/// Shapes are `[features]` or `[channels, height, width]` (stored flat in PyTorch's
-/// channel, row, column order). Every later shape is inferred.
+/// Blocks nest, and copy k of a `repeat` takes copy k − 1's output shape (so a stage can start
+/// with a stride). Every layer has a PyTorch path: named blocks and groups scope their children
+/// (`layer1.conv1.weight`), copies are numbered (`stage.0.conv2d_0.weight`), a residual's
+/// shortcut is `{block}.shortcut`, a concat's unnamed group branches are numbered; unnamed items
+/// are `{kind}_{index}`. The struct field is the path with `_` for `.` (`net.layer1_conv1`), and
+/// parameters are listed in PyTorch's registration order (a body before its shortcut).
 ///
-/// # Layers
+///
 ///
 /// | layer and arguments (defaults) | input → output |
 /// |---|---|
 /// | `dense(units, bias = true, init = …)` | `[n]` → `[units]` |
-/// | `conv2d(out_channels, kernel, stride = 1, padding = 0, dilation = 1, bias = true, init = …)` | `[c, h, w]` → `[out_channels, oh, ow]` |
-/// | `max_pool2d(kernel, stride = kernel, padding = 0)`, `avg_pool2d(…)` | `[c, h, w]` → `[c, oh, ow]` |
+/// | `conv2d(out_channels, kernel, stride = 1, padding = 0, dilation = 1, groups = 1, bias = true, init = …)` | `[c, h, w]` → `[out_channels, oh, ow]` |
+/// | `max_pool2d(kernel, stride = kernel, padding = 0, ceil_mode = false)` | `[c, h, w]` → `[c, oh, ow]` |
+/// | `avg_pool2d(kernel, stride = kernel, padding = 0, ceil_mode = false, count_include_pad = true)` | `[c, h, w]` → `[c, oh, ow]` |
+/// | `adaptive_avg_pool2d((oh, ow))`, where oh and ow divide the input (equal windows) | `[c, h, w]` → `[c, oh, ow]` |
 /// | `global_avg_pool2d`, `global_max_pool2d` | `[c, h, w]` → `[c]` |
 /// | `flatten` | anything → `[len]` |
-/// | `relu`, `sigmoid`, `tanh`, `leaky_relu(slope = 0.01)`, `softmax` | unchanged |
-/// | `dropout(p)`, with 0 ≤ p < 1 | unchanged |
-/// | `batch_norm(momentum = 0.1, eps = 1e-5)`: per feature on vectors, per channel on images; trains with `BatchTrainer` | unchanged |
+/// | `relu`, `relu6`, `sigmoid`, `tanh`, `leaky_relu(slope = 0.01)`, `elu(alpha = 1)`, `selu`, `softplus(beta = 1, threshold = 20)`, `silu`, `gelu(approximate = false)` (exact erf, or PyTorch's tanh form), `hard_sigmoid`, `hard_swish`, `softmax` | unchanged |
+/// | `prelu(init = 0.25)`: a learned slope per channel (per feature on vectors) | unchanged |
+/// | `maxout(k)`: the maximum of each group of k channels (features) | `[k·c, h, w]` → `[c, h, w]` |
+/// | `dropout(p)`, 0 ≤ p < 1 (inverted dropout, identity at inference) | unchanged |
+/// | `batch_norm(momentum = 0.1, eps = 1e-5)`: per feature on vectors, per channel on images | unchanged |
 ///
-/// `kernel`, `stride` and `dilation` are `k` or `(kh, kw)`; `conv2d`'s padding is `p`,
-/// `(ph, pw)` or `same`. Output sizes follow PyTorch: with the effective kernel
-/// k̂ = k + (k − 1)(d − 1), a convolution gives o = ⌊(i + 2p − k̂)/s⌋ + 1 and pooling
-/// o = ⌊(i + 2p − k)/s⌋ + 1. `same` pads (k̂ − 1)/2 and needs stride 1 and an odd k̂;
-/// pooling padding is at most half the kernel.
+/// `kernel`, `stride` and `dilation` are `k` or `(kh, kw)`; padding is `p`, `(ph, pw)` or
+/// `((top, bottom), (left, right))`, and for `conv2d` also `same` (PyTorch's: stride 1, output
+/// the input's size) or `same_upper` (TensorFlow's `SAME`, ONNX's `SAME_UPPER`: at any stride
+/// the output is ⌈i / s⌉ and the odd padding goes at the bottom and right, as the MLPerf Tiny
+/// models use it). Sizes follow PyTorch: with the effective kernel k̂ = k + (k − 1)(d − 1), a
+/// convolution gives o = ⌊(i + p_lo + p_hi − k̂)/s⌋ + 1 and pooling
+/// o = ⌊(i + p_lo + p_hi − k)/s⌋ + 1 (⌈⌉ with `ceil_mode`, less one if the last window would start past the input and its
+/// leading padding); pooling padding is at most half the kernel; `groups` divides both channel
+/// counts (`groups = in_channels` is depthwise). `init` is one of `zeros`, `constant(c)`,
+/// `normal(std)`, `uniform(a)`, `xavier_uniform`, `xavier_normal`, `he_uniform`, `he_normal`; by
+/// default He before a ReLU-family activation (looking through pooling, batch norm, dropout and
+/// into and out of blocks), Xavier otherwise.
 ///
-/// `init` is one of `zeros`, `constant(c)`, `normal(std)`, `uniform(a)`, `xavier_uniform`,
-/// `xavier_normal`, `he_uniform`, `he_normal`. The default is `he_uniform` when the next
-/// activation (looking through dropout, batch norm, pooling and flatten) is `relu` or
-/// `leaky_relu`, and `xavier_uniform` otherwise.
+/// A residual network, its shapes and parameter names:
+///
+/// ```
+/// use stacknet::prelude::*;
+///
+/// network! {
+///     pub struct Tiny(input: [3, 8, 8]) {
+///         conv1: conv2d(8, kernel = 3, padding = 1), relu,
+///         stage: residual(shortcut = { conv2d(16, kernel = 1, stride = 2) }) {
+///             conv2d(16, kernel = 3, stride = 2, padding = 1), relu,
+///             conv2d(16, kernel = 3, padding = 1),
+///         },
+///         branches: concat { conv2d(4, kernel = 1), {} },   // [20, 4, 4]
+///         global_avg_pool2d,
+///         fc: dense(10),
+///     }
+/// }
+///
+/// assert_eq!(Tiny::<f32>::tensor_info(4).to_string(), "stage.conv2d_2.weight");
+/// assert_eq!(Tiny::<f32>::tensor_info(6).to_string(), "stage.shortcut.conv2d_0.weight");
+/// let net = Tiny::<f32>::new(&mut SplitMix64::new(1));
+/// let logits = net.forward(&SVector::zeros());
+/// # let _ = (logits, &net.stage_shortcut_conv2d_0.weight);
+/// ```
 ///
 /// # What it generates
 ///
@@ -100,8 +143,9 @@ pub use stacknet_runtime::nalgebra;
 /// checks), all with the declared visibility:
 ///
 /// - `struct Net<T: Scalar = f32>`: one public field per layer, named as written or
-///   `{kind}_{index}` for unnamed layers (`relu_1`, `max_pool2d_2`), each of its runtime
-///   type (`layers::Dense<T, 784, 128, true>`); and `Net::new(&mut rng)`.
+///   `{kind}_{index}` for unnamed layers (`relu_1`, `max_pool2d_2`), with `_` for the `.` of
+///   its path inside blocks (`layer1_conv1`), each of its runtime type
+///   (`layers::Dense<T, 784, 128, true>`); and `Net::new(&mut rng)`.
 /// - `NetGrad<T>` (parameter gradients, one field per layer), `NetRecord<T>` (what one
 ///   sample's backward needs) and `NetBatchRecord<T, B>` (the same for `B` samples).
 /// - [`Params`](runtime::Params) for `Net` and `NetGrad` (tensors in PyTorch's order, names

@@ -229,7 +229,7 @@ fn blocks_batch_path_gradients_match_finite_differences() {
 
 #[test]
 fn batch_norm_inside_a_residual_trains_on_the_batch_path() {
-    assert!(ConvRes::<f64>::NEEDS_BATCH);
+    const { assert!(ConvRes::<f64>::NEEDS_BATCH) };
     let mut rng = SplitMix64::new(11);
     let net = ConvRes::<f64>::new(&mut rng);
     let xs: [SVector<f64, 72>; 4] =

@@ -286,7 +286,10 @@ pub fn conv2d(input: Shape, conv: &Conv2d) -> Result<Shape, Mismatch> {
         effective_kernel(conv.kernel.0, conv.dilation.0)?,
         effective_kernel(conv.kernel.1, conv.dilation.1)?,
     );
-    if conv.groups == 0 || c % conv.groups != 0 || conv.out_channels % conv.groups != 0 {
+    if conv.groups == 0
+        || !c.is_multiple_of(conv.groups)
+        || !conv.out_channels.is_multiple_of(conv.groups)
+    {
         return Err(Mismatch::Groups {
             in_channels: c,
             out_channels: conv.out_channels,

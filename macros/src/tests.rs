@@ -325,6 +325,40 @@ fn default_inits_follow_the_next_activation() {
 }
 
 #[test]
+fn default_inits_look_into_and_out_of_blocks() {
+    let text = pretty(&expand(quote! {
+        ::stacknet;
+        struct Net(input: [4]) {
+            a: dense(4),
+            r: residual { b: dense(4) },
+            relu,
+            c: dense(4),
+            s: residual { relu, d: dense(4) },
+            k: repeat(2) { e: dense(4), tanh },
+            f: dense(4),
+            m: concat { { relu }, {} },
+            g: dense(2),
+        }
+    }));
+    let new = text.find("pub fn new").unwrap();
+    let init_of = |field: &str| -> String {
+        let start = text[new..]
+            .find(&format!("{field}: ::stacknet::runtime::layers::"))
+            .unwrap_or_else(|| panic!("{field}\n{text}"));
+        let rest = &text[new + start..];
+        let init = rest.find("Init::").map(|i| &rest[i + 6..]).unwrap_or("");
+        init.split(',').next().unwrap_or("").to_string()
+    };
+    assert_eq!(init_of("a"), "XavierUniform", "feeds the residual's dense");
+    assert_eq!(init_of("r_b"), "HeUniform", "the relu after the block");
+    assert_eq!(init_of("c"), "HeUniform", "the relu that opens the next body");
+    assert_eq!(init_of("s_d"), "XavierUniform", "the next block's dense");
+    assert_eq!(init_of("k_0_e"), "XavierUniform");
+    assert_eq!(init_of("f"), "HeUniform", "a concat branch opens with relu");
+    assert_eq!(init_of("g"), "XavierUniform", "the output layer");
+}
+
+#[test]
 fn same_padding_and_rectangular_arguments_resolve_to_numbers() {
     let file = expand(quote! {
         ::stacknet;

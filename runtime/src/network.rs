@@ -212,22 +212,27 @@ pub struct Summary<T, N>(PhantomData<(T, N)>);
 
 impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const W: usize = 78;
+        // The name column fits the longest path (`layer2.shortcut.conv2d_0`), 14 at least.
+        let name = N::LAYERS
+            .iter()
+            .map(|row| row.name.chars().count())
+            .fold(14, usize::max);
+        let width = name + 64;
         let rule = |f: &mut fmt::Formatter<'_>, c: char| -> fmt::Result {
-            for _ in 0..W {
+            for _ in 0..width {
                 write!(f, "{c}")?;
             }
             writeln!(f)
         };
         writeln!(
             f,
-            "{:<14} {:<12} {:<16} {:>9} {:>11} {:>10}",
+            "{:<name$} {:<12} {:<16} {:>9} {:>11} {:>10}",
             "layer", "type", "output shape", "params", "MACs", "bytes"
         )?;
         rule(f, '=')?;
         writeln!(
             f,
-            "{:<14} {:<12} {:<16} {:>9} {:>11} {:>10}",
+            "{:<name$} {:<12} {:<16} {:>9} {:>11} {:>10}",
             "input",
             "",
             Padded(N::INPUT_SHAPE),
@@ -240,7 +245,7 @@ impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
             let bytes = (row.params + row.output.len()) * T::BYTES + row.scratch_bytes;
             writeln!(
                 f,
-                "{:<14} {:<12} {:<16} {:>9} {:>11} {:>10}",
+                "{:<name$} {:<12} {:<16} {:>9} {:>11} {:>10}",
                 row.name,
                 row.kind,
                 Padded(row.output),

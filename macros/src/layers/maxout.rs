@@ -20,7 +20,7 @@ fn lower(l: &mut Lower) -> Lowered {
         return Lowered::lost();
     };
     let (c, s) = channels(input);
-    if c % k != 0 {
+    if !c.is_multiple_of(k) {
         let what = match input {
             Shape::Vector(_) => "features",
             Shape::Image { .. } => "channels",
