@@ -161,14 +161,20 @@ fn layer_type(rt: &TokenStream, layer: &ir::Layer) -> Result<TokenStream, Error>
                 kw,
                 conv.stride.0,
                 conv.stride.1,
+                // Padding top, bottom, left, right: symmetric, as PyTorch's.
                 conv.padding.0,
+                conv.padding.0,
+                conv.padding.1,
                 conv.padding.1,
                 conv.dilation.0,
                 conv.dilation.1,
+                // Groups: the macro has no grouped convolutions (yet).
+                1,
                 oh,
                 ow,
             ]
             .map(int);
+            // Taps per output channel, (C/G)·KH·KW with G = 1.
             let k = int(mul(&[c, kh, kw]));
             let p = int(mul(&[oh, ow]));
             let (input, output) = (len(layer.input), len(layer.output));
