@@ -26,7 +26,9 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
-pub use layer::{Flat, InPlace, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros};
+pub use layer::{
+    Flat, InPlace, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros,
+};
 pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use scalar::Scalar;
 
