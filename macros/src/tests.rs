@@ -141,11 +141,12 @@ fn lenet_fields_and_types() {
     );
     let types: Vec<String> = fields(net).into_iter().map(|(_, ty)| ty).collect();
     let rt = quote!(::stacknet::runtime::layers);
-    // conv1: C=1, H=W=28, OC=6, k=5, s=1, p=2, d=1, O=28, K=1·5·5, P=28·28, IN=784, OUT=6·784.
+    // conv1: C=1, H=W=28, OC=6, k=5, s=1, p=2 on every side, d=1, G=1, O=28, K=1·5·5, P=28·28,
+    // IN=784, OUT=6·784.
     assert_eq!(
         types[0],
         ts(
-            quote!(#rt::Conv2d<T, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 28, 28, 25, 784, 784, 4704, true>)
+            quote!(#rt::Conv2d<T, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 28, 28, 25, 784, 784, 4704, true>)
         )
     );
     assert_eq!(types[1], ts(quote!(#rt::Activation<#rt::Relu, 4704>)));
@@ -158,7 +159,7 @@ fn lenet_fields_and_types() {
     assert_eq!(
         types[3],
         ts(
-            quote!(#rt::Conv2d<T, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10, 150, 100, 1176, 1600, true>)
+            quote!(#rt::Conv2d<T, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 10, 10, 150, 100, 1176, 1600, true>)
         )
     );
     assert_eq!(types[6], ts(quote!(#rt::Flatten<400>)));
@@ -376,7 +377,7 @@ fn same_padding_and_rectangular_arguments_resolve_to_numbers() {
     assert_eq!(
         types[0],
         ts(
-            quote!(#rt::Conv2d<T, 3, 10, 12, 4, 3, 5, 1, 1, 2, 2, 2, 1, 10, 12, 45, 120, 360, 480, false>)
+            quote!(#rt::Conv2d<T, 3, 10, 12, 4, 3, 5, 1, 1, 2, 2, 2, 2, 2, 1, 1, 10, 12, 45, 120, 360, 480, false>)
         )
     );
     // (10 + 2 − 2)/1 + 1 = 11, (12 − 3)/1 + 1 = 10.

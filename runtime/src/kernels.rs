@@ -1,8 +1,9 @@
 //! Inner kernels shared by the layers, sized for the compilation target's SIMD registers: dense
 //! matrix–vector products and their backward ([`dense_forward`], [`dense_backward`]), and the
 //! register-blocked matrix products convolutions are made of: [`gemm_nn`] (a panel of one
-//! factor times broadcast entries of the other), [`gemm_nb`] (the same, the other factor read in
-//! place from an image) and [`gemm_tn`] (long dot products).
+//! factor times broadcast entries of the other; [`gemm_nn_part`] with run-time sizes),
+//! [`gemm_nb`] (the same, the other factor read in place from an image) and [`gemm_tn`] (long
+//! dot products).
 //!
 //! Everything is safe Rust on flat slices, written as loops over small fixed-size arrays
 //! (`[T; L]`, `L` lanes of one vector register) that LLVM turns into vector instructions on any
@@ -391,6 +392,100 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
     }
 }
 
+/// [`gemm_nn`] with the inner dimension `r ≤ RMAX` and the column count `n` known at run time
+/// only: the products of a grouped convolution, whose per-group sizes (`OC / G` output
+/// channels) cannot be generic arguments on stable Rust. The callers pass constants, so the
+/// block shape below is still chosen at compile time once this is inlined.
+///
+/// The same register blocks as [`gemm_nn`], plus one- and two-column blocks with taller
+/// panels for the matrix–vector products of depthwise convolutions (one output channel per
+/// group), which would otherwise compute three repeated columns for every real one.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nn_part<T: Scalar, const RMAX: usize>(
+    m: usize,
+    r: usize,
+    n: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    b: &[T],
+    brs: usize,
+    bcs: usize,
+    start: Start<'_, T>,
+    sink: &mut impl Sink<T>,
+) {
+    assert!(r <= RMAX, "gemm_nn_part: more rows of `B` than RMAX");
+    macro_rules! blocked {
+        ($lanes:expr) => {
+            if n == 1 {
+                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS * $lanes }, 1>(
+                    m, r, n, a, acol, b, brs, bcs, start, sink,
+                )
+            } else if n == 2 {
+                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 2 * $lanes }, 2>(
+                    m, r, n, a, acol, b, brs, bcs, start, sink,
+                )
+            } else if n <= 4 {
+                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 4 * $lanes }, 4>(
+                    m, r, n, a, acol, b, brs, bcs, start, sink,
+                )
+            } else if n <= 6 {
+                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 4 * $lanes }, 6>(
+                    m, r, n, a, acol, b, brs, bcs, start, sink,
+                )
+            } else {
+                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 8 * $lanes }, 8>(
+                    m, r, n, a, acol, b, brs, bcs, start, sink,
+                )
+            }
+        };
+    }
+    if T::BYTES == 4 {
+        blocked!(LANES_F32)
+    } else {
+        blocked!(LANES_F64)
+    }
+}
+
+/// [`gemm_nn_blocked`] for [`gemm_nn_part`]: the packed block holds `RMAX` rows of which the
+/// first `r` are used. (A separate copy, so that the constant-size products keep exactly
+/// the code they were measured with.)
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gemm_nn_part_blocked<T: Scalar, const RMAX: usize, const MR: usize, const NR: usize>(
+    m: usize,
+    r: usize,
+    n: usize,
+    a: &[T],
+    acol: impl Fn(usize) -> usize,
+    b: &[T],
+    brs: usize,
+    bcs: usize,
+    start: Start<'_, T>,
+    sink: &mut impl Sink<T>,
+) {
+    let mut packed = [[T::zero(); NR]; RMAX];
+    let packed = &mut packed[..r];
+    let mut j0 = 0;
+    while j0 < n {
+        let cols: [usize; NR] = core::array::from_fn(|jj| (j0 + jj).min(n - 1));
+        for (r, row) in packed.iter_mut().enumerate() {
+            for (v, &c) in row.iter_mut().zip(&cols) {
+                *v = b[r * brs + c * bcs];
+            }
+        }
+        let block = Block {
+            cols: &cols,
+            stored: (n - j0).min(NR),
+            b: &*packed,
+            acol: &acol,
+            start,
+        };
+        block.panels::<MR>(m, a, sink);
+        j0 += NR;
+    }
+}
+
 /// `C = start + A · B` for the `NR` output columns `c0 .. c0 + NR` only, with `A` as in
 /// [`gemm_nn`] and the row `r < rows` of `B`, restricted to those columns, the contiguous run
 /// `b[brow(r) ..][.. NR]`, read in place: the products of a convolution vectorised over its
@@ -442,6 +537,18 @@ impl<T, const NR: usize, const R: usize> BRows<T, NR> for [[T; NR]; R] {
     #[inline(always)]
     fn rows(&self) -> usize {
         R
+    }
+    #[inline(always)]
+    fn row(&self, r: usize) -> &[T; NR] {
+        &self[r]
+    }
+}
+
+/// The first rows of a packed block ([`gemm_nn_part`]).
+impl<T, const NR: usize> BRows<T, NR> for [[T; NR]] {
+    #[inline(always)]
+    fn rows(&self) -> usize {
+        self.len()
     }
     #[inline(always)]
     fn row(&self, r: usize) -> &[T; NR] {
@@ -797,6 +904,79 @@ mod tests {
         check_gemm_nn::<f32, 4, 3>(rng, 1e-5);
         check_gemm_nn::<f32, 9, 6>(rng, 1e-5);
         check_gemm_nn::<f32, 2, 17>(rng, 1e-5);
+    }
+
+    /// [`gemm_nn_part`] against the textbook triple loop, as [`check_gemm_nn`]: `r` of the
+    /// `RMAX` rows of `B` and `n` columns, for every row count up to 80 and every block shape
+    /// (one, two, four, six and eight columns), with a bias start, plain stores and
+    /// overlapping accumulation.
+    fn check_gemm_nn_part<T: Scalar, const RMAX: usize>(
+        rng: &mut SplitMix64,
+        r: usize,
+        n: usize,
+        tol: f64,
+    ) {
+        let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
+        for m in 1..=80 {
+            let a = random(rng, 3 * r + m);
+            let (b, bias) = (random(rng, r * n + 7), random(rng, n));
+            let want =
+                |i: usize, j: usize| (0..r).map(|k| a[3 * k + i] * b[k * n + j]).sum::<f64>();
+            let (at, bt, bias_t) = (of(&a), of(&b), of(&bias));
+            let mut out = of(&vec![f64::NAN; m * n]);
+            let mut sink = Store {
+                out: &mut out,
+                ld: m,
+            };
+            let start = Start::Columns(&bias_t);
+            gemm_nn_part::<T, RMAX>(m, r, n, &at, |k| 3 * k, &bt, n, 1, start, &mut sink);
+            for j in 0..n {
+                for i in 0..m {
+                    let (got, exp) = (out[j * m + i].to_f64(), bias[j] + want(i, j));
+                    assert!(
+                        (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                        "store {m}×{r}×{n} ({i}, {j}): {got} vs {exp}"
+                    );
+                }
+            }
+            let mut acc = of(&vec![1.0; m + 2 * n]);
+            let mut sink = AddAt {
+                out: &mut acc,
+                offs: |j: usize| 2 * j,
+            };
+            gemm_nn_part::<T, RMAX>(m, r, n, &at, |k| 3 * k, &bt, n, 1, Start::Zero, &mut sink);
+            let mut exp = vec![1.0; m + 2 * n];
+            for j in 0..n {
+                for i in 0..m {
+                    exp[2 * j + i] += want(i, j);
+                }
+            }
+            for (k, (got, exp)) in acc.iter().zip(&exp).enumerate() {
+                let got = got.to_f64();
+                assert!(
+                    (got - exp).abs() <= tol * (1.0 + exp.abs()),
+                    "add {m}×{r}×{n} [{k}]: {got} vs {exp}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_nn_part_matches_the_textbook_product() {
+        let rng = &mut SplitMix64::new(6);
+        for (r, n) in [
+            (1, 1),
+            (9, 1),
+            (4, 2),
+            (7, 3),
+            (9, 5),
+            (3, 6),
+            (9, 7),
+            (6, 11),
+        ] {
+            check_gemm_nn_part::<f64, 9>(rng, r, n, 1e-12);
+            check_gemm_nn_part::<f32, 9>(rng, r, n, 1e-5);
+        }
     }
 
     /// [`gemm_tn`] against the textbook sums, for tap counts below, at and above a block,

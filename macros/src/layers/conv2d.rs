@@ -109,27 +109,8 @@ fn lower(l: &mut Lower) -> Lowered {
         len(output),
         l.args.flag("bias", true),
     );
-    // TEMPORARY until the runtime's grouped, asymmetric convolution lands.
-    let legacy = [
-        c,
-        h,
-        w,
-        out_channels,
-        kh,
-        kw,
-        conv.stride.0,
-        conv.stride.1,
-        p.top,
-        p.left,
-        conv.dilation.0,
-        conv.dilation.1,
-        oh,
-        ow,
-    ]
-    .map(int);
-    let _ = dims;
     let op = Op {
-        ty: quote!(#rt::layers::Conv2d<T, #(#legacy,)* #k, #positions, #n, #o, #bias>),
+        ty: quote!(#rt::layers::Conv2d<T, #(#dims,)* #k, #positions, #n, #o, #bias>),
         new: New::Init {
             ctor: quote!(#rt::layers::Conv2d::new),
             explicit: l.args.init("init"),
