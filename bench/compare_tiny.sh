@@ -93,8 +93,12 @@ for model, r in ours.items():
         checks.append((f"{model} train b32 ≤ 0.25× PyTorch",
                        r["train_b32_us_per_sample"] / (peers[(model, "torch train b32")] / 32), 0.25))
 print()
-print(", ".join(f"{names.get(m, m)}: {r['params']:,} parameters, {r['macs']:,} MACs, "
-                f"{r['gflops_infer']:.1f} GFLOP/s in inference" for m, r in ours.items()))
+for m, r in ours.items():
+    print(f"{names.get(m, m)}: {r['params']:,} parameters, {r['macs']:,} MACs per sample; stacknet "
+          f"{r['gflops_infer']:.1f} GFLOP/s in inference" + "".join(
+              f", {peer} {2 * r['macs'] / (peers[(m, case)] * 1e3):.1f}"
+              for peer, case in (("onnxruntime", "ort fwd b1"), ("PyTorch", "torch fwd b1"))
+              if (m, case) in peers))
 print("targets:")
 for what, ratio, limit in checks:
     print(f"  {'met ' if ratio <= limit else 'MISS'}  {what:44} {ratio:.3f} (limit {limit})")

@@ -6,9 +6,10 @@ Per model:
   1. PyTorch (eval mode) on stacknet's weights, first input of the pool, against stacknet's
      inference output: max |difference| / max |stacknet's logit| must be below 1e-4;
   2. one SGD step (lr 0.01) at batch 32, batch norm in training mode, cross-entropy: the loss
-     against stacknet's, and the parameter update (after - before) against stacknet's update,
-     max |difference| / max |stacknet's update| (below 1e-3: the update is a small difference
-     of two f32 parameter vectors);
+     against stacknet's (relative difference below 1e-4), and the parameter update (after -
+     before) computed in f64 on both sides (stacknet's `update_b32.f64`), max |difference| /
+     max |update| below 1e-9: the same gradients. The f32 updates of both are compared with
+     the f64 one on "# info" lines (f32 rounding, not a pass / fail criterion);
   3. writes DIR/MODEL.onnx (opset 17, batch 1, built node by node from the same weights and
      running statistics 0 / 1) and checks onnxruntime's output on the first input as in 1.
 Prints one "# parity ..." line per check and exits non-zero if any fails.
@@ -69,28 +70,16 @@ def main():
         our_loss = f.manifest["loss_after_step_b32"]
         check(f"{name} train step b32 loss torch {loss:.6f} vs stacknet {our_loss:.6f} (rel)",
               abs(loss - our_loss) / abs(our_loss), 1e-4)
-        check(f"{name} train step b32 parameter update torch vs stacknet (max rel)",
-              rel(their_update, our_update), 1e-3)
-        # Information: both f32 updates against PyTorch's in f64, worst tensor (each tensor's
-        # error over its largest update, floored at 1e-3 of the largest update of all, so that
-        # the ~0 gradients of biases before batch norm do not count).
+        # The update in f64 on both sides must agree to rounding: the same function and the
+        # same gradient formulas. In f32 the two differ by their rounding, which depends on how
+        # each sums (batch-norm statistics over 32 × H × W values, say): both are compared with
+        # the f64 update, for information.
         _, exact = sgd_update(f, xs, torch.float64)
-        sizes = [int(np.prod(s)) for _, s in f.manifest["tensors"]]
-        names = [n for n, _ in f.manifest["tensors"]]
-        floor = 1e-3 * np.max(np.abs(exact))
-        worst = {}
         ours64 = np.fromfile(f.path("update_b32.f64"), dtype="<f8")
-        check(f"{name} train step b32 update, f64: stacknet vs torch (max rel)", rel(ours64, exact), 1e-9)
-        for who, u in (("torch", their_update), ("stacknet", our_update)):
-            at, errs = 0, []
-            for n, k in zip(names, sizes):
-                e, x = u[at:at + k], exact[at:at + k]
-                errs.append((float(np.max(np.abs(e - x)) / max(np.max(np.abs(x)), floor)), n))
-                at += k
-            worst[who] = max(errs)
-        print(f"# info {name} f32 update vs f64 PyTorch, worst tensor: torch {worst['torch'][0]:.1e} "
-              f"({worst['torch'][1]}), stacknet {worst['stacknet'][0]:.1e} ({worst['stacknet'][1]})",
-              flush=True)
+        check(f"{name} train step b32 update in f64, stacknet vs torch (max rel)", rel(ours64, exact), 1e-9)
+        e_torch, e_ours = rel(their_update, exact), rel(our_update, exact)
+        print(f"# info {name} train step b32 update in f32 against f64 (max rel): torch {e_torch:.1e}, "
+              f"stacknet {e_ours:.1e} ({e_ours / e_torch:.2g}× PyTorch's)", flush=True)
 
         import onnx
         path = f.path("onnx")

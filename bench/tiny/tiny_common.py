@@ -18,7 +18,8 @@ parameters: PyTorch's start at mean 0, variance 1, as stacknet's do. Both follow
 Keras models (github.com/mlcommons/tiny, benchmark/training/*/keras_model.py): batch norm
 eps 1e-3 and momentum 0.99 (0.01 in PyTorch's convention), TensorFlow's SAME padding (the odd
 row / column of padding at the bottom / right), biases on every convolution; DS-CNN's dropout is
-left out (the identity at inference; the training figures are for the network without it).
+left out (the identity at inference; the training figures are for the network without it) and
+it averages over its whole 25×5 map (the reference's AveragePooling2D((24, 5)) skips the last row).
 """
 import json
 import os
@@ -85,10 +86,9 @@ class Shortcut(nn.Module):
 class Stage(nn.Module):
     """residual { conv1, bn1, relu, conv2, bn2 } (+ shortcut), then the caller's ReLU."""
 
-    def __init__(self, cin, cout, stride, size, stride2_padding):
+    def __init__(self, cin, cout, stride, size):
         super().__init__()
-        pad = 1 if stride2_padding == "symmetric" else "same_upper"
-        self.conv1 = conv(cin, cout, 3, stride, size, pad if stride == 2 else "same")
+        self.conv1 = conv(cin, cout, 3, stride, size, "same_upper" if stride == 2 else "same")
         self.bn1 = bn(cout)
         self.conv2 = conv(cout, cout, 3)
         self.bn2 = bn(cout)
@@ -101,13 +101,13 @@ class Stage(nn.Module):
 
 
 class ResNet8(nn.Module):
-    def __init__(self, stride2_padding="same_upper"):
+    def __init__(self):
         super().__init__()
         self.conv = conv(3, 16, 3)
         self.bn = bn(16)
-        self.stage1 = Stage(16, 16, 1, (32, 32), stride2_padding)
-        self.stage2 = Stage(16, 32, 2, (32, 32), stride2_padding)
-        self.stage3 = Stage(32, 64, 2, (16, 16), stride2_padding)
+        self.stage1 = Stage(16, 16, 1, (32, 32))
+        self.stage2 = Stage(16, 32, 2, (32, 32))
+        self.stage3 = Stage(32, 64, 2, (16, 16))
         self.fc = nn.Linear(64, 10)
 
     def forward(self, x):
@@ -132,7 +132,7 @@ class Separable(nn.Module):
 
 
 class DsCnn(nn.Module):
-    def __init__(self, **_):
+    def __init__(self):
         super().__init__()
         self.conv = conv(1, 64, (10, 4), stride=2, size=(49, 10), padding="same_upper")
         self.bn = bn(64)
@@ -172,10 +172,7 @@ class Files:
 
     def model(self, params="params.f32"):
         """The PyTorch model on stacknet's weights (a fresh copy each call)."""
-        kw = {}
-        if "stride2_padding" in self.manifest:
-            kw["stride2_padding"] = self.manifest["stride2_padding"]
-        m = MODELS[self.name](**kw)
+        m = MODELS[self.name]()
         expected = [(n, tuple(s)) for n, s in self.manifest["tensors"]]
         got = [(n, tuple(p.shape)) for n, p in m.named_parameters()]
         assert got == expected, f"{self.name}: PyTorch parameters\n{got}\n!= stacknet's\n{expected}"
