@@ -14,15 +14,12 @@
 //! Keras's `padding='same'` is `same` at stride 1 and `same_upper` (TensorFlow's `SAME`) at
 //! stride 2, where an even input gets its odd padding row and column at the bottom and right.
 //!
-//! ResNet-8 and the anomaly-detection autoencoder are built and trained one minibatch at a time
-//! with `BatchTrainer` (they have batch norm). DS-CNN and MobileNet V1 use depthwise
-//! convolutions (`groups`), which type-check on this branch but are not implemented by the
-//! runtime yet, so they are only type-checked. For the same reason ResNet-8 is run as a twin
-//! that pads its stride-2 convolutions by 1 on every side (see [`ResNet8Sym`]).
+//! Every model is built, runs inference, and trains a few steps on one minibatch with
+//! `BatchTrainer` (they all have batch norm); DS-CNN and MobileNet V1 through depthwise
+//! convolutions (`groups`), ResNet-8 and DS-CNN through TensorFlow's asymmetric `SAME`.
 
 use stacknet::prelude::*;
 use stacknet::runtime::rng::uniform_sym;
-use stacknet::runtime::LayerRow;
 
 network! {
     /// ResNet-8 for CIFAR-10 image classification, `resnet_v1_eembc()` of
@@ -60,39 +57,6 @@ network! {
         relu,
         stack3: residual(shortcut = { conv2d(64, kernel = 1, stride = 2, padding = same_upper) }) {
             conv1: conv2d(64, kernel = 3, stride = 2, padding = same_upper), bn1: batch_norm(momentum = 0.01, eps = 0.001), relu,
-            conv2: conv2d(64, kernel = 3, padding = same), bn2: batch_norm(momentum = 0.01, eps = 0.001),
-        },
-        relu,
-        avg_pool2d(8),
-        flatten,
-        fc: dense(10),
-    }
-}
-
-network! {
-    /// [`ResNet8`] with its two stride-2 3×3 convolutions padded by 1 on every side (PyTorch's
-    /// usual choice) instead of TensorFlow's `SAME`, which pads 0 above and left and 1 below
-    /// and right there. The output sizes (16 and 8) and the parameters are the same; only the
-    /// windows' alignment differs. The runtime's convolution on this branch takes one padding
-    /// per axis, so an asymmetric `same_upper` type-checks but does not build once the layer
-    /// is instantiated (its `const` check of the output size fails); this twin is the one that
-    /// runs.
-    pub struct ResNet8Sym(input: [3, 32, 32]) {
-        conv: conv2d(16, kernel = 3, padding = same),
-        bn: batch_norm(momentum = 0.01, eps = 0.001),
-        relu,
-        stack1: residual {
-            conv1: conv2d(16, kernel = 3, padding = same), bn1: batch_norm(momentum = 0.01, eps = 0.001), relu,
-            conv2: conv2d(16, kernel = 3, padding = same), bn2: batch_norm(momentum = 0.01, eps = 0.001),
-        },
-        relu,
-        stack2: residual(shortcut = { conv2d(32, kernel = 1, stride = 2) }) {
-            conv1: conv2d(32, kernel = 3, stride = 2, padding = 1), bn1: batch_norm(momentum = 0.01, eps = 0.001), relu,
-            conv2: conv2d(32, kernel = 3, padding = same), bn2: batch_norm(momentum = 0.01, eps = 0.001),
-        },
-        relu,
-        stack3: residual(shortcut = { conv2d(64, kernel = 1, stride = 2) }) {
-            conv1: conv2d(64, kernel = 3, stride = 2, padding = 1), bn1: batch_norm(momentum = 0.01, eps = 0.001), relu,
             conv2: conv2d(64, kernel = 3, padding = same), bn2: batch_norm(momentum = 0.01, eps = 0.001),
         },
         relu,
@@ -237,13 +201,6 @@ network! {
     }
 }
 
-/// The output shape of every row, for comparing two declarations layer by layer.
-fn shapes(rows: &[LayerRow]) -> Vec<(&'static str, Vec<usize>, usize)> {
-    rows.iter()
-        .map(|row| (row.kind, row.output.dims().to_vec(), row.params))
-        .collect()
-}
-
 /// Runs `f` on a thread with a stack large enough for a minibatch's working values.
 fn big_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
@@ -290,11 +247,6 @@ fn resnet8_has_the_reference_parameter_count() {
     assert_eq!(ResNet8::<f32>::OUTPUT_SHAPE.dims(), [10]);
     // Batch norm: it trains through the batch path only.
     const { assert!(ResNet8::<f32>::NEEDS_BATCH) };
-    // The twin that runs differs only in where the stride-2 convolutions pad.
-    assert_eq!(
-        shapes(ResNet8::<f32>::LAYERS),
-        shapes(ResNet8Sym::<f32>::LAYERS)
-    );
     let stages: Vec<Vec<usize>> = ResNet8::<f32>::LAYERS
         .iter()
         .filter(|row| row.kind == "add")
@@ -307,7 +259,7 @@ fn resnet8_has_the_reference_parameter_count() {
 fn resnet8_runs_and_trains_on_a_minibatch() {
     big_stack(|| {
         let mut rng = SplitMix64::new(8);
-        let mut net = Box::new(ResNet8Sym::<f32>::new(&mut rng));
+        let mut net = Box::new(ResNet8::<f32>::new(&mut rng));
         let xs: [SVector<f32, 3072>; 4] =
             core::array::from_fn(|_| SVector::from_fn(|_, _| uniform_sym(&mut rng, 1.0) as f32));
         let labels = [3usize, 7, 0, 9];
@@ -364,4 +316,57 @@ fn mobilenet_v1_vww_has_the_reference_parameter_count() {
         .rfind(|row| row.kind == "conv2d")
         .unwrap();
     assert_eq!(last.output.dims(), [256, 3, 3]);
+}
+
+/// Builds `N`, runs it on random inputs and trains it `steps` steps on a batch of 4 (classes
+/// `labels`): inference stays finite and the loss falls.
+fn runs_and_trains<N, const I: usize, const O: usize>(
+    seed: u64,
+    labels: [usize; 4],
+    lr: f64,
+    steps: usize,
+) where
+    N: BatchNetwork<f32, Input = SVector<f32, I>, Output = SVector<f32, O>> + Send + 'static,
+    N: NewNet,
+{
+    big_stack(move || {
+        let mut rng = SplitMix64::new(seed);
+        let mut net = N::build(&mut rng);
+        let xs: [SVector<f32, I>; 4] =
+            core::array::from_fn(|_| SVector::from_fn(|_, _| uniform_sym(&mut rng, 1.0) as f32));
+        let before = net.forward(&xs[0]);
+        assert!(before.iter().all(|v| v.is_finite()), "{before:?}");
+        let losses = train(&mut *net, &SoftmaxCrossEntropy, &xs, &labels, lr, steps);
+        assert_decreases(&losses);
+        let after = net.forward(&xs[0]);
+        assert!(after.iter().all(|v| v.is_finite()), "{after:?}");
+        assert_ne!(before, after, "training changed nothing");
+    });
+}
+
+/// `Box::new(Net::new(rng))` for the models run here.
+trait NewNet: Sized {
+    fn build(rng: &mut SplitMix64) -> Box<Self>;
+}
+
+impl NewNet for DsCnn<f32> {
+    fn build(rng: &mut SplitMix64) -> Box<Self> {
+        Box::new(DsCnn::new(rng))
+    }
+}
+
+impl NewNet for MobileNetV1Vww<f32> {
+    fn build(rng: &mut SplitMix64) -> Box<Self> {
+        Box::new(MobileNetV1Vww::new(rng))
+    }
+}
+
+#[test]
+fn ds_cnn_runs_and_trains_on_a_minibatch() {
+    runs_and_trains::<DsCnn<f32>, 490, 12>(10, [1, 5, 11, 0], 0.05, 6);
+}
+
+#[test]
+fn mobilenet_v1_vww_runs_and_trains_on_a_minibatch() {
+    runs_and_trains::<MobileNetV1Vww<f32>, 27_648, 2>(11, [0, 1, 1, 0], 0.05, 6);
 }

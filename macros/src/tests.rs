@@ -352,7 +352,11 @@ fn default_inits_look_into_and_out_of_blocks() {
     };
     assert_eq!(init_of("a"), "XavierUniform", "feeds the residual's dense");
     assert_eq!(init_of("r_b"), "HeUniform", "the relu after the block");
-    assert_eq!(init_of("c"), "HeUniform", "the relu that opens the next body");
+    assert_eq!(
+        init_of("c"),
+        "HeUniform",
+        "the relu that opens the next body"
+    );
     assert_eq!(init_of("s_d"), "XavierUniform", "the next block's dense");
     assert_eq!(init_of("k_0_e"), "XavierUniform");
     assert_eq!(init_of("f"), "HeUniform", "a concat branch opens with relu");

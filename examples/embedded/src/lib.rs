@@ -110,6 +110,7 @@ static NET: LeNet5<f32> = LeNet5 {
         weight: tensor::<84, 10>(60_856),
         bias: tensor::<10, 1>(61_696),
     },
+    __scalar: core::marker::PhantomData,
 };
 const _: () = assert!(
     61_696 + 10 == PARAMS,
