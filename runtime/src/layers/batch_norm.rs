@@ -143,11 +143,16 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> Layer<T> for Bat
 
     /// Inference with the running statistics, folded into one scale and shift per channel.
     fn forward(&self, x: &SVector<T, N>, y: &mut SVector<T, N>) {
-        for c in 0..C {
+        // One channel's S positions at a time, as slices: the loop vectorises.
+        let planes = y
+            .as_mut_slice()
+            .chunks_exact_mut(S)
+            .zip(x.as_slice().chunks_exact(S));
+        for (c, (y, x)) in planes.enumerate().take(C) {
             let scale = self.gamma[c] / (self.running_var[c] + self.eps).sqrt();
             let shift = self.beta[c] - self.running_mean[c] * scale;
-            for s in 0..S {
-                y[c * S + s] = x[c * S + s] * scale + shift;
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = x * scale + shift;
             }
         }
     }
