@@ -35,7 +35,7 @@
 //! input, so a maximum exists and d > 0.
 //!
 //! Non-overlapping windows that tile the input exactly (no padding, stride = window, no
-//! ceil-mode overhang: LeNet's 2×2 pools) take the two-pass max kernels of [`tiled`].
+//! ceil-mode overhang: LeNet's 2×2 pools) take the two-pass max kernels of `tiled.rs`.
 
 mod tiled;
 
