@@ -30,6 +30,22 @@ network! {
 }
 
 network! {
+    /// Blocks inside blocks: a repeated residual whose body holds a concat whose branch holds
+    /// another residual.
+    #[derive(Clone)]
+    pub struct Nested(input: [4]) {
+        stack: repeat(2) {
+            residual {
+                cat: concat { dense(2), { residual { tanh, dense(4) } } },
+                dense(4),
+            },
+            tanh,
+        },
+        out: dense(2),
+    }
+}
+
+network! {
     /// A ResNet-style stage with batch norm inside the residual, a projection shortcut with
     /// stride 2, and an inception-style concat with a pooling branch.
     #[derive(Clone)]
@@ -225,6 +241,41 @@ fn blocks_batch_path_gradients_match_finite_differences() {
     let xs: [SVector<f64, 3>; 4] =
         core::array::from_fn(|_| SVector::from_fn(|_, _| uniform_sym(&mut rng, 1.5)));
     check_batch_path(&net, &xs, &[0, 1, 2, 1]);
+}
+
+#[test]
+fn nested_blocks_have_scoped_names_and_exact_gradients() {
+    let names: Vec<String> = (0..Nested::<f64>::TENSORS)
+        .step_by(2)
+        .map(|i| Nested::<f64>::tensor_info(i).to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "stack.0.residual_0.cat.dense_0.weight",
+            "stack.0.residual_0.cat.1.residual_0.dense_1.weight",
+            "stack.0.residual_0.dense_1.weight",
+            "stack.1.residual_0.cat.dense_0.weight",
+            "stack.1.residual_0.cat.1.residual_0.dense_1.weight",
+            "stack.1.residual_0.dense_1.weight",
+            "out.weight",
+        ]
+    );
+    let mut rng = SplitMix64::new(12);
+    let net = Nested::<f64>::new(&mut rng);
+    let x = SVector::<f64, 4>::from_fn(|_, _| uniform_sym(&mut rng, 1.0));
+    // Inference runs the arena program, training the record program: the same function.
+    let mut rec = <Nested<f64> as Network<f64>>::Record::zeros();
+    net.clone().forward_train(&x, &mut rec);
+    let (a, b) = (net.forward(&x), *Nested::<f64>::output(&rec));
+    assert!((a - b).norm() < 1e-12, "{a:?} vs {b:?}");
+    let check = check_network(&net, &x, &1, &SoftmaxCrossEntropy, 40, |info, err| {
+        assert!(err < 1e-6, "{info}: {err:e}");
+    });
+    assert!(check.input_worst < 1e-6, "{check:?}");
+    let xs: [SVector<f64, 4>; 3] =
+        core::array::from_fn(|_| SVector::from_fn(|_, _| uniform_sym(&mut rng, 1.0)));
+    check_batch_path(&net, &xs, &[0, 1, 1]);
 }
 
 #[test]
