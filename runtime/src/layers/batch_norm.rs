@@ -12,6 +12,7 @@
 //! ([`Layer::NEEDS_BATCH`]); the record is empty because backward recomputes μ and σ from
 //! the inputs it is given, which costs one pass and saves B·C values per layer.
 
+use crate::kernels;
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::SVector;
 
@@ -53,23 +54,16 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> BatchNorm<T, C, 
         }
     }
 
-    /// Mean and biased variance of channel `c` over a minibatch.
+    /// Mean and biased variance of channel `c` over a minibatch, in two passes (the variance
+    /// from centred values), each summing a sample's plane with blocked partial sums and then
+    /// the samples' sums: in f32 a single running sum over B·S values loses digits once the
+    /// mean is large against the spread.
     fn stats(xs: &[SVector<T, N>], c: usize) -> (T, T) {
         let m = T::of((xs.len() * S) as f64);
-        let mut sum = T::zero();
-        for x in xs {
-            for s in 0..S {
-                sum += x[c * S + s];
-            }
-        }
+        let planes = || xs.iter().map(|x| &x.as_slice()[c * S..(c + 1) * S]);
+        let sum = planes().fold(T::zero(), |a, p| a + kernels::sum(p));
         let mean = sum / m;
-        let mut sq = T::zero();
-        for x in xs {
-            for s in 0..S {
-                let d = x[c * S + s] - mean;
-                sq += d * d;
-            }
-        }
+        let sq = planes().fold(T::zero(), |a, p| a + kernels::sum_sq_dev(p, mean));
         (mean, sq / m)
     }
 }
@@ -385,5 +379,30 @@ mod tests {
         check_overwrites::<3, 1, 3>(5, 1); // after a dense layer
         check_overwrites::<2, 4, 8>(3, 2); // after a convolution: 2 channels of 2×2
         check_overwrites::<2, 9, 18>(1, 3); // one sample
+    }
+
+    #[test]
+    fn statistics_keep_their_digits_when_the_mean_dwarfs_the_spread() {
+        // 32 samples of 32×32 positions around 1000 with spread ±1, in f32; the reference is
+        // the same two-pass formula in f64 over the same values.
+        const S: usize = 1024;
+        let mut rng = crate::rng::SplitMix64::new(5);
+        let xs: std::vec::Vec<SVector<f32, S>> = (0..32)
+            .map(|_| {
+                SVector::from_fn(|_, _| 1000.0 + crate::rng::uniform_sym(&mut rng, 1.0) as f32)
+            })
+            .collect();
+        let (mean, var) = BatchNorm::<f32, 1, S, S>::stats(&xs, 0);
+        let all: std::vec::Vec<f64> = xs
+            .iter()
+            .flat_map(|x| x.iter().map(|&v| v as f64))
+            .collect();
+        let m = all.iter().sum::<f64>() / all.len() as f64;
+        let v = all.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / all.len() as f64;
+        let (em, ev) = ((mean as f64 - m).abs() / m, (var as f64 - v).abs() / v);
+        assert!(
+            em < 1e-7 && ev < 1e-5,
+            "mean {em:e}, variance {ev:e} relative error"
+        );
     }
 }

@@ -880,28 +880,10 @@ impl<
         }
         if BIAS {
             for (db, d) in grad.bias.as_mut_slice().iter_mut().zip(dy.chunks_exact(P)) {
-                *db += sum(d);
+                *db += crate::kernels::sum(d);
             }
         }
     }
-}
-
-/// Σ v, with eight independent partial sums so the additions pipeline and vectorise
-/// (a single running sum is one long dependency chain).
-#[inline]
-fn sum<T: Scalar>(v: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += x;
-        }
-    }
-    let mut s = chunks.remainder().iter().fold(T::zero(), |s, &x| s + x);
-    for a in acc {
-        s += a;
-    }
-    s
 }
 
 /// Columns of the gradient of the im2col matrix that backward computes at a time.
