@@ -763,6 +763,46 @@ fn dots_at<T: Scalar, const L: usize, const R: usize>(
     acc.map(hsum)
 }
 
+/// Σ v, with eight independent partial sums: the additions pipeline and vectorise (a single
+/// running sum is one long dependency chain), and rounding errors grow with v.len() / 8
+/// rather than v.len().
+#[inline]
+pub fn sum<T: Scalar>(v: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    let mut s = chunks.remainder().iter().fold(T::zero(), |s, &x| s + x);
+    for a in acc {
+        s += a;
+    }
+    s
+}
+
+/// Σ (v − mean)², eight partial sums as in [`sum`].
+#[inline]
+pub fn sum_sq_dev<T: Scalar>(v: &[T], mean: T) -> T {
+    let mut acc = [T::zero(); 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            let d = x - mean;
+            *a += d * d;
+        }
+    }
+    let mut s = chunks
+        .remainder()
+        .iter()
+        .fold(T::zero(), |s, &x| s + (x - mean) * (x - mean));
+    for a in acc {
+        s += a;
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1017,44 +1057,4 @@ mod tests {
         assert_eq!(hsum([1.0f32; 16]), 16.0);
         assert_eq!(hsum([3.0f64]), 3.0);
     }
-}
-
-/// Σ v, with eight independent partial sums: the additions pipeline and vectorise (a single
-/// running sum is one long dependency chain), and rounding errors grow with v.len() / 8
-/// rather than v.len().
-#[inline]
-pub fn sum<T: Scalar>(v: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += x;
-        }
-    }
-    let mut s = chunks.remainder().iter().fold(T::zero(), |s, &x| s + x);
-    for a in acc {
-        s += a;
-    }
-    s
-}
-
-/// Σ (v − mean)², eight partial sums as in [`sum`].
-#[inline]
-pub fn sum_sq_dev<T: Scalar>(v: &[T], mean: T) -> T {
-    let mut acc = [T::zero(); 8];
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            let d = x - mean;
-            *a += d * d;
-        }
-    }
-    let mut s = chunks
-        .remainder()
-        .iter()
-        .fold(T::zero(), |s, &x| s + (x - mean) * (x - mean));
-    for a in acc {
-        s += a;
-    }
-    s
 }
