@@ -233,12 +233,14 @@ where
         .collect()
 }
 
-/// Every loss finite, and the last at least 10 % below the first (seen: ResNet-8 2.67 → 0.64
-/// in 6 steps, the autoencoder 0.50 → 0.35 in 8).
+/// Every loss finite, and the mean of the last three at least 10 % below the first. One
+/// step's loss on a batch of 4 with batch statistics jumps around (the statistics move with
+/// the weights), so the test looks at a few steps, not the last alone.
 fn assert_decreases(losses: &[f32]) {
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    let (first, last) = (losses[0], losses[losses.len() - 1]);
-    assert!(last < 0.9 * first, "loss did not decrease: {losses:?}");
+    let tail = &losses[losses.len() - 3..];
+    let late = tail.iter().sum::<f32>() / 3.0;
+    assert!(late < 0.9 * losses[0], "loss did not decrease: {losses:?}");
 }
 
 #[test]
@@ -368,5 +370,5 @@ fn ds_cnn_runs_and_trains_on_a_minibatch() {
 
 #[test]
 fn mobilenet_v1_vww_runs_and_trains_on_a_minibatch() {
-    runs_and_trains::<MobileNetV1Vww<f32>, 27_648, 2>(11, [0, 1, 1, 0], 0.05, 6);
+    runs_and_trains::<MobileNetV1Vww<f32>, 27_648, 2>(11, [0, 1, 1, 0], 0.005, 10);
 }
