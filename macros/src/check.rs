@@ -608,7 +608,7 @@ fn residual_shapes_agree(
 /// Concatenated branches agree in everything but channels (images) or features (vectors):
 /// all vectors, or all images of one height and width.
 fn concat_shapes_agree(cx: &mut Errors, branches: &[(&ast::Item, Shape)]) -> Option<Shape> {
-    let (first_item, first) = *branches.first()?;
+    let (_, first) = *branches.first()?;
     let mut total: u64 = 0;
     for (index, &(item, shape)) in branches.iter().enumerate() {
         let agree = match (first, shape) {
@@ -626,7 +626,6 @@ fn concat_shapes_agree(cx: &mut Errors, branches: &[(&ast::Item, Shape)]) -> Opt
                 (Shape::Image { .. }, Shape::Image { .. }) => "height and width",
                 _ => "kind (vector or image)",
             };
-            let _ = first_item;
             cx.error(
                 item.span(),
                 format!(

@@ -86,6 +86,22 @@ pub struct Move {
     pub len: u64,
 }
 
+impl Move {
+    /// `dst (+)= src`, two vectors of `n` values.
+    pub fn whole(add: bool, src: Loc, dst: Loc, n: u64) -> Move {
+        Move {
+            add,
+            src,
+            src_len: n,
+            src_at: 0,
+            dst,
+            dst_len: n,
+            dst_at: 0,
+            len: n,
+        }
+    }
+}
+
 /// One instruction of the inference program.
 pub enum Fwd<'a> {
     /// `layer.forward(x, y)` into buffer `y`.
@@ -187,7 +203,7 @@ impl<'a> Plan<'a> {
     }
 
     pub fn len(&self, value: Value) -> u64 {
-        self.values[value].len().unwrap_or(u64::MAX)
+        len(&self.values, value)
     }
 }
 
@@ -361,18 +377,8 @@ fn inference<'a>(
             }
             Step::Add { a, b, y, .. } => {
                 let n = len(values, y);
-                let whole = |src: Value, dst: Loc, add: bool| {
-                    Fwd::Move(Move {
-                        add,
-                        src: loc[src],
-                        src_len: n,
-                        src_at: 0,
-                        dst,
-                        dst_len: n,
-                        dst_at: 0,
-                        len: n,
-                    })
-                };
+                let whole =
+                    |src: Value, dst: Loc, add: bool| Fwd::Move(Move::whole(add, loc[src], dst, n));
                 if a != b && dies(a, i, &loc) {
                     program.push(whole(b, loc[a], true));
                     loc[y] = loc[a];
@@ -468,16 +474,7 @@ fn backward<'a>(values: &[Shape], steps: &[Step<'a>], output: Value) -> (Vec<Bwd
                                 dx: DxTo::Buf(temp),
                             });
                             bufs.touch(sum, t);
-                            program.push(Bwd::Move(Move {
-                                add: true,
-                                src: Loc::Buf(temp),
-                                src_len: n(x),
-                                src_at: 0,
-                                dst: sum,
-                                dst_len: n(x),
-                                dst_at: 0,
-                                len: n(x),
-                            }));
+                            program.push(Bwd::Move(Move::whole(true, Loc::Buf(temp), sum, n(x))));
                             continue;
                         }
                     }
@@ -535,17 +532,7 @@ fn backward<'a>(values: &[Shape], steps: &[Step<'a>], output: Value) -> (Vec<Bwd
     }
     if output == INPUT {
         // A network without layers: ∂L/∂input is ∂L/∂output.
-        let m = n(INPUT);
-        program.push(Bwd::Move(Move {
-            add: false,
-            src: Loc::Given,
-            src_len: m,
-            src_at: 0,
-            dst: Loc::Dx,
-            dst_len: m,
-            dst_at: 0,
-            len: m,
-        }));
+        program.push(Bwd::Move(Move::whole(false, Loc::Given, Loc::Dx, n(INPUT))));
     }
     (program, bufs.place())
 }

@@ -150,22 +150,10 @@ impl Cx<'_> {
 
     /// A join's moves between record values: `(move, src field, dst field)`.
     fn join_moves(&self, step: &Step) -> Vec<(Move, Ident, Ident)> {
+        // Record fields are named, not located: the locations are unused here.
         let whole = |v: Value, y: Value, add: bool| {
             let n = self.plan.len(y);
-            (
-                Move {
-                    add,
-                    src: Loc::Given,
-                    src_len: n,
-                    src_at: 0,
-                    dst: Loc::Given,
-                    dst_len: n,
-                    dst_at: 0,
-                    len: n,
-                },
-                x(v),
-                x(y),
-            )
+            (Move::whole(add, Loc::Given, Loc::Given, n), x(v), x(y))
         };
         match step {
             Step::Layer { .. } => Vec::new(),
@@ -226,16 +214,7 @@ impl Cx<'_> {
                     (_, DxTo::Given) => call(quote!(dy), quote!(dx.as_deref_mut())),
                     (dy, DxTo::AddToGiven { temp }) => {
                         let n = self.plan.len(*a);
-                        let add = Move {
-                            add: true,
-                            src: Loc::Buf(*temp),
-                            src_len: n,
-                            src_at: 0,
-                            dst: Loc::Dx,
-                            dst_len: n,
-                            dst_at: 0,
-                            len: n,
-                        };
+                        let add = Move::whole(true, Loc::Buf(*temp), Loc::Dx, n);
                         let accumulate =
                             self.move_call(&add, self.view(arena, *temp, false), quote!(dx));
                         let (with, without) = match dy {
