@@ -527,7 +527,7 @@ fn syntax_errors_are_spanned_errors() {
     for (input, message) in [
         ("::stacknet; struct N(input: [4]) { dense(4) relu }", "expected `,`"),
         ("::stacknet; struct N { dense(4) }", "expected the input shape after the network's name: `(input: [n])` or `(input: [c, h, w])`"),
-        ("::stacknet; struct N(shape: [4]) { dense(4) }", "expected `input`, found `shape`"),
+        ("::stacknet; struct N(shape: [4]) { dense(4) }", "expected `input` (numbers) or `tokens` (integer ids), found `shape`"),
         ("::stacknet; struct N<T>(input: [4]) { dense(4) }", "expected `(input: [...])` after the network's name, found generic parameters; the network is always generic over its scalar `T`"),
         ("::stacknet; struct N(input: [4]) { dense(4, =) }", "expected a value: a number, `true`, `false`, a name or a tuple `(a, b)`"),
         ("::stacknet; struct N(input: [4]) { 3 }", "expected a layer, e.g. `dense(10)` or `relu`"),
