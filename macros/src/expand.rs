@@ -9,6 +9,7 @@
 //! plan's programs (inference, training forward, backward, batch path).
 
 mod programs;
+mod state;
 
 use crate::ir;
 use crate::layers::{int, New};
@@ -40,6 +41,7 @@ pub fn network(krate: &TokenStream, net: &ir::Network) -> TokenStream {
         cx.expand_batch_record(),
         cx.expand_network(),
         cx.expand_batch_network(),
+        cx.expand_state(),
     ]
     .into_iter()
     .collect()
@@ -399,8 +401,8 @@ impl<'a> Cx<'a> {
             int(self.plan.forward_arena.len),
             int(self.plan.backward_arena.len),
         );
-        let forward = self.forward();
-        let forward_train = self.forward_train();
+        let forward = self.forward(false);
+        let forward_train = self.forward_train(false);
         let backward = self.backward();
         let out = x(self.plan.output);
         quote! {

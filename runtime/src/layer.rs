@@ -315,6 +315,38 @@ pub trait InPlace<T: Scalar>: Layer<T> {
     fn backward_in_place(&self, x: &Self::Input, y: &Self::Output, d: &mut Self::Output);
 }
 
+/// A layer with a state carried from one step to the next (the recurrent layers), which
+/// can start from a given state instead of zeros and report the state it ended in.
+///
+/// `network!` offers `forward_from` and `forward_train_from` on networks that hold such
+/// layers: reading a long sequence chunk by chunk (adjacent sampling), with backward treating
+/// each chunk's starting state as a constant (truncated backpropagation through time).
+pub trait Recurrent<T: Scalar>: Layer<T> {
+    /// What is carried: the hidden state (and an LSTM's cell state) of each direction.
+    type State: Zeros + Clone;
+
+    /// [`Layer::forward`] from `state`, writing the state after the last step into `last`.
+    fn forward_from(
+        &self,
+        x: &Self::Input,
+        state: &Self::State,
+        y: &mut Self::Output,
+        last: &mut Self::State,
+    );
+
+    /// [`Layer::forward_train`] from `state`; backward treats `state` as a constant.
+    fn forward_train_from(
+        &mut self,
+        x: &Self::Input,
+        state: &Self::State,
+        y: &mut Self::Output,
+        rec: &mut Self::Record,
+    );
+
+    /// The state a training forward ended in.
+    fn final_state(rec: &Self::Record) -> Self::State;
+}
+
 impl<X: Zeros, const B: usize> Zeros for [X; B] {
     fn zeros() -> Self {
         core::array::from_fn(|_| X::zeros())

@@ -154,6 +154,7 @@ pub const SOFTMAX: Kind = Kind {
             ty: quote!(#rt::layers::Softmax<#n>),
             new: New::Value(quote!(#rt::layers::Softmax)),
             in_place: false,
+            state: false,
             role: Role::Activation { he: false },
         }))
     },
@@ -169,6 +170,7 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         ty: quote!(#rt::layers::Activation<#f, #n>),
         new: New::Value(quote!(#rt::layers::Activation(#value))),
         in_place: true,
+        state: false,
         role: Role::Activation { he },
     }))
 }

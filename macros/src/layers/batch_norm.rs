@@ -38,6 +38,7 @@ fn lower(l: &mut Lower) -> Lowered {
         ty: quote!(#rt::layers::BatchNorm<T, #c, #s, #n>),
         new: New::Value(quote!(#rt::layers::BatchNorm::new(#momentum, #eps))),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     }))
 }

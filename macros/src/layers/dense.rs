@@ -69,6 +69,7 @@ fn lower(l: &mut Lower) -> Lowered {
             explicit: l.args.init("init"),
         },
         in_place: false,
+        state: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

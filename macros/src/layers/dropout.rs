@@ -24,6 +24,7 @@ fn lower(l: &mut Lower) -> Lowered {
         ty: quote!(#rt::layers::Dropout<T, #n>),
         new: New::Value(quote!(#rt::layers::Dropout::new(#p, rng))),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     }))
 }

@@ -53,6 +53,7 @@ fn lower(l: &mut Lower) -> Lowered {
             explicit: Some(l.args.init("init").unwrap_or(Init::Normal(1.0))),
         },
         in_place: false,
+        state: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

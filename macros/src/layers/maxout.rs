@@ -40,6 +40,7 @@ fn lower(l: &mut Lower) -> Lowered {
         ty: quote!(#rt::layers::Maxout<#k, #c, #s, #n, #o>),
         new: New::Value(quote!(#rt::layers::Maxout)),
         in_place: false,
+        state: false,
         role: Role::Activation { he: false },
     };
     Lowered::ok(op, output)

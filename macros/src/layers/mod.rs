@@ -89,6 +89,9 @@ pub struct Op {
     pub new: New,
     /// Whether the layer may overwrite its input (the type implements the runtime's `InPlace`).
     pub in_place: bool,
+    /// Whether the layer carries a state from one call to the next on request (the type
+    /// implements the runtime's `Recurrent`): the network then offers `forward_from`.
+    pub state: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,
 }

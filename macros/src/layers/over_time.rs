@@ -56,6 +56,7 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
         ty: quote!(#ty<#steps, #f, #n>),
         new: New::Value(ty),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

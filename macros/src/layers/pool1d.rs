@@ -85,6 +85,7 @@ fn lower(l: &mut Lower, average: bool) -> Lowered {
         ty,
         new: New::Value(quote!(#rt::layers::#name)),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

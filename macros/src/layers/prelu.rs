@@ -25,6 +25,7 @@ fn lower(l: &mut Lower) -> Lowered {
         ty: quote!(#rt::layers::PRelu<T, #c, #s, #n>),
         new: New::Value(quote!(#rt::layers::PRelu::new(#init))),
         in_place: false,
+        state: false,
         role: Role::Activation { he: true },
     }))
 }

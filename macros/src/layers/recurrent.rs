@@ -119,20 +119,20 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
     let rt = l.rt;
     let name = cell.ty(rt);
     let dims = [steps, features, hidden, directions].map(int);
-    let gates = int(cell.gates() * hidden);
     let (n, o) = (len(input), len(output));
     let ty = match cell {
-        Cell::Rnn => quote!(#name<T, #(#dims,)* #gates, #n, #o, #sequences, #relu>),
-        _ => quote!(#name<T, #(#dims,)* #gates, #n, #o, #sequences>),
+        Cell::Rnn => quote!(#name<T, #(#dims,)* #sequences, #n, #o, #relu>),
+        _ => quote!(#name<T, #(#dims,)* #sequences, #n, #o>),
     };
     let bound = 1.0 / (hidden as f64).sqrt();
     let op = Op {
         ty,
         new: New::Init {
-            ctor: quote!(#name::new),
+            ctor: quote!(#rt::init::filled),
             explicit: Some(l.args.init("init").unwrap_or(Init::Uniform(bound))),
         },
         in_place: false,
+        state: true,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)
