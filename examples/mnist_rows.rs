@@ -8,7 +8,9 @@
 
 mod common;
 
-use stacknet::data::{load_network, save_network, Args, ConfusionMatrix, Minibatches, Mnist, Progress};
+use stacknet::data::{
+    load_network, save_network, Args, ConfusionMatrix, Minibatches, Mnist, Progress,
+};
 use stacknet::prelude::*;
 use stacknet::runtime::regularize::clip_grad_norm;
 use std::time::Instant;
@@ -71,10 +73,16 @@ fn main() {
             progress.start_epoch(epoch);
             for batch in batches.epoch() {
                 let pairs = batch.iter().map(|&i| (&train.inputs[i], &train.labels[i]));
-                let loss = trainer.step_with(&mut net, &mut *opt, &SoftmaxCrossEntropy, pairs, |_, grad| {
-                    clip_grad_norm(grad, 1.0);
-                    0.0
-                });
+                let loss = trainer.step_with(
+                    &mut net,
+                    &mut *opt,
+                    &SoftmaxCrossEntropy,
+                    pairs,
+                    |_, grad| {
+                        clip_grad_norm(grad, 1.0);
+                        0.0
+                    },
+                );
                 progress.update(batch.len(), loss as f64);
             }
             let acc = accuracy(&*net, test.pairs());

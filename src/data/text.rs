@@ -34,11 +34,18 @@ pub fn decode(id: u32) -> char {
 /// A text that cannot be read as a corpus.
 #[derive(Debug)]
 pub enum TextError {
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// Not UTF-8 (after decompression).
     NotUtf8 { path: PathBuf },
     /// A character outside the 96-symbol alphabet, with its byte offset.
-    Unsupported { path: PathBuf, ch: char, offset: usize },
+    Unsupported {
+        path: PathBuf,
+        ch: char,
+        offset: usize,
+    },
 }
 
 impl fmt::Display for TextError {

@@ -148,9 +148,10 @@ impl Cx<'_> {
         let steps = self.plan.steps.iter().map(|step| match step {
             Step::Layer { layer, index, x: a, y } if stateful && layer.op.state => {
                 let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
+                let ty = &layer.op.ty;
                 quote! {
                     #rt::Recurrent::forward_train_from(&mut self.#field, &r.#from, &state.#field, &mut r.#to, &mut r.#r);
-                    state.#field = #rt::Recurrent::final_state(&r.#r);
+                    state.#field = <#ty as #rt::Recurrent<T>>::final_state(&r.#r);
                 }
             }
             Step::Layer { layer, index, x: a, y } => {

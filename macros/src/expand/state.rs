@@ -64,7 +64,7 @@ impl Cx<'_> {
                 /// The training forward from `state`, leaving the final state there.
                 /// Backward (the usual `Network::backward` on `r`) treats the starting state
                 /// as a constant: truncated backpropagation through time.
-                pub fn forward_train_from(&mut self, x: &#input_ty, state: &mut #state<T>, r: &mut #record<T>) -> &#output_ty {
+                pub fn forward_train_from<'r>(&mut self, x: &#input_ty, state: &mut #state<T>, r: &'r mut #record<T>) -> &'r #output_ty {
                     r.x0.clone_from(x);
                     #forward_train
                     &r.#out

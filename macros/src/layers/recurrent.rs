@@ -128,7 +128,7 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
     let op = Op {
         ty,
         new: New::Init {
-            ctor: quote!(#rt::init::filled),
+            ctor: quote!(#rt::init::filled::<T, _>),
             explicit: Some(l.args.init("init").unwrap_or(Init::Uniform(bound))),
         },
         in_place: false,

@@ -32,6 +32,7 @@
 //! `final_state`. Backward treats the initial state as a constant: the graph is cut there
 //! (PyTorch's `h.detach()`).
 
+mod carry;
 mod gru;
 mod lstm;
 mod math;
