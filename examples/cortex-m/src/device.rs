@@ -57,7 +57,10 @@ impl Board for Qemu {
     #[inline(never)]
     fn paint_stack(&self) {
         // 256 bytes of headroom below the live stack pointer for this function's callees.
-        let (bottom, top) = (addr(addr_of!(__sheap)), cortex_m::register::msp::read() as usize - 256);
+        let (bottom, top) = (
+            addr(addr_of!(__sheap)),
+            cortex_m::register::msp::read() as usize - 256,
+        );
         let mut p = bottom;
         while p < top {
             // SAFETY: [__sheap, sp − 256) lies between the last static (.bss/.uninit end at
@@ -129,24 +132,41 @@ fn main() -> ! {
     while SYST::get_current() == 0 {}
 
     let mut out = Out(hio::hstdout().unwrap_or_else(|_| fail("no semihosting")));
-    let ok = {
+    let board = Qemu;
+    let report = |out: &mut Out| -> core::fmt::Result {
         use core::fmt::Write;
-        let board = Qemu;
-        writeln!(out, "target: thumbv7em-none-eabihf (Cortex-M4F, QEMU mps2-an386)")
-            .and_then(|_| writeln!(out, "systick_check: 2000000-instruction loop counts {}", calibrate(&board)))
-            .and_then(|_| run(&mut out, &board))
-            .is_ok()
+        writeln!(
+            out,
+            "target: thumbv7em-none-eabihf (Cortex-M4F, QEMU mps2-an386)"
+        )?;
+        let ticks = calibrate(&board);
+        writeln!(
+            out,
+            "systick_check: 2000000-instruction loop counts {ticks}"
+        )?;
+        run(out, &board)
     };
-    debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
-    loop {}
+    exit(report(&mut out).is_ok())
+}
+
+/// Ends the QEMU run with the firmware's status.
+fn exit(ok: bool) -> ! {
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    // Only reached without a debugger attached to take the exit.
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 fn fail(why: &str) -> ! {
     if let Ok(mut out) = hio::hstderr() {
         let _ = out.write_all(why.as_bytes());
     }
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    exit(false)
 }
 
 #[exception]
@@ -160,8 +180,7 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
         use core::fmt::Write;
         let _ = writeln!(Out(out), "hard fault at pc {:#010x}", frame.pc());
     }
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    exit(false)
 }
 
 #[panic_handler]
@@ -170,6 +189,5 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         use core::fmt::Write;
         let _ = writeln!(Out(out), "panic: {info}");
     }
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    exit(false)
 }

@@ -44,7 +44,10 @@ const _: () = {
     let magic = b"SNWEIGHT";
     let mut i = 0;
     while i < 8 {
-        assert!(FILE[i] == magic[i], "lenet.weights is not a stacknet weights file");
+        assert!(
+            FILE[i] == magic[i],
+            "lenet.weights is not a stacknet weights file"
+        );
         i += 1;
     }
     let mut count = 0u64;
@@ -53,8 +56,14 @@ const _: () = {
         count |= (FILE[12 + b] as u64) << (8 * b);
         b += 1;
     }
-    assert!(count == PARAMS as u64, "lenet.weights holds another model's parameters");
-    assert!(FILE.len() == HEADER + 4 * PARAMS + 4, "lenet.weights has the wrong length");
+    assert!(
+        count == PARAMS as u64,
+        "lenet.weights holds another model's parameters"
+    );
+    assert!(
+        FILE.len() == HEADER + 4 * PARAMS + 4,
+        "lenet.weights has the wrong length"
+    );
 };
 
 /// Parameter `i` of the flat vector.
@@ -110,7 +119,10 @@ pub static NET: LeNet5<f32> = LeNet5 {
     },
     __scalar: core::marker::PhantomData,
 };
-const _: () = assert!(61_696 + 10 == PARAMS, "the tensor offsets cover every parameter");
+const _: () = assert!(
+    61_696 + 10 == PARAMS,
+    "the tensor offsets cover every parameter"
+);
 
 /// The network input of test digit `i`.
 pub fn input(i: usize) -> SVector<f32, 784> {

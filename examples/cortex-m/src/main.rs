@@ -65,7 +65,11 @@ pub fn run(out: &mut impl Write, board: &impl Board) -> fmt::Result {
     if let Some(stack) = board.stack_peak() {
         let per = e.instructions / e.total as u64;
         writeln!(out, "lenet_f32_instructions_per_inference: {per}")?;
-        writeln!(out, "lenet_f32_instructions_per_mac: {}", Ratio(per, lenet::MACS as u64))?;
+        writeln!(
+            out,
+            "lenet_f32_instructions_per_mac: {}",
+            Ratio(per, lenet::MACS as u64)
+        )?;
         writeln!(out, "lenet_f32_stack_bytes: {stack}")?;
         writeln!(out, "lenet_f32_ram_bytes: {}", ram_static + stack)?;
     }
@@ -92,7 +96,11 @@ pub fn run(out: &mut impl Write, board: &impl Board) -> fmt::Result {
         accuracy(out, "mlp_before", &first)?;
         accuracy(out, "mlp_after", &last)?;
     }
-    writeln!(out, "mlp_training_state_bytes: {}", mlp::TRAINING_STATE_BYTES)?;
+    writeln!(
+        out,
+        "mlp_training_state_bytes: {}",
+        mlp::TRAINING_STATE_BYTES
+    )?;
     if let Some(stack) = board.stack_peak() {
         let samples = (mlp::EPOCHS * TRAIN) as u64;
         writeln!(out, "mlp_instructions_per_sample: {}", steps / samples)?;
@@ -144,7 +152,11 @@ fn host_check() {
     let labels = mnist.test.targets();
     for i in 0..TEST {
         let x: &stacknet::nalgebra::SVector<f32, 784> = &inputs[i];
-        assert_eq!(usize::from(TEST_LABELS[i]), labels[i], "label of test digit {i}");
+        assert_eq!(
+            usize::from(TEST_LABELS[i]),
+            labels[i],
+            "label of test digit {i}"
+        );
         assert_eq!(lenet::input(i), *x, "pixels of test digit {i}");
         let _ = test_image(i);
     }

@@ -1,7 +1,9 @@
 //! On-device training: a 196-32-10 perceptron on 14×14 digits, trained with plain SGD in
 //! minibatches, every buffer on the stack (no allocator, nothing in `static mut`).
 
-use crate::{pool::pool14, train14_image, Clock, Eval, TEST, TEST_LABELS, TRAIN, TRAIN14_LABELS, UNIT};
+use crate::{
+    pool::pool14, train14_image, Clock, Eval, TEST, TEST_LABELS, TRAIN, TRAIN14_LABELS, UNIT,
+};
 use stacknet::nalgebra::SVector;
 use stacknet::runtime::data::minibatches;
 use stacknet::runtime::loss::SoftmaxCrossEntropy;
@@ -72,7 +74,12 @@ pub fn train(clock: &impl Clock, mut report: impl FnMut(&Epoch)) -> u64 {
                 core::array::from_fn(|k| usize::from(TRAIN14_LABELS[batch[k % batch.len()]]));
             let n = batch.len();
             let t0 = clock.now();
-            loss += trainer.step(&mut net, &mut opt, &SoftmaxCrossEntropy, xs[..n].iter().zip(&ts[..n]));
+            loss += trainer.step(
+                &mut net,
+                &mut opt,
+                &SoftmaxCrossEntropy,
+                xs[..n].iter().zip(&ts[..n]),
+            );
             instructions += clock.now() - t0;
             steps += 1;
         }
