@@ -20,6 +20,7 @@ pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod quant;
 pub mod regularize;
 pub mod rng;
 pub mod scalar;
