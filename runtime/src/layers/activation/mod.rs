@@ -17,7 +17,20 @@ pub use smooth::{sigmoid, Elu, Gelu, GeluTanh, Selu, Sigmoid, Silu, Softplus, Ta
 use crate::{Flat, InPlace, Layer, NoParams, NoRecord, Scalar, Zeros};
 use nalgebra::SVector;
 
-/// A scalar function and its derivative.
+/// `v`, or `x` itself when `x` is NaN: a derivative's constant pieces would otherwise turn a
+/// NaN input into a finite gradient.
+#[inline(always)]
+pub(crate) fn keep_nan<T: Scalar>(x: T, v: T) -> T {
+    // `x != x` only for NaN (`RealField` has no `is_nan`).
+    #[allow(clippy::eq_op)]
+    if x != x {
+        x
+    } else {
+        v
+    }
+}
+
+/// A scalar function and its derivative; both must map NaN to NaN.
 pub trait Elementwise<T: Scalar>: Clone {
     const KIND: &'static str;
     fn f(&self, x: T) -> T;
@@ -252,6 +265,56 @@ mod tests {
         exercise(GeluTanh, 14);
         exercise(HardSigmoid, 15);
         exercise(HardSwish, 16);
+    }
+
+    /// NaN in, NaN out, forward and backward (PyTorch's `relu(nan)` is NaN): a network fed
+    /// NaN must not return a finite, confident answer.
+    fn propagates_nan<A: Elementwise<f64> + Elementwise<f32>>(a: A) {
+        let y = Elementwise::<f64>::f(&a, f64::NAN);
+        assert!(
+            y.is_nan(),
+            "{}: f(NaN) = {y}",
+            <A as Elementwise<f64>>::KIND
+        );
+        let d = Elementwise::<f64>::df(&a, f64::NAN, y);
+        assert!(
+            d.is_nan(),
+            "{}: f′(NaN) = {d}",
+            <A as Elementwise<f64>>::KIND
+        );
+        assert!(Elementwise::<f32>::f(&a, f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn every_kind_propagates_nan() {
+        propagates_nan(Relu);
+        propagates_nan(Sigmoid);
+        propagates_nan(Tanh);
+        propagates_nan(Relu6);
+        propagates_nan(Selu);
+        propagates_nan(Silu);
+        propagates_nan(Gelu);
+        propagates_nan(GeluTanh);
+        propagates_nan(HardSigmoid);
+        propagates_nan(HardSwish);
+    }
+
+    #[test]
+    fn parameterised_kinds_propagate_nan() {
+        for a in [Elu::<f64>::default(), Elu::new(0.3)] {
+            assert!(
+                a.f(f64::NAN).is_nan() && a.df(f64::NAN, f64::NAN).is_nan(),
+                "elu"
+            );
+        }
+        for a in [Softplus::<f64>::default(), Softplus::new(4.0, 20.0)] {
+            assert!(
+                a.f(f64::NAN).is_nan() && a.df(f64::NAN, f64::NAN).is_nan(),
+                "softplus"
+            );
+        }
+        let l = LeakyRelu::<f64>::new(0.1);
+        assert!(l.f(f64::NAN).is_nan() && l.df(f64::NAN, f64::NAN).is_nan());
     }
 
     #[test]
