@@ -213,9 +213,17 @@ pub fn scale<T: Scalar, P: Params<T>>(p: &mut P, k: T) {
 }
 
 /// Index of the largest value (the first on ties); 0 for an empty slice.
+///
+/// A NaN counts as larger than everything, as in `torch.argmax` and `numpy.argmax`: the
+/// first NaN's index is returned, so a NaN output never passes for a finite class. Use
+/// [`checked_argmax`] to have the NaN reported instead.
 pub fn argmax<T: Scalar>(v: &[T]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
+        #[allow(clippy::eq_op)] // `x != x` only for NaN (`RealField` has no `is_nan`)
+        if x != x {
+            return i;
+        }
         if x > v[best] {
             best = i;
         }
@@ -223,12 +231,21 @@ pub fn argmax<T: Scalar>(v: &[T]) -> usize {
     best
 }
 
+/// The index of the largest value (the first on ties), or `None` for an empty slice or one
+/// holding a NaN, where no class is the answer.
+pub fn checked_argmax<T: Scalar>(v: &[T]) -> Option<usize> {
+    #[allow(clippy::eq_op)]
+    let nan = v.iter().any(|&x| x != x);
+    (!v.is_empty() && !nan).then(|| argmax(v))
+}
+
 /// The predicted class: the argmax of the network's output.
 pub fn predict<T: Scalar, N: Network<T>>(net: &N, x: &N::Input) -> usize {
     argmax(net.forward(x).flat())
 }
 
-/// Fraction of samples whose predicted class equals the label (0 for no samples).
+/// Fraction of samples whose predicted class equals the label (0 for no samples); an output
+/// holding a NaN counts as wrong whatever the label.
 pub fn accuracy<'a, T, N>(net: &N, samples: impl IntoIterator<Item = (&'a N::Input, usize)>) -> f64
 where
     T: Scalar,
@@ -237,7 +254,7 @@ where
 {
     let (mut right, mut total) = (0usize, 0usize);
     for (x, label) in samples {
-        right += (predict(net, x) == label) as usize;
+        right += (checked_argmax(net.forward(x).flat()) == Some(label)) as usize;
         total += 1;
     }
     if total == 0 {
@@ -250,6 +267,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argmax_with_nan_names_the_nan() {
+        // As `torch.argmax` and `numpy.argmax`: a NaN counts as the largest value, so a NaN
+        // output is never hidden behind a finite class 0.
+        assert_eq!(argmax(&[f32::NAN, 0.7, 0.2]), 0);
+        assert_eq!(argmax(&[0.1f32, 0.7, f32::NAN, 0.2, f32::NAN]), 2);
+        assert_eq!(argmax(&[0.1f64, f64::INFINITY, f64::NAN]), 2);
+        assert_eq!(checked_argmax(&[0.1f32, 0.7, f32::NAN]), None);
+        assert_eq!(checked_argmax::<f32>(&[]), None);
+        assert_eq!(checked_argmax(&[0.1f32, 0.7, 0.2]), Some(1));
+    }
 
     #[test]
     fn argmax_takes_first_of_ties() {
