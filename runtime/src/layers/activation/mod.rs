@@ -111,20 +111,36 @@ pub struct Softmax<const N: usize>;
 
 crate::no_params!(Softmax<; const N: usize>);
 
-/// Writes softmax(x) into `y` (stable: shifts by the maximum first).
+/// The shift that softmax and its losses take their exponentials of: `(k, m, z)` with `k`
+/// the first maximum of `x`, `m = x[k]`, and `z(v) = v − m` except that `z(m) = 0` exactly,
+/// which defines the infinite limits (+inf logits share the probability, all −inf is
+/// uniform) where inf − inf would be NaN. `m` is NaN if some value is, and so then is every
+/// `z`; `None` for an empty slice.
+#[allow(clippy::eq_op)] // `v != v` only for NaN (`RealField` has no `is_nan`)
+pub fn max_shifted<T: Scalar>(x: &[T]) -> Option<(usize, T, impl Fn(T) -> T)> {
+    let mut k = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v != v {
+            k = i;
+            break;
+        }
+        if v > x[k] {
+            k = i;
+        }
+    }
+    let m = *x.get(k)?;
+    Some((k, m, move |v: T| if v == m { T::zero() } else { v - m }))
+}
+
+/// Writes softmax(x) into `y` (stable: shifts by the maximum first; see [`max_shifted`] for
+/// infinite and NaN inputs).
 pub fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
-    let m = x
-        .iter()
-        .fold(x.first().copied().unwrap_or(T::zero()), |m, &v| {
-            if v > m {
-                v
-            } else {
-                m
-            }
-        });
+    let Some((_, _, shift)) = max_shifted(x) else {
+        return;
+    };
     let mut sum = T::zero();
     for (y, &x) in y.iter_mut().zip(x) {
-        *y = (x - m).exp();
+        *y = shift(x).exp();
         sum += *y;
     }
     let inv = T::one() / sum;
@@ -198,6 +214,12 @@ mod tests {
         for (a, b) in big.iter().zip(y) {
             assert!((a - b).abs() < 1e-15);
         }
+        // Infinite logits take their limits (inf − inf would be NaN).
+        let inf = f64::INFINITY;
+        softmax_into(&[inf, 0.0, inf], &mut y);
+        assert_eq!(y, [0.5, 0.0, 0.5]);
+        softmax_into(&[-inf, -inf, 0.0], &mut y);
+        assert_eq!(y, [0.0, 0.0, 1.0]);
     }
 
     /// Inputs over every kind's interesting range (both sides of 0, ±3 and 6, a softplus
