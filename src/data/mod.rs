@@ -22,7 +22,10 @@ pub use confusion::{confusion_matrix, ConfusionMatrix};
 pub use idx::{load_images, load_labels, parse_images, parse_labels, IdxError, Images};
 pub use mnist::{Mnist, MnistSplit};
 pub use progress::{EpochStats, Progress};
-pub use weights::{load_network, load_weights, save_network, save_weights, WeightsError};
+pub use weights::{
+    load_network, load_network_with, load_weights, load_weights_with, save_network, save_weights,
+    NonFinite, WeightsError,
+};
 
 use std::io::{self, Read};
 
