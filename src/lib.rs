@@ -210,7 +210,7 @@ pub mod prelude {
         Cosine, Exponential, InverseSqrt, InverseTime, Schedule, StepDecay,
     };
     pub use stacknet_runtime::train::{
-        accuracy, argmax, checked_argmax, predict, BatchTrainer, Trainer,
+        accuracy, argmax, checked_argmax, predict, BatchTrainer, Diverged, Trainer,
     };
     pub use stacknet_runtime::{BatchNetwork, Flat, Layer, Network, Params, Scalar, Zeros};
 }
