@@ -396,7 +396,12 @@ type Totals = [f64; 3];
 
 /// Times one layer's kernels on random inputs: inference at batch 1, and the minibatch path
 /// (forward_train_batch, backward_batch with input gradients) at batch 32, per sample.
-fn profile_layer<L: Layer<f32>>(name: &str, layer: &mut L, n: Counts, total: &mut Totals) {
+fn profile_layer<L: Layer<f32, Input: Flat<f32>>>(
+    name: &str,
+    layer: &mut L,
+    n: Counts,
+    total: &mut Totals,
+) {
     const B: usize = 32;
     let mut rng = SplitMix64::new(7);
     let mut random = |v: &mut [f32]| {

@@ -4219,8 +4219,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<
         x: &::stacknet::runtime::nalgebra::SVector<T, 784>,
         r: &mut LeNet5Record<T>,
     ) {
-        ::stacknet::runtime::Flat::<T>::flat_mut(&mut r.x0)
-            .copy_from_slice(::stacknet::runtime::Flat::<T>::flat(x));
+        r.x0.clone_from(x);
         ::stacknet::runtime::graph::forward_train(
             &mut self.conv1,
             &r.x0,

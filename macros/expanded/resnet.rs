@@ -7432,8 +7432,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
         x: &::stacknet::runtime::nalgebra::SVector<T, 768>,
         r: &mut TinyResNetRecord<T>,
     ) {
-        ::stacknet::runtime::Flat::<T>::flat_mut(&mut r.x0)
-            .copy_from_slice(::stacknet::runtime::Flat::<T>::flat(x));
+        r.x0.clone_from(x);
         ::stacknet::runtime::graph::forward_train(
             &mut self.conv1,
             &r.x0,

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! Input    = Crate ";" Network                  the shim passes `$crate` first
-//! Network  = Attribute* Visibility "struct" Ident "(" "input" ":" "[" Value,* "]" ")"
+//! Network  = Attribute* Visibility "struct" Ident "(" ("input" | "tokens") ":" "[" Value,* "]" ")"
 //!            "{" Item,* "}"
 //! Item     = (Ident ":")? Layer
 //!          | (Ident ":")? Group
@@ -47,6 +47,8 @@ pub struct Network {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub ident: Ident,
+    /// `tokens: [steps]` rather than `input: [...]`: the input is integer ids.
+    pub tokens: bool,
     pub bracket: token::Bracket,
     /// The input shape as written; its rank and values are checked later.
     pub dims: Punctuated<Value, Token![,]>,
@@ -147,12 +149,13 @@ impl Parse for Network {
         let keyword = header
             .call(Ident::parse_any)
             .map_err(|e| Error::new(e.span(), "expected `input: [...]`, the input shape"))?;
-        if keyword != "input" {
+        if keyword != "input" && keyword != "tokens" {
             return Err(Error::new(
                 keyword.span(),
-                format!("expected `input`, found `{keyword}`"),
+                format!("expected `input` (numbers) or `tokens` (integer ids), found `{keyword}`"),
             ));
         }
+        let tokens = keyword == "tokens";
         header.parse::<Token![:]>()?;
         if !header.peek(token::Bracket) {
             return Err(header.error("expected the input shape in brackets: `[n]` or `[c, h, w]`"));
@@ -173,6 +176,7 @@ impl Parse for Network {
             attrs,
             vis,
             ident,
+            tokens,
             bracket,
             dims,
             brace,

@@ -22,6 +22,12 @@ pub enum Type {
     Padding,
     /// Pooling padding: a non-negative integer, a pair or a pair of pairs.
     PoolPadding,
+    /// `conv1d` padding: a non-negative integer, a pair `(left, right)`, `same` or `same_upper`.
+    Padding1d,
+    /// A non-negative integer: `0`, `1`.
+    Count,
+    /// A recurrent layer's nonlinearity: `tanh` or `relu`.
+    Nonlinearity,
     Bool,
     /// Any finite number: `0.5`, `1e-5`, `2`.
     Number,
@@ -40,6 +46,9 @@ impl Type {
                 "an integer, a pair `(h, w)`, `((top, bottom), (left, right))`, `same` or `same_upper`"
             }
             Type::PoolPadding => "an integer, a pair `(h, w)` or `((top, bottom), (left, right))`",
+            Type::Padding1d => "an integer, a pair `(left, right)`, `same` or `same_upper`",
+            Type::Count => "a non-negative integer",
+            Type::Nonlinearity => "`tanh` or `relu`",
             Type::Bool => "`true` or `false`",
             Type::Number => "a number",
             Type::Init => "an init such as `he_uniform` or `normal(0.1)`",
@@ -134,6 +143,8 @@ pub enum Typed {
     Bool(bool),
     Number(f64),
     Init(Init),
+    /// A word from a fixed list (`tanh`).
+    Word(&'static str),
     /// A `{ ... }` group (read back from the value).
     Group,
 }
@@ -208,6 +219,40 @@ impl<'a> Args<'a> {
             Slot::Given(Typed::SameUpper, _) => Some(Padding::SameUpper),
             Slot::Given(Typed::Hw(hw), _) => Some(Padding::Explicit(Pad::symmetric(*hw))),
             Slot::Given(Typed::Pad(pad), _) => Some(Padding::Explicit(*pad)),
+            _ => None,
+        }
+    }
+
+    /// `conv1d` padding as (left, right), before `same` and `same_upper` are resolved.
+    pub fn padding1d(&self, name: &str) -> Option<Padding> {
+        match self.slot(name) {
+            Slot::Absent => Some(Padding::Explicit(Pad::symmetric((0, 0)))),
+            Slot::Given(Typed::Same, _) => Some(Padding::Same),
+            Slot::Given(Typed::SameUpper, _) => Some(Padding::SameUpper),
+            Slot::Given(Typed::Hw((left, right)), _) => Some(Padding::Explicit(Pad {
+                top: 0,
+                bottom: 0,
+                left: *left,
+                right: *right,
+            })),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer, `default` when absent; `None` if invalid.
+    pub fn count(&self, name: &str, default: u64) -> Option<u64> {
+        match self.slot(name) {
+            Slot::Absent => Some(default),
+            Slot::Given(Typed::Int(n), _) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// A word from the parameter's list, `default` when absent; `None` if invalid.
+    pub fn word(&self, name: &str, default: &'static str) -> Option<&'static str> {
+        match self.slot(name) {
+            Slot::Absent => Some(default),
+            Slot::Given(Typed::Word(word), _) => Some(word),
             _ => None,
         }
     }
@@ -400,6 +445,14 @@ fn convert(cx: &mut Errors, spec: &Signature, param: &Param, value: &ast::Value)
         Type::Padding if is_same(value) => Some(Typed::Same),
         Type::Padding if is_ident(value, SAME_UPPER) => Some(Typed::SameUpper),
         Type::Padding | Type::PoolPadding => padding(value),
+        Type::Padding1d if is_same(value) => Some(Typed::Same),
+        Type::Padding1d if is_ident(value, SAME_UPPER) => Some(Typed::SameUpper),
+        Type::Padding1d => pair(value).map(Typed::Hw),
+        Type::Count => integer(value).map(Typed::Int),
+        Type::Nonlinearity => ["tanh", "relu"]
+            .into_iter()
+            .find(|word| is_ident(value, word))
+            .map(Typed::Word),
         Type::Group => matches!(value, ast::Value::Group(_)).then_some(Typed::Group),
         Type::Bool => boolean(value).map(Typed::Bool),
         Type::Number => number(value).map(Typed::Number),
@@ -423,7 +476,7 @@ fn convert(cx: &mut Errors, spec: &Signature, param: &Param, value: &ast::Value)
 /// The message for an argument of the wrong type, with a hint for the likely confusions.
 fn ill_typed(cx: &mut Errors, param: &Param, value: &ast::Value) {
     let hint = if is_same(value) || is_ident(value, SAME_UPPER) {
-        "; `same` and `same_upper` are only valid as the padding of `conv2d`"
+        "; `same` and `same_upper` are only valid as the padding of `conv2d` and `conv1d`"
     } else if matches!(param.ty, Type::Number) && is_number(value) {
         "; the number is not finite"
     } else {

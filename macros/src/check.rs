@@ -77,15 +77,25 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
 // ---------------------------------------------------------------------------------------------
 // The network as a whole
 
-/// The input is `[features]` or `[channels, height, width]`: the two layouts the layers know.
+/// The input is `[features]`, `[steps, features]` or `[channels, height, width]` (the layouts
+/// the layers know), or `tokens: [steps]`.
 fn input_rank(cx: &mut Errors, net: &ast::Network) -> bool {
     let rank = net.dims.len();
-    let ok = rank == 1 || rank == 3;
+    let ok = if net.tokens {
+        rank == 1
+    } else {
+        (1..=3).contains(&rank)
+    };
     if !ok {
+        let expected = if net.tokens {
+            "`tokens: [steps]` (one id per step)"
+        } else {
+            "`[features]`, `[steps, features]` or `[channels, height, width]`"
+        };
         cx.error(
             net.bracket.span.join(),
             format!(
-                "expected `[features]` or `[channels, height, width]` as the input shape, found {rank} dimension{}",
+                "expected {expected} as the input shape, found {rank} dimension{}",
                 if rank == 1 { "" } else { "s" }
             ),
         );
@@ -117,7 +127,9 @@ fn input_shape(cx: &mut Errors, net: &ast::Network) -> Option<Shape> {
         return None;
     }
     let shape = match dims[..] {
+        [Some(steps)] if net.tokens => Shape::Tokens { steps },
         [Some(n)] => Shape::Vector(n),
+        [Some(steps), Some(features)] => Shape::Sequence { steps, features },
         [Some(c), Some(h), Some(w)] => Shape::Image { c, h, w },
         _ => return None,
     };
@@ -609,6 +621,18 @@ fn residual_shapes_agree(
 /// all vectors, or all images of one height and width.
 fn concat_shapes_agree(cx: &mut Errors, branches: &[(&ast::Item, Shape)]) -> Option<Shape> {
     let (_, first) = *branches.first()?;
+    // A sequence stores its features step by step, so joining features is an interleave, not
+    // the block copy that concat plans: refused until a kernel does it.
+    if let Some(&(item, shape)) = branches
+        .iter()
+        .find(|(_, s)| matches!(s, Shape::Sequence { .. } | Shape::Tokens { .. }))
+    {
+        cx.error(
+            item.span(),
+            format!("`concat` joins vectors or images; this branch gives the sequence {shape}, which it cannot join yet: reduce the sequences first (`mean_over_time`, `last`) or `flatten` them"),
+        );
+        return None;
+    }
     let mut total: u64 = 0;
     for (index, &(item, shape)) in branches.iter().enumerate() {
         let agree = match (first, shape) {
@@ -636,14 +660,14 @@ fn concat_shapes_agree(cx: &mut Errors, branches: &[(&ast::Item, Shape)]) -> Opt
             return None;
         }
         let channels = match shape {
-            Shape::Vector(n) => n,
             Shape::Image { c, .. } => c,
+            _ => shape.len().unwrap_or(u64::MAX),
         };
         total = total.saturating_add(channels);
     }
     Some(match first {
-        Shape::Vector(_) => Shape::Vector(total),
         Shape::Image { h, w, .. } => Shape::Image { c: total, h, w },
+        _ => Shape::Vector(total),
     })
 }
 

@@ -9,6 +9,7 @@
 //! plan's programs (inference, training forward, backward, batch path).
 
 mod programs;
+mod state;
 
 use crate::ir;
 use crate::layers::{int, New};
@@ -40,6 +41,7 @@ pub fn network(krate: &TokenStream, net: &ir::Network) -> TokenStream {
         cx.expand_batch_record(),
         cx.expand_network(),
         cx.expand_batch_network(),
+        cx.expand_state(),
     ]
     .into_iter()
     .collect()
@@ -52,17 +54,26 @@ struct Cx<'a> {
     plan: &'a Plan<'a>,
 }
 
-/// `SVector<T, n>` of a shape.
-fn svector(rt: &TokenStream, shape: Shape) -> TokenStream {
+/// The buffer type of a value: `SVector<T, n>` of its flat length, or `[u32; steps]` for
+/// token ids.
+pub fn svector(rt: &TokenStream, shape: Shape) -> TokenStream {
     let n = int(shape.len().unwrap_or(u64::MAX));
-    quote!(#rt::nalgebra::SVector<T, #n>)
+    match shape {
+        Shape::Tokens { .. } => quote!([::core::primitive::u32; #n]),
+        _ => quote!(#rt::nalgebra::SVector<T, #n>),
+    }
 }
 
-fn shape_tokens(rt: &TokenStream, shape: Shape) -> TokenStream {
+/// The runtime's `Shape` constant of a value.
+pub fn shape_tokens(rt: &TokenStream, shape: Shape) -> TokenStream {
     match shape {
-        Shape::Vector(n) => {
+        Shape::Vector(n) | Shape::Tokens { steps: n } => {
             let n = int(n);
             quote!(#rt::Shape::vector(#n))
+        }
+        Shape::Sequence { steps, features } => {
+            let (s, f) = (int(steps), int(features));
+            quote!(#rt::Shape::matrix(#s, #f))
         }
         Shape::Image { c, h, w } => {
             let (c, h, w) = (int(c), int(h), int(w));
@@ -390,8 +401,8 @@ impl<'a> Cx<'a> {
             int(self.plan.forward_arena.len),
             int(self.plan.backward_arena.len),
         );
-        let forward = self.forward();
-        let forward_train = self.forward_train();
+        let forward = self.forward(false);
+        let forward_train = self.forward_train(false);
         let backward = self.backward();
         let out = x(self.plan.output);
         quote! {
@@ -415,7 +426,7 @@ impl<'a> Cx<'a> {
                 }
 
                 fn forward_train(&mut self, x: &#input_ty, r: &mut #record<T>) {
-                    #rt::Flat::<T>::flat_mut(&mut r.x0).copy_from_slice(#rt::Flat::<T>::flat(x));
+                    r.x0.clone_from(x);
                     #forward_train
                 }
 

@@ -4,7 +4,6 @@
 
 use crate::ast;
 use crate::check::Failure;
-use crate::layers::int;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -20,20 +19,8 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
     let errors = failure.errors.to_compile_errors();
     let input = failure.input.unwrap_or(Shape::Vector(1));
     let output = failure.output.unwrap_or(Shape::Vector(1));
-    let svector = |shape: Shape| {
-        let n = int(shape.len().unwrap_or(1));
-        quote!(#rt::nalgebra::SVector<T, #n>)
-    };
-    let shape = |shape: Shape| match shape {
-        Shape::Vector(n) => {
-            let n = int(n);
-            quote!(#rt::Shape::vector(#n))
-        }
-        Shape::Image { c, h, w } => {
-            let (c, h, w) = (int(c), int(h), int(w));
-            quote!(#rt::Shape::image(#c, #h, #w))
-        }
-    };
+    let svector = |shape: Shape| crate::expand::svector(&rt, shape);
+    let shape = |shape: Shape| crate::expand::shape_tokens(&rt, shape);
     let (input_ty, output_ty) = (svector(input), svector(output));
     let (input_shape, output_shape) = (shape(input), shape(output));
     let (params, grad_params) = (no_params(&rt, ident), no_params(&rt, &grad));

@@ -31,6 +31,10 @@ pub enum Shape {
     Vector(u64),
     /// `[channels, height, width]`.
     Image { c: u64, h: u64, w: u64 },
+    /// `[steps, features]`, stored step-major (row t is step t).
+    Sequence { steps: u64, features: u64 },
+    /// `tokens: [steps]`: integer ids, which only `embedding` reads.
+    Tokens { steps: u64 },
 }
 
 impl Shape {
@@ -39,6 +43,8 @@ impl Shape {
         match self {
             Shape::Vector(n) => Some(n),
             Shape::Image { c, h, w } => c.checked_mul(h)?.checked_mul(w),
+            Shape::Sequence { steps, features } => steps.checked_mul(features),
+            Shape::Tokens { steps } => Some(steps),
         }
     }
 }
@@ -49,6 +55,8 @@ impl fmt::Display for Shape {
         match self {
             Shape::Vector(n) => write!(f, "[{n}]"),
             Shape::Image { c, h, w } => write!(f, "[{c}, {h}, {w}]"),
+            Shape::Sequence { steps, features } => write!(f, "[{steps}, {features}]"),
+            Shape::Tokens { steps } => write!(f, "tokens [{steps}]"),
         }
     }
 }
@@ -126,10 +134,12 @@ pub struct Pool2d {
 /// Why a layer cannot apply to its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mismatch {
-    /// The layer needs a vector; it got an image (`dense` without `flatten`).
-    NotVector { c: u64, h: u64, w: u64 },
-    /// The layer needs an image; it got a vector (`conv2d` after `flatten`).
-    NotImage { n: u64 },
+    /// The layer needs a vector; it got something else (`dense` on an image without `flatten`).
+    NotVector { found: Shape },
+    /// The layer needs an image; it got something else (`conv2d` after `flatten`).
+    NotImage { found: Shape },
+    /// The layer needs a sequence `[steps, features]` (`lstm` on an image).
+    NotSequence { found: Shape },
     /// The (effective) kernel is larger than the padded input along at least one axis.
     KernelTooLarge {
         input: Hw,
@@ -148,23 +158,135 @@ pub enum Mismatch {
     SameEvenKernel { effective: Hw },
     /// Pooling padding above half the kernel: some windows would see only padding.
     PoolPadding { padding: Pad, kernel: Hw },
+    /// Only `embedding` reads token ids, and it reads nothing else.
+    NotTokens { found: Shape },
     /// A kernel, stride or dilation of zero reached the formulas (check.rs reports it first).
     Zero,
     /// A size overflows 64 bits.
     TooLarge,
 }
 
-/// `dense(units)`: a vector of `units`; an image must be flattened first.
+/// `dense(units)`: a vector of `units`, or on a sequence the same dense at every step
+/// (`[steps, units]`); an image must be flattened first, token ids embedded.
 pub fn dense(input: Shape, units: u64) -> Result<Shape, Mismatch> {
     match input {
         Shape::Vector(_) => Ok(Shape::Vector(units)),
-        Shape::Image { c, h, w } => Err(Mismatch::NotVector { c, h, w }),
+        Shape::Sequence { steps, .. } => sequence(steps, units),
+        found @ (Shape::Image { .. } | Shape::Tokens { .. }) => Err(Mismatch::NotVector { found }),
     }
 }
 
 /// `flatten`: the same values as one vector (a vector stays as it is).
 pub fn flatten(input: Shape) -> Result<Shape, Mismatch> {
+    if let Shape::Tokens { .. } = input {
+        return Err(Mismatch::NotVector { found: input });
+    }
     input.len().map(Shape::Vector).ok_or(Mismatch::TooLarge)
+}
+
+/// Checks that `steps·features` fits.
+pub fn sequence(steps: u64, features: u64) -> Result<Shape, Mismatch> {
+    let shape = Shape::Sequence { steps, features };
+    shape.len().ok_or(Mismatch::TooLarge)?;
+    Ok(shape)
+}
+
+/// The input as a sequence `(steps, features)`, or the mismatch.
+pub fn as_sequence(input: Shape) -> Result<(u64, u64), Mismatch> {
+    match input {
+        Shape::Sequence { steps, features } => Ok((steps, features)),
+        found => Err(Mismatch::NotSequence { found }),
+    }
+}
+
+/// `embedding(vocab, dim)`: `tokens [steps]` → `[steps, dim]`.
+pub fn embedding(input: Shape, dim: u64) -> Result<Shape, Mismatch> {
+    match input {
+        Shape::Tokens { steps } => sequence(steps, dim),
+        found => Err(Mismatch::NotTokens { found }),
+    }
+}
+
+/// Arguments of `conv1d` once `same` has been resolved to numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv1d {
+    pub out_channels: u64,
+    pub kernel: u64,
+    pub stride: u64,
+    /// Padding before the first and after the last step.
+    pub padding: (u64, u64),
+    pub dilation: u64,
+    pub groups: u64,
+}
+
+/// `conv1d` over time: `[steps, channels]` → `[out_steps, out_channels]`, the features of a
+/// step being its channels.
+pub fn conv1d(input: Shape, conv: &Conv1d) -> Result<Shape, Mismatch> {
+    let (steps, c) = as_sequence(input)?;
+    let effective = effective_kernel(conv.kernel, conv.dilation)?;
+    if conv.groups == 0
+        || !c.is_multiple_of(conv.groups)
+        || !conv.out_channels.is_multiple_of(conv.groups)
+    {
+        return Err(Mismatch::Groups {
+            in_channels: c,
+            out_channels: conv.out_channels,
+            groups: conv.groups,
+        });
+    }
+    let pad = Pad {
+        top: 0,
+        bottom: 0,
+        left: conv.padding.0,
+        right: conv.padding.1,
+    };
+    let (_, out) = slide2d(1, steps, pad, (1, effective), (1, conv.stride), false)?;
+    c.checked_mul(conv.kernel).ok_or(Mismatch::TooLarge)?;
+    sequence(out, conv.out_channels)
+}
+
+/// Arguments of `max_pool1d` and `avg_pool1d` (the stride already defaulted to the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool1d {
+    pub kernel: u64,
+    pub stride: u64,
+    pub padding: u64,
+}
+
+/// `max_pool1d` / `avg_pool1d` over time, per feature: `[steps, f]` → `[out_steps, f]`.
+pub fn pool1d(input: Shape, pool: &Pool1d) -> Result<Shape, Mismatch> {
+    let (steps, f) = as_sequence(input)?;
+    let pad = Pad::symmetric((0, pool.padding));
+    if pool.padding > pool.kernel / 2 {
+        return Err(Mismatch::PoolPadding {
+            padding: pad,
+            kernel: (1, pool.kernel),
+        });
+    }
+    let (_, out) = slide2d(1, steps, pad, (1, pool.kernel), (1, pool.stride), false)?;
+    sequence(out, f)
+}
+
+/// `last`, `mean_over_time`, `max_over_time`: `[steps, f]` → `[f]`.
+pub fn over_time(input: Shape) -> Result<Shape, Mismatch> {
+    as_sequence(input).map(|(_, f)| Shape::Vector(f))
+}
+
+/// A recurrent layer of `hidden` units per direction: `[steps, features]` → `[steps,
+/// directions·hidden]` with `sequences`, else `[directions·hidden]` (the final states).
+pub fn recurrent(
+    input: Shape,
+    hidden: u64,
+    directions: u64,
+    sequences: bool,
+) -> Result<Shape, Mismatch> {
+    let (steps, _) = as_sequence(input)?;
+    let width = hidden.checked_mul(directions).ok_or(Mismatch::TooLarge)?;
+    if sequences {
+        sequence(steps, width)
+    } else {
+        Ok(Shape::Vector(width))
+    }
 }
 
 /// k̂ = k + (k − 1)(d − 1): a kernel of `k` taps spaced `d` apart spans k̂ inputs.
@@ -278,10 +400,7 @@ fn image(c: u64, h: u64, w: u64) -> Result<Shape, Mismatch> {
 
 /// `conv2d`: `[c, h, w]` → `[out_channels, oh, ow]`.
 pub fn conv2d(input: Shape, conv: &Conv2d) -> Result<Shape, Mismatch> {
-    let (c, h, w) = match input {
-        Shape::Image { c, h, w } => (c, h, w),
-        Shape::Vector(n) => return Err(Mismatch::NotImage { n }),
-    };
+    let (c, h, w) = as_image(input)?;
     let effective = (
         effective_kernel(conv.kernel.0, conv.dilation.0)?,
         effective_kernel(conv.kernel.1, conv.dilation.1)?,
@@ -309,10 +428,7 @@ pub fn conv2d(input: Shape, conv: &Conv2d) -> Result<Shape, Mismatch> {
 /// PyTorch requires padding ≤ kernel / 2 on each axis: a larger padding would make windows that
 /// cover only padding (−∞ for max pooling).
 pub fn pool2d(input: Shape, pool: &Pool2d) -> Result<Shape, Mismatch> {
-    let (c, h, w) = match input {
-        Shape::Image { c, h, w } => (c, h, w),
-        Shape::Vector(n) => return Err(Mismatch::NotImage { n }),
-    };
+    let (c, h, w) = as_image(input)?;
     let p = pool.padding;
     let (half_h, half_w) = (pool.kernel.0 / 2, pool.kernel.1 / 2);
     if p.top.max(p.bottom) > half_h || p.left.max(p.right) > half_w {
@@ -327,9 +443,14 @@ pub fn pool2d(input: Shape, pool: &Pool2d) -> Result<Shape, Mismatch> {
 
 /// `global_avg_pool2d` / `global_max_pool2d`: `[c, h, w]` → `[c]`.
 pub fn global_pool2d(input: Shape) -> Result<Shape, Mismatch> {
+    as_image(input).map(|(c, _, _)| Shape::Vector(c))
+}
+
+/// The input as an image `(c, h, w)`, or the mismatch.
+pub fn as_image(input: Shape) -> Result<(u64, u64, u64), Mismatch> {
     match input {
-        Shape::Image { c, .. } => Ok(Shape::Vector(c)),
-        Shape::Vector(n) => Err(Mismatch::NotImage { n }),
+        Shape::Image { c, h, w } => Ok((c, h, w)),
+        found => Err(Mismatch::NotImage { found }),
     }
 }
 
@@ -566,11 +687,15 @@ mod tests {
     fn vectors_and_images_do_not_mix() {
         assert_eq!(
             dense(img(6, 5, 5), 10),
-            Err(Mismatch::NotVector { c: 6, h: 5, w: 5 })
+            Err(Mismatch::NotVector {
+                found: img(6, 5, 5)
+            })
         );
         assert_eq!(
             conv2d(Shape::Vector(120), &conv(1, (3, 3), (1, 1), (0, 0), (1, 1))),
-            Err(Mismatch::NotImage { n: 120 })
+            Err(Mismatch::NotImage {
+                found: Shape::Vector(120)
+            })
         );
         let p = Pool2d {
             kernel: (2, 2),
@@ -580,13 +705,117 @@ mod tests {
         };
         assert_eq!(
             pool2d(Shape::Vector(8), &p),
-            Err(Mismatch::NotImage { n: 8 })
+            Err(Mismatch::NotImage {
+                found: Shape::Vector(8)
+            })
         );
         assert_eq!(
             global_pool2d(Shape::Vector(8)),
-            Err(Mismatch::NotImage { n: 8 })
+            Err(Mismatch::NotImage {
+                found: Shape::Vector(8)
+            })
         );
         assert_eq!(flatten(Shape::Vector(8)), Ok(Shape::Vector(8)));
+    }
+
+    fn seq(steps: u64, features: u64) -> Shape {
+        Shape::Sequence { steps, features }
+    }
+
+    #[test]
+    fn sequences() {
+        // dense on a sequence is per step; flatten reads it step-major.
+        assert_eq!(dense(seq(28, 28), 10), Ok(seq(28, 10)));
+        assert_eq!(flatten(seq(28, 28)), Ok(Shape::Vector(784)));
+        let tokens = Shape::Tokens { steps: 5 };
+        assert_eq!(embedding(tokens, 8), Ok(seq(5, 8)));
+        assert_eq!(
+            embedding(seq(5, 8), 8),
+            Err(Mismatch::NotTokens { found: seq(5, 8) })
+        );
+        assert_eq!(dense(tokens, 3), Err(Mismatch::NotVector { found: tokens }));
+        assert_eq!(over_time(seq(7, 3)), Ok(Shape::Vector(3)));
+        assert_eq!(recurrent(seq(7, 3), 16, 2, true), Ok(seq(7, 32)));
+        assert_eq!(recurrent(seq(7, 3), 16, 1, false), Ok(Shape::Vector(16)));
+        assert_eq!(
+            recurrent(img(1, 28, 28), 16, 1, false),
+            Err(Mismatch::NotSequence {
+                found: img(1, 28, 28)
+            })
+        );
+    }
+
+    /// conv1d's output length against L_out = ⌊(L + pl + pr − d(k − 1) − 1)/s⌋ + 1, written
+    /// out here, over a grid of geometries.
+    #[test]
+    fn conv1d_output_length() {
+        for l in [1u64, 5, 16, 49] {
+            for k in [1u64, 2, 3, 5] {
+                for s in [1u64, 2, 3] {
+                    for (pl, pr) in [(0u64, 0u64), (1, 1), (0, 1), (2, 1)] {
+                        for d in [1u64, 2] {
+                            let conv = Conv1d {
+                                out_channels: 4,
+                                kernel: k,
+                                stride: s,
+                                padding: (pl, pr),
+                                dilation: d,
+                                groups: 1,
+                            };
+                            let span = d * (k - 1) + 1;
+                            let got = conv1d(seq(l, 2), &conv);
+                            if l + pl + pr < span {
+                                assert!(matches!(got, Err(Mismatch::KernelTooLarge { .. })));
+                            } else {
+                                let want = (l + pl + pr - span) / s + 1;
+                                assert_eq!(
+                                    got,
+                                    Ok(seq(want, 4)),
+                                    "L={l} k={k} s={s} p=({pl},{pr}) d={d}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let grouped = Conv1d {
+            out_channels: 6,
+            kernel: 3,
+            stride: 1,
+            padding: (1, 1),
+            dilation: 1,
+            groups: 4,
+        };
+        assert!(matches!(
+            conv1d(seq(8, 8), &grouped),
+            Err(Mismatch::Groups { .. })
+        ));
+    }
+
+    #[test]
+    fn pool1d_output_length() {
+        let p = Pool1d {
+            kernel: 2,
+            stride: 2,
+            padding: 0,
+        };
+        assert_eq!(pool1d(seq(9, 3), &p), Ok(seq(4, 3)));
+        let p = Pool1d {
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        };
+        assert_eq!(pool1d(seq(9, 3), &p), Ok(seq(9, 3)));
+        let p = Pool1d {
+            kernel: 2,
+            stride: 1,
+            padding: 2,
+        };
+        assert!(matches!(
+            pool1d(seq(9, 3), &p),
+            Err(Mismatch::PoolPadding { .. })
+        ));
     }
 
     #[test]

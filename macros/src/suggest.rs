@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(did_you_mean("conv2", kinds()), ["conv2d"]);
         assert_eq!(did_you_mean("Dense", kinds()), ["dense"]);
         assert_eq!(did_you_mean("MaxPool2d", kinds()), ["max_pool2d"]);
-        assert_eq!(did_you_mean("maxpool", kinds()), ["max_pool2d"]);
+        assert_eq!(
+            did_you_mean("maxpool", kinds()),
+            ["max_pool2d", "max_pool1d"]
+        );
         assert_eq!(did_you_mean("flat", kinds()), ["flatten"]);
         assert_eq!(did_you_mean("sigmod", kinds()), ["sigmoid"]);
         assert_eq!(

@@ -527,7 +527,7 @@ fn syntax_errors_are_spanned_errors() {
     for (input, message) in [
         ("::stacknet; struct N(input: [4]) { dense(4) relu }", "expected `,`"),
         ("::stacknet; struct N { dense(4) }", "expected the input shape after the network's name: `(input: [n])` or `(input: [c, h, w])`"),
-        ("::stacknet; struct N(shape: [4]) { dense(4) }", "expected `input`, found `shape`"),
+        ("::stacknet; struct N(shape: [4]) { dense(4) }", "expected `input` (numbers) or `tokens` (integer ids), found `shape`"),
         ("::stacknet; struct N<T>(input: [4]) { dense(4) }", "expected `(input: [...])` after the network's name, found generic parameters; the network is always generic over its scalar `T`"),
         ("::stacknet; struct N(input: [4]) { dense(4, =) }", "expected a value: a number, `true`, `false`, a name or a tuple `(a, b)`"),
         ("::stacknet; struct N(input: [4]) { 3 }", "expected a layer, e.g. `dense(10)` or `relu`"),
@@ -673,4 +673,46 @@ fn expanded_files_are_current() {
             );
         }
     }
+}
+
+/// Sequence kinds lower to runtime types with every size computed: `[steps, features]` in,
+/// PyTorch's recurrent sizes, the final state or every step out.
+#[test]
+fn sequence_layers_resolve_to_numbers() {
+    let file = expand(quote! {
+        ::stacknet;
+        pub struct Rows(input: [1, 28, 28]) {
+            reshape(28, 28),
+            lstm(128, sequences = true),
+            gru(16, bidirectional = true, sequences = true),
+            rnn(8, nonlinearity = relu),
+            fc: dense(10),
+        }
+    });
+    assert!(errors(&file).is_empty(), "{:?}", errors(&file));
+    let types: Vec<String> = fields(find_struct(&file, "Rows"))
+        .into_iter()
+        .map(|(_, ty)| ty)
+        .collect();
+    let rt = quote!(::stacknet::runtime::layers);
+    assert_eq!(types[0], ts(quote!(#rt::Flatten<784>)));
+    // T, STEPS, IN, H, DIRS, SEQ, XLEN = 28·28, YLEN = 28·128.
+    assert_eq!(
+        types[1],
+        ts(quote!(#rt::Lstm<T, 28, 28, 128, 1, true, 784, 3584>))
+    );
+    // Two directions of 16: YLEN = 28·32.
+    assert_eq!(
+        types[2],
+        ts(quote!(#rt::Gru<T, 28, 128, 16, 2, true, 3584, 896>))
+    );
+    // The final state only, ReLU: YLEN = 8.
+    assert_eq!(
+        types[3],
+        ts(quote!(#rt::Rnn<T, 28, 32, 8, 1, false, 896, 8, true>))
+    );
+    assert_eq!(types[4], ts(quote!(#rt::Dense<T, 8, 10, true>)));
+    // A network with recurrent layers gets a state type and the carried-state methods.
+    let state = find_struct(&file, "RowsState");
+    assert_eq!(field_names(state).len(), 3);
 }

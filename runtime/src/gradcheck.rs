@@ -33,7 +33,11 @@ fn probe<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) -> f64 {
 
 /// Checks one layer's input and parameter gradients at a random input in [−1, 1] against
 /// finite differences; panics naming the first entry whose error exceeds [`TOLERANCE`].
-pub fn check_layer<L: Layer<f64> + Clone>(layer: &L, rng: &mut impl RngCore) {
+pub fn check_layer<L>(layer: &L, rng: &mut impl RngCore)
+where
+    L: Layer<f64> + Clone,
+    L::Input: Flat<f64>,
+{
     let mut x = L::Input::zeros();
     x.flat_mut()
         .iter_mut()
@@ -46,14 +50,17 @@ pub fn check_layer<L: Layer<f64> + Clone>(layer: &L, rng: &mut impl RngCore) {
 }
 
 /// [`check_layer`] at a given input `x` and output weighting `r`.
-pub fn check_layer_at<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) {
+pub fn check_layer_at<L>(layer: &L, x: &L::Input, r: &L::Output)
+where
+    L: Layer<f64> + Clone,
+    L::Input: Flat<f64>,
+{
     let mut trained = layer.clone();
     let mut y = L::Output::zeros();
     let mut rec = L::Record::zeros();
     trained.forward_train(x, &mut y, &mut rec);
     let mut dx = L::Input::zeros();
-    let mut grad = L::Grad::zeros();
-    trained.backward(x, &y, &rec, r, Some(&mut dx), &mut grad);
+    trained.backward(x, &y, &rec, r, Some(&mut dx), &mut L::Grad::zeros());
 
     for j in 0..x.flat().len() {
         let (mut hi, mut lo) = (x.clone(), x.clone());
@@ -68,6 +75,18 @@ pub fn check_layer_at<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Out
             dx.flat()[j]
         );
     }
+    check_layer_params_at(layer, x, r);
+}
+
+/// The parameter half of [`check_layer_at`], for layers whose input is not a vector of
+/// numbers (an embedding's token ids): backward runs without `dx`.
+pub fn check_layer_params_at<L: Layer<f64> + Clone>(layer: &L, x: &L::Input, r: &L::Output) {
+    let mut trained = layer.clone();
+    let mut y = L::Output::zeros();
+    let mut rec = L::Record::zeros();
+    trained.forward_train(x, &mut y, &mut rec);
+    let mut grad = L::Grad::zeros();
+    trained.backward(x, &y, &rec, r, None, &mut grad);
     for i in 0..L::TENSORS {
         for k in 0..layer.tensor(i).len() {
             let (mut hi, mut lo) = (layer.clone(), layer.clone());
@@ -195,6 +214,7 @@ pub fn check_network<N, L>(
 ) -> GradCheck
 where
     N: Network<f64> + Clone,
+    N::Input: Flat<f64>,
     L: Loss<f64, N::Output>,
 {
     check_network_tensors(net, x, target, loss, per_tensor, |t| {
@@ -210,31 +230,87 @@ pub fn check_network_tensors<N, L>(
     target: &L::Target,
     loss: &L,
     per_tensor: usize,
-    mut report: impl FnMut(&TensorCheck),
+    report: impl FnMut(&TensorCheck),
+) -> GradCheck
+where
+    N: Network<f64> + Clone,
+    N::Input: Flat<f64>,
+    L: Loss<f64, N::Output>,
+{
+    let mut dx = N::Input::zeros();
+    let mut out = check_params(net, x, target, loss, per_tensor, report, Some(&mut dx));
+    let len = x.flat().len();
+    for j in (0..len).step_by(stride(len, per_tensor)) {
+        let (mut hi, mut lo) = (x.clone(), x.clone());
+        hi.flat_mut()[j] += EPS;
+        lo.flat_mut()[j] -= EPS;
+        let numeric = (network_loss(net, &hi, target, loss) - network_loss(net, &lo, target, loss))
+            / (2.0 * EPS);
+        out.input_worst = out.input_worst.max(relative_error(dx.flat()[j], numeric));
+    }
+    out
+}
+
+/// [`check_network_tensors`] without the input gradient, for networks whose input is not a
+/// vector of numbers (token ids into an embedding): backward runs without `dx`, and
+/// [`GradCheck::input_worst`] is zero.
+pub fn check_network_params<N, L>(
+    net: &N,
+    x: &N::Input,
+    target: &L::Target,
+    loss: &L,
+    per_tensor: usize,
+    report: impl FnMut(&TensorCheck),
 ) -> GradCheck
 where
     N: Network<f64> + Clone,
     L: Loss<f64, N::Output>,
 {
-    let value = |n: &N, x: &N::Input| {
-        let mut n = n.clone();
-        let mut rec = N::Record::zeros();
-        n.forward_train(x, &mut rec);
-        loss.value(N::output(&rec), target)
-    };
+    check_params(net, x, target, loss, per_tensor, report, None)
+}
 
+/// Every `stride`-th entry of a tensor of `len` is checked, about `per_tensor` in all.
+fn stride(len: usize, per_tensor: usize) -> usize {
+    (len / per_tensor.max(1)).max(1)
+}
+
+/// The loss of one training forward of a clone of `net`.
+fn network_loss<N, L>(net: &N, x: &N::Input, target: &L::Target, loss: &L) -> f64
+where
+    N: Network<f64> + Clone,
+    L: Loss<f64, N::Output>,
+{
+    let mut n = net.clone();
+    let mut rec = N::Record::zeros();
+    n.forward_train(x, &mut rec);
+    loss.value(N::output(&rec), target)
+}
+
+/// The parameter checks of [`check_network_tensors`]; backward writes the input gradient
+/// into `dx` when given.
+fn check_params<N, L>(
+    net: &N,
+    x: &N::Input,
+    target: &L::Target,
+    loss: &L,
+    per_tensor: usize,
+    mut report: impl FnMut(&TensorCheck),
+    dx: Option<&mut N::Input>,
+) -> GradCheck
+where
+    N: Network<f64> + Clone,
+    L: Loss<f64, N::Output>,
+{
     let mut grad = N::Grad::zeros();
-    let mut dx = N::Input::zeros();
     {
         let mut trained = net.clone();
         let mut rec = N::Record::zeros();
         trained.forward_train(x, &mut rec);
         let mut dy = N::Output::zeros();
         loss.value_and_grad(N::output(&rec), target, &mut dy);
-        trained.backward(&rec, &dy, &mut grad, Some(&mut dx));
+        trained.backward(&rec, &dy, &mut grad, dx);
     }
 
-    let stride = |len: usize| (len / per_tensor.max(1)).max(1);
     let mut out = GradCheck {
         worst: 0.0,
         worst_at: None,
@@ -250,12 +326,12 @@ where
             numeric: 0.0,
             checked: 0,
         };
-        for k in (0..len).step_by(stride(len)) {
+        for k in (0..len).step_by(stride(len, per_tensor)) {
             let mut probe = net.clone();
             probe.tensor_mut(i)[k] += EPS;
-            let hi = value(&probe, x);
+            let hi = network_loss(&probe, x, target, loss);
             probe.tensor_mut(i)[k] -= 2.0 * EPS;
-            let lo = value(&probe, x);
+            let lo = network_loss(&probe, x, target, loss);
             let (analytic, numeric) = (grad.tensor(i)[k], (hi - lo) / (2.0 * EPS));
             let err = relative_error(analytic, numeric);
             if err > t.worst || t.checked == 0 {
@@ -274,14 +350,6 @@ where
             }
         }
         report(&t);
-    }
-    let len = x.flat().len();
-    for j in (0..len).step_by(stride(len)) {
-        let (mut hi, mut lo) = (x.clone(), x.clone());
-        hi.flat_mut()[j] += EPS;
-        lo.flat_mut()[j] -= EPS;
-        let numeric = (value(net, &hi) - value(net, &lo)) / (2.0 * EPS);
-        out.input_worst = out.input_worst.max(relative_error(dx.flat()[j], numeric));
     }
     out
 }

@@ -5,7 +5,7 @@
 //! variance to make up for ReLU zeroing half its inputs: Var(w) = 2 / fan_in.
 
 use crate::rng::{standard_normal, uniform_sym};
-use crate::Scalar;
+use crate::{Params, Scalar, Zeros};
 use rand_core::RngCore;
 
 /// How to fill a tensor.
@@ -51,6 +51,17 @@ impl Init {
             });
         }
     }
+}
+
+/// A layer with every parameter tensor, weights and biases alike, filled by `init` with that
+/// tensor's fans: how PyTorch initialises its recurrent layers (U(−1/√H, 1/√H) throughout).
+pub fn filled<T: Scalar, L: Params<T> + Zeros>(init: Init, rng: &mut (impl RngCore + ?Sized)) -> L {
+    let mut layer = L::zeros();
+    for i in 0..L::TENSORS {
+        let info = L::tensor_info(i);
+        init.fill(layer.tensor_mut(i), info.fan_in, info.fan_out, rng);
+    }
+    layer
 }
 
 #[cfg(test)]
@@ -105,5 +116,20 @@ mod tests {
         }
         assert_eq!(moments(Init::Constant(0.25), 3, 3), (0.25, 0.0, 0.25));
         assert_eq!(moments(Init::Zeros, 3, 3), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn filled_fills_every_tensor_within_the_bound() {
+        use crate::layers::Dense;
+        let layer: Dense<f64, 30, 20> = filled(Init::Uniform(0.2), &mut SplitMix64::new(5));
+        for i in 0..2 {
+            let t = layer.tensor(i);
+            assert!(t.iter().all(|v| v.abs() <= 0.2), "tensor {i}");
+            // Drawn, not left at zero: the bias too.
+            assert!(
+                t.iter().filter(|v| **v != 0.0).count() > t.len() * 9 / 10,
+                "tensor {i}"
+            );
+        }
     }
 }

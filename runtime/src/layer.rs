@@ -216,7 +216,9 @@ impl Zeros for NoRecord {
 /// a layer checks its own dimensions in a `const` assertion, so a hand-written layer stack
 /// outside `network!` is checked by rustc too.
 pub trait Layer<T: Scalar>: Params<T> {
-    type Input: Zeros + Flat<T> + Clone;
+    /// The input: a flat `SVector` for most layers, `[u32; STEPS]` token ids for an embedding.
+    /// Generic code that reads it as numbers adds a `Flat<T>` bound of its own.
+    type Input: Zeros + Clone;
     type Output: Zeros + Flat<T> + Clone;
     /// What training forward keeps for backward beyond the input and output
     /// (argmax indices, dropout masks…); [`NoRecord`] for most layers.
@@ -315,6 +317,38 @@ pub trait InPlace<T: Scalar>: Layer<T> {
     fn backward_in_place(&self, x: &Self::Input, y: &Self::Output, d: &mut Self::Output);
 }
 
+/// A layer with a state carried from one step to the next (the recurrent layers), which
+/// can start from a given state instead of zeros and report the state it ended in.
+///
+/// `network!` offers `forward_from` and `forward_train_from` on networks that hold such
+/// layers: reading a long sequence chunk by chunk (adjacent sampling), with backward treating
+/// each chunk's starting state as a constant (truncated backpropagation through time).
+pub trait Recurrent<T: Scalar>: Layer<T> {
+    /// What is carried: the hidden state (and an LSTM's cell state) of each direction.
+    type State: Zeros + Clone;
+
+    /// [`Layer::forward`] from `state`, writing the state after the last step into `last`.
+    fn forward_from(
+        &self,
+        x: &Self::Input,
+        state: &Self::State,
+        y: &mut Self::Output,
+        last: &mut Self::State,
+    );
+
+    /// [`Layer::forward_train`] from `state`; backward treats `state` as a constant.
+    fn forward_train_from(
+        &mut self,
+        x: &Self::Input,
+        state: &Self::State,
+        y: &mut Self::Output,
+        rec: &mut Self::Record,
+    );
+
+    /// The state a training forward ended in.
+    fn final_state(rec: &Self::Record) -> Self::State;
+}
+
 impl<X: Zeros, const B: usize> Zeros for [X; B] {
     fn zeros() -> Self {
         core::array::from_fn(|_| X::zeros())
@@ -392,7 +426,11 @@ pub(crate) mod contract {
     }
 
     /// The overwrite contract of one layer at a random input and output gradient in [−1, 1].
-    pub(crate) fn check_overwrites<L: Layer<f64> + Clone>(layer: &L, seed: u64) {
+    pub(crate) fn check_overwrites<L>(layer: &L, seed: u64)
+    where
+        L: Layer<f64> + Clone,
+        L::Input: Flat<f64>,
+    {
         let mut rng = SplitMix64::new(seed);
         let x = random(&mut rng);
         let dy = random(&mut rng);
@@ -402,20 +440,26 @@ pub(crate) mod contract {
     /// The overwrite contract of one layer at `x` and `dy`: `forward` and `forward_train`
     /// overwrite `y`, `backward` overwrites `dx`. Each run starts from a clone of `layer`, so
     /// a stateful layer (a dropout RNG) repeats itself.
-    pub(crate) fn check_overwrites_at<L: Layer<f64> + Clone>(
-        layer: &L,
-        x: &L::Input,
-        dy: &L::Output,
-    ) {
-        assert_overwrites(L::KIND, "forward", |y| layer.forward(x, y));
-        assert_overwrites(L::KIND, "forward_train", |y| {
-            layer.clone().forward_train(x, y, &mut L::Record::zeros())
-        });
+    pub(crate) fn check_overwrites_at<L>(layer: &L, x: &L::Input, dy: &L::Output)
+    where
+        L: Layer<f64> + Clone,
+        L::Input: Flat<f64>,
+    {
+        check_forward_overwrites_at(layer, x);
         let mut trained = layer.clone();
         let (mut y, mut rec) = (L::Output::zeros(), L::Record::zeros());
         trained.forward_train(x, &mut y, &mut rec);
         assert_overwrites(L::KIND, "backward", |dx| {
             trained.backward(x, &y, &rec, dy, Some(dx), &mut L::Grad::zeros())
+        });
+    }
+
+    /// The forward half of [`check_overwrites_at`], for layers without an input gradient
+    /// (an embedding, whose input is token ids).
+    pub(crate) fn check_forward_overwrites_at<L: Layer<f64> + Clone>(layer: &L, x: &L::Input) {
+        assert_overwrites(L::KIND, "forward", |y| layer.forward(x, y));
+        assert_overwrites(L::KIND, "forward_train", |y| {
+            layer.clone().forward_train(x, y, &mut L::Record::zeros())
         });
     }
 }

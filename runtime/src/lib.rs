@@ -20,6 +20,7 @@ pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod quant;
 pub mod regularize;
 pub mod rng;
 pub mod scalar;
@@ -27,7 +28,8 @@ pub mod schedule;
 pub mod train;
 
 pub use layer::{
-    Flat, InPlace, Layer, NoParams, NoRecord, Params, Shape, TensorInfo, TensorKind, Zeros,
+    Flat, InPlace, Layer, NoParams, NoRecord, Params, Recurrent, Shape, TensorInfo, TensorKind,
+    Zeros,
 };
 pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use scalar::Scalar;

@@ -48,8 +48,10 @@ impl core::error::Error for ParamError {}
 /// The parameters are the model's [`Params`], in PyTorch order (`fc1.weight` then `fc1.bias`,
 /// layer by layer). The gradient type has the same tensors in the same order.
 pub trait Network<T: Scalar>: Params<T> + Sized {
-    /// Flat input, `SVector<T, n>` (images in channel, row, column order).
-    type Input: Zeros + Flat<T> + Clone;
+    /// The input: a flat `SVector<T, n>` (images in channel, row, column order, sequences
+    /// step-major) or `[u32; steps]` token ids. Generic code that reads it as numbers (the
+    /// input-gradient check) adds a `Flat<T>` bound of its own.
+    type Input: Zeros + Clone;
     /// Flat output, `SVector<T, n>`.
     type Output: Zeros + Flat<T> + Clone;
     /// Parameter gradients, one tensor per parameter tensor.

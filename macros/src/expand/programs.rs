@@ -86,21 +86,33 @@ impl Cx<'_> {
     }
 
     /// Inference: the plan's forward program over one arena, then the output copied out.
-    pub(super) fn forward(&self) -> TokenStream {
+    /// With `stateful`, recurrent layers start from `state` and leave their final state there.
+    pub(super) fn forward(&self, stateful: bool) -> TokenStream {
         let rt = &self.rt;
         let arena = &self.plan.forward_arena;
         let given = format_ident!("x0");
         let ops = self.plan.forward.iter().map(|op| match op {
             Fwd::Layer { layer, x, y } => {
                 let field = &layer.field;
+                let call = |src: TokenStream, dst: TokenStream| {
+                    if stateful && layer.op.state {
+                        quote!({
+                            let from = ::core::clone::Clone::clone(&state.#field);
+                            #rt::Recurrent::forward_from(&self.#field, #src, &from, #dst, &mut state.#field);
+                        })
+                    } else {
+                        quote!(#rt::graph::forward(&self.#field, #src, #dst);)
+                    }
+                };
                 match x {
                     Loc::Buf(b) => {
                         let split = self.split(arena, *b, *y);
-                        quote!({ #split #rt::graph::forward(&self.#field, src, dst); })
+                        let call = call(quote!(src), quote!(dst));
+                        quote!({ #split #call })
                     }
                     _ => {
                         let y = self.view(arena, *y, true);
-                        quote!(#rt::graph::forward(&self.#field, x0, #y);)
+                        call(quote!(x0), y)
                     }
                 }
             }
@@ -129,10 +141,19 @@ impl Cx<'_> {
         }
     }
 
-    /// Training forward of one sample: every value into the record.
-    pub(super) fn forward_train(&self) -> TokenStream {
+    /// Training forward of one sample: every value into the record. With `stateful`,
+    /// recurrent layers start from `state` and leave their final state there.
+    pub(super) fn forward_train(&self, stateful: bool) -> TokenStream {
         let rt = &self.rt;
         let steps = self.plan.steps.iter().map(|step| match step {
+            Step::Layer { layer, index, x: a, y } if stateful && layer.op.state => {
+                let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
+                let ty = &layer.op.ty;
+                quote! {
+                    #rt::Recurrent::forward_train_from(&mut self.#field, &r.#from, &state.#field, &mut r.#to, &mut r.#r);
+                    state.#field = <#ty as #rt::Recurrent<T>>::final_state(&r.#r);
+                }
+            }
             Step::Layer { layer, index, x: a, y } => {
                 let (field, from, to, r) = (&layer.field, x(*a), x(*y), rec(*index));
                 quote!(#rt::graph::forward_train(&mut self.#field, &r.#from, &mut r.#to, &mut r.#r);)

@@ -4,6 +4,7 @@
 
 use super::{float, len, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, Signature, Type};
+use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -140,14 +141,20 @@ pub const SOFTMAX: Kind = Kind {
         example: "softmax",
     },
     lower: |l| {
-        let Some(input) = l.input else {
+        let Some(input) = l.numbers() else {
             return Lowered::lost();
         };
+        if let Shape::Sequence { .. } = input {
+            let message = format!("`softmax` over a sequence {input} would normalise across all of its steps at once; end the network with the logits and train with `SequenceCrossEntropy`, which takes the softmax of each step");
+            l.error(message);
+            return l.elementwise(None);
+        }
         let (rt, n) = (l.rt, len(input));
         l.elementwise(Some(Op {
             ty: quote!(#rt::layers::Softmax<#n>),
             new: New::Value(quote!(#rt::layers::Softmax)),
             in_place: false,
+            state: false,
             role: Role::Activation { he: false },
         }))
     },
@@ -155,7 +162,7 @@ pub const SOFTMAX: Kind = Kind {
 
 /// `Activation<f, N>` built from `f`'s value: in place, and He-initialised before if `he`.
 fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> Lowered {
-    let Some(input) = l.input else {
+    let Some(input) = l.numbers() else {
         return Lowered::lost();
     };
     let (rt, n) = (l.rt, len(input));
@@ -163,6 +170,7 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         ty: quote!(#rt::layers::Activation<#f, #n>),
         new: New::Value(quote!(#rt::layers::Activation(#value))),
         in_place: true,
+        state: false,
         role: Role::Activation { he },
     }))
 }

@@ -2,7 +2,7 @@
 //! the h·w positions of an image, with batch statistics in training (so it trains through the
 //! batch path only) and running statistics in inference. The shape is kept.
 
-use super::{channels, float, int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, int, len, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, Signature, Type};
 use quote::quote;
 
@@ -27,16 +27,18 @@ fn lower(l: &mut Lower) -> Lowered {
         .args
         .number("eps", Some(1e-5))
         .filter(|&eps| eps_positive(l, eps));
-    let (Some(momentum), Some(eps), Some(input)) = (momentum, eps, l.input) else {
+    let (Some(momentum), Some(eps), Some((c, s)), Some(input)) =
+        (momentum, eps, l.per_channel(), l.input)
+    else {
         return l.elementwise(None);
     };
-    let (c, s) = channels(input);
     let (rt, n, c, s) = (l.rt, len(input), int(c), int(s));
     let (momentum, eps) = (float(momentum), float(eps));
     l.elementwise(Some(Op {
         ty: quote!(#rt::layers::BatchNorm<T, #c, #s, #n>),
         new: New::Value(quote!(#rt::layers::BatchNorm::new(#momentum, #eps))),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     }))
 }

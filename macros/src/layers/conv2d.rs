@@ -116,6 +116,7 @@ fn lower(l: &mut Lower) -> Lowered {
             explicit: l.args.init("init"),
         },
         in_place: false,
+        state: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

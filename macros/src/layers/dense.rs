@@ -1,6 +1,8 @@
-//! `dense(units, bias = true, init = …)`: `[n]` → `[units]`, y = W x + b.
+//! `dense(units, bias = true, init = …)`: `[n]` → `[units]`, y = W x + b. On a sequence the
+//! same dense applies to every step, `[steps, n]` → `[steps, units]` (PyTorch's `nn.Linear` on
+//! a `[steps, n]` tensor).
 
-use super::{len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -41,13 +43,33 @@ fn lower(l: &mut Lower) -> Lowered {
         }
     };
     let (rt, n, o, bias) = (l.rt, len(input), len(output), l.args.flag("bias", true));
+    let (ty, ctor, output) = match input {
+        Shape::Sequence { steps, features } => {
+            let output = Shape::Sequence {
+                steps,
+                features: units,
+            };
+            let (o, steps, features, units) = (len(output), int(steps), int(features), int(units));
+            (
+                quote!(#rt::layers::TimeDense<T, #steps, #features, #units, #n, #o, #bias>),
+                quote!(#rt::layers::TimeDense::new),
+                output,
+            )
+        }
+        _ => (
+            quote!(#rt::layers::Dense<T, #n, #o, #bias>),
+            quote!(#rt::layers::Dense::new),
+            output,
+        ),
+    };
     let op = Op {
-        ty: quote!(#rt::layers::Dense<T, #n, #o, #bias>),
+        ty,
         new: New::Init {
-            ctor: quote!(#rt::layers::Dense::new),
+            ctor,
             explicit: l.args.init("init"),
         },
         in_place: false,
+        state: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

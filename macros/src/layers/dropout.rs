@@ -16,7 +16,7 @@ pub const DROPOUT: Kind = Kind {
 
 fn lower(l: &mut Lower) -> Lowered {
     let p = l.args.number("p", None).filter(|&p| probability(l, p));
-    let (Some(p), Some(input)) = (p, l.input) else {
+    let (Some(p), Some(input)) = (p, l.numbers()) else {
         return l.elementwise(None);
     };
     let (rt, n, p) = (l.rt, len(input), float(p));
@@ -24,6 +24,7 @@ fn lower(l: &mut Lower) -> Lowered {
         ty: quote!(#rt::layers::Dropout<T, #n>),
         new: New::Value(quote!(#rt::layers::Dropout::new(#p, rng))),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     }))
 }

@@ -26,6 +26,7 @@ fn lower(l: &mut Lower) -> Lowered {
                 ty: quote!(#rt::layers::Flatten<#n>),
                 new: New::Value(quote!(#rt::layers::Flatten)),
                 in_place: true,
+                state: false,
                 role: Role::Transparent,
             };
             Lowered::ok(op, output)

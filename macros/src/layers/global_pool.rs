@@ -47,6 +47,7 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         ty: quote!(#rt::layers::#name<#channels, #positions, #n>),
         new: New::Value(quote!(#rt::layers::#name)),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

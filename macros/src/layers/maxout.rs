@@ -1,7 +1,7 @@
 //! `maxout(k)`: the maximum of each group of k consecutive channels (features, for a vector),
 //! Goodfellow et al.'s maxout units: `[k·c, h, w]` → `[c, h, w]`, `[k·n]` → `[n]`.
 
-use super::{channels, int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{req, Signature, Type};
 use crate::shape::Shape;
 use quote::quote;
@@ -16,14 +16,13 @@ pub const MAXOUT: Kind = Kind {
 };
 
 fn lower(l: &mut Lower) -> Lowered {
-    let (Some(k), Some(input)) = (l.args.size("k"), l.input) else {
+    let (Some(k), Some((c, s)), Some(input)) = (l.args.size("k"), l.per_channel(), l.input) else {
         return Lowered::lost();
     };
-    let (c, s) = channels(input);
     if !c.is_multiple_of(k) {
         let what = match input {
-            Shape::Vector(_) => "features",
             Shape::Image { .. } => "channels",
+            _ => "features",
         };
         let message = format!(
             "`maxout({k})` takes the maximum of groups of {k} {what}, so it needs a multiple of {k}, found {c}"
@@ -32,8 +31,8 @@ fn lower(l: &mut Lower) -> Lowered {
         return Lowered::lost();
     }
     let output = match input {
-        Shape::Vector(n) => Shape::Vector(n / k),
         Shape::Image { c, h, w } => Shape::Image { c: c / k, h, w },
+        _ => Shape::Vector(c / k),
     };
     let (rt, n, o) = (l.rt, len(input), len(output));
     let (k, c, s) = (int(k), int(c / k), int(s));
@@ -41,6 +40,7 @@ fn lower(l: &mut Lower) -> Lowered {
         ty: quote!(#rt::layers::Maxout<#k, #c, #s, #n, #o>),
         new: New::Value(quote!(#rt::layers::Maxout)),
         in_place: false,
+        state: false,
         role: Role::Activation { he: false },
     };
     Lowered::ok(op, output)

@@ -9,19 +9,25 @@
 
 mod activation;
 mod batch_norm;
+mod conv1d;
 mod conv2d;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
 mod global_pool;
 mod maxout;
+mod over_time;
 mod pool;
+mod pool1d;
 mod prelu;
+mod recurrent;
+mod reshape;
 
 use crate::ast;
 use crate::bind::{show, Args, Init, Signature};
 use crate::report::Errors;
-use crate::shape::{Hw, Mismatch, Pad, Shape};
+use crate::shape::{self, Hw, Mismatch, Pad, Shape};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -41,6 +47,17 @@ pub const KINDS: &[&Kind] = &[
     &global_pool::GLOBAL_AVG_POOL2D,
     &global_pool::GLOBAL_MAX_POOL2D,
     &flatten::FLATTEN,
+    &reshape::RESHAPE,
+    &embedding::EMBEDDING,
+    &conv1d::CONV1D,
+    &pool1d::MAX_POOL1D,
+    &pool1d::AVG_POOL1D,
+    &over_time::LAST,
+    &over_time::MEAN_OVER_TIME,
+    &over_time::MAX_OVER_TIME,
+    &recurrent::RNN,
+    &recurrent::GRU,
+    &recurrent::LSTM,
     &activation::RELU,
     &activation::SIGMOID,
     &activation::TANH,
@@ -72,6 +89,9 @@ pub struct Op {
     pub new: New,
     /// Whether the layer may overwrite its input (the type implements the runtime's `InPlace`).
     pub in_place: bool,
+    /// Whether the layer carries a state from one call to the next on request (the type
+    /// implements the runtime's `Recurrent`): the network then offers `forward_from`.
+    pub state: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,
 }
@@ -155,22 +175,62 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// The input as an image, or the error that it is a vector.
+    /// The input as an image, or the error that it is not one.
     pub fn image(&mut self) -> Option<(u64, u64, u64)> {
-        match self.input? {
-            Shape::Image { c, h, w } => Some((c, h, w)),
-            Shape::Vector(n) => {
-                self.mismatch(Mismatch::NotImage { n });
+        match shape::as_image(self.input?) {
+            Ok(image) => Some(image),
+            Err(mismatch) => {
+                self.mismatch(mismatch);
                 None
             }
         }
     }
 
+    /// The input as a sequence `(steps, features)`, or the error that it is not one.
+    pub fn sequence(&mut self) -> Option<(u64, u64)> {
+        match shape::as_sequence(self.input?) {
+            Ok(sequence) => Some(sequence),
+            Err(mismatch) => {
+                self.mismatch(mismatch);
+                None
+            }
+        }
+    }
+
+    /// The input, unless it is token ids (which only `embedding` reads): element-wise and
+    /// per-feature layers take any tensor of numbers.
+    pub fn numbers(&mut self) -> Option<Shape> {
+        let input = self.input?;
+        if let Shape::Tokens { .. } = input {
+            self.needs_embedding(input);
+            return None;
+        }
+        Some(input)
+    }
+
+    /// Channels and positions per channel of the input, for the layers that keep one value per
+    /// channel (batch norm, PReLU, maxout). A sequence's features are interleaved step by step
+    /// rather than planar, which these kernels do not read: that is an error here.
+    pub fn per_channel(&mut self) -> Option<(u64, u64)> {
+        let input = self.numbers()?;
+        let found = channels(input);
+        if found.is_none() {
+            let message = format!(
+                "`{}` over a sequence {input} is not supported: its kernels read channels as planes, and a sequence stores its features step by step; reduce it first (`mean_over_time`, `last`), or `flatten` it",
+                self.sig.name
+            );
+            self.error(message);
+        }
+        found
+    }
+
     /// Reports a shape mismatch through the rule it breaks.
     pub fn mismatch(&mut self, mismatch: Mismatch) {
         match mismatch {
-            Mismatch::NotVector { c, h, w } => self.needs_vector(Shape::Image { c, h, w }),
-            Mismatch::NotImage { n } => self.needs_image(n),
+            Mismatch::NotVector { found } => self.needs_vector(found),
+            Mismatch::NotImage { found } => self.needs_image(found),
+            Mismatch::NotSequence { found } => self.needs_sequence(found),
+            Mismatch::NotTokens { found } => self.needs_tokens(found),
             Mismatch::KernelTooLarge {
                 input,
                 padding,
@@ -190,6 +250,9 @@ impl Lower<'_, '_> {
 
     /// A matrix layer multiplies a vector, so an image must be flattened before it.
     fn needs_vector(&mut self, found: Shape) {
+        if let Shape::Tokens { .. } = found {
+            return self.needs_embedding(found);
+        }
         let message = format!(
             "`{}` expects a vector, found an image {found}; add `flatten` before it",
             self.sig.name
@@ -198,10 +261,64 @@ impl Lower<'_, '_> {
     }
 
     /// Convolution and pooling slide a window over height and width: they need an image.
-    fn needs_image(&mut self, n: u64) {
+    /// Over a sequence, the one-dimensional kind is the one that slides over time.
+    fn needs_image(&mut self, found: Shape) {
+        let name = self.sig.name;
+        let message = match found {
+            Shape::Tokens { .. } => return self.needs_embedding(found),
+            Shape::Sequence { .. } => {
+                let instead = match name {
+                    "conv2d" => "use `conv1d` to convolve over time",
+                    "max_pool2d" => "use `max_pool1d` to pool over time",
+                    "avg_pool2d" | "adaptive_avg_pool2d" => "use `avg_pool1d` to pool over time",
+                    "global_max_pool2d" => "use `max_over_time` to reduce it to a vector",
+                    _ => "use `mean_over_time` to reduce it to a vector",
+                };
+                format!("`{name}` expects an image `[channels, height, width]`, found a sequence {found}; {instead}")
+            }
+            _ => format!(
+                "`{name}` expects an image `[channels, height, width]`, found a vector {found}"
+            ),
+        };
+        self.error(message);
+    }
+
+    /// Recurrent layers, `conv1d` and the pools over time read `[steps, features]`. An image's
+    /// rows can be read as steps without moving data, which `reshape` says.
+    fn needs_sequence(&mut self, found: Shape) {
+        let name = self.sig.name;
+        let hint = match found {
+            Shape::Tokens { .. } => return self.needs_embedding(found),
+            Shape::Image { c, h, w } => format!(
+                "add `reshape({}, {w})` before it to read the image's rows as steps",
+                mul(&[c, h])
+            ),
+            _ => "declare the input as `[steps, features]`, or add `reshape(steps, features)` before it".to_string(),
+        };
         let message = format!(
-            "`{}` expects an image `[channels, height, width]`, found a vector [{n}]",
+            "`{name}` expects a sequence `[steps, features]`, found {} {found}; {hint}",
+            if let Shape::Image { .. } = found {
+                "an image"
+            } else {
+                "a vector"
+            }
+        );
+        self.error(message);
+    }
+
+    /// Token ids are indices, not numbers: only `embedding` reads them, as the first layer.
+    fn needs_embedding(&mut self, found: Shape) {
+        let message = format!(
+            "`{}` cannot read token ids ({found}); start the network with `embedding(vocab, dim)`",
             self.sig.name
+        );
+        self.error(message);
+    }
+
+    /// `embedding` looks its input up in a table, so its input must be token ids.
+    fn needs_tokens(&mut self, found: Shape) {
+        let message = format!(
+            "`embedding` expects token ids, found {found}; it must be the first layer of a network declared with `tokens: [steps]`"
         );
         self.error(message);
     }
@@ -209,6 +326,9 @@ impl Lower<'_, '_> {
     /// The (effective, dilated) kernel or pooling window fits in the padded input, else there
     /// is not a single position to put it. The message gives every number the sizes came from.
     fn kernel_fits(&mut self, input: Hw, padding: Pad, effective: Hw) {
+        if self.one_dimensional() {
+            return self.kernel_fits_in_time(input.1, (padding.left, padding.right), effective.1);
+        }
         let conv = self.sig.name == "conv2d";
         let (what, label) = if conv {
             ("kernel", "effective kernel")
@@ -249,12 +369,52 @@ impl Lower<'_, '_> {
         self.error_at("kernel", message);
     }
 
+    /// [`kernel_fits`](Self::kernel_fits) over time, for the one-dimensional kinds.
+    fn kernel_fits_in_time(&mut self, steps: u64, (left, right): Hw, effective: u64) {
+        let name = self.sig.name;
+        let (what, label) = if name == "conv1d" {
+            ("kernel", "effective kernel")
+        } else {
+            ("window", "window")
+        };
+        let kernel = self.args.size("kernel").unwrap_or(effective);
+        let mut message = format!("`{name}` {what} {kernel}");
+        let dilation = self.args.size("dilation").unwrap_or(1);
+        if dilation != 1 {
+            message += &format!(" with dilation {dilation}");
+        }
+        let padded = steps.saturating_add(left).saturating_add(right);
+        let padding = if left == right {
+            format!("{left}")
+        } else {
+            format!("({left}, {right})")
+        };
+        message += &format!(
+            " does not fit: the sequence has {steps} steps with padding {padding} ({label} {effective} > {padded})"
+        );
+        self.error_at("kernel", message);
+    }
+
+    /// Whether the kind slides over time only (its pairs are `(1, n)`).
+    fn one_dimensional(&self) -> bool {
+        self.sig.name.ends_with("1d")
+    }
+
+    /// A per-axis pair as the user wrote it: one number for the one-dimensional kinds.
+    fn show(&self, hw: Hw) -> String {
+        if self.one_dimensional() {
+            hw.1.to_string()
+        } else {
+            show(hw)
+        }
+    }
+
     /// `same` keeps the output the size of the input, which a stride above 1 makes
     /// impossible: the output is about input / stride whatever the padding.
     fn same_needs_stride_one(&mut self, stride: Hw) {
         let message = format!(
             "`same` padding needs stride 1, found {}; with a larger stride the output cannot keep the input size, so give the padding as a number, or use `same_upper` for TensorFlow's `SAME`",
-            show(stride)
+            self.show(stride)
         );
         self.error_at("padding", message);
     }
@@ -262,16 +422,21 @@ impl Lower<'_, '_> {
     /// `same` pads (k̂ − 1)/2 on each side; with an even effective kernel k̂ that is not
     /// whole, and the two sides would need different padding.
     fn same_needs_odd_kernel(&mut self, effective: Hw) {
-        let kernel = self.args.hw("kernel", effective).unwrap_or(effective);
-        let dilation = self.args.hw("dilation", (1, 1)).unwrap_or((1, 1));
+        let (kernel, dilation) = if self.one_dimensional() {
+            let kernel = self.args.size("kernel").unwrap_or(effective.1);
+            ((1, kernel), (1, self.args.size("dilation").unwrap_or(1)))
+        } else {
+            let kernel = self.args.hw("kernel", effective).unwrap_or(effective);
+            (kernel, self.args.hw("dilation", (1, 1)).unwrap_or((1, 1)))
+        };
         let found = if dilation == (1, 1) {
-            format!("kernel {}", show(kernel))
+            format!("kernel {}", self.show(kernel))
         } else {
             format!(
                 "effective kernel {} (kernel {} with dilation {})",
-                show(effective),
-                show(kernel),
-                show(dilation)
+                self.show(effective),
+                self.show(kernel),
+                self.show(dilation)
             )
         };
         let message = format!(
@@ -283,10 +448,15 @@ impl Lower<'_, '_> {
     /// Pooling padding is at most half the window (PyTorch's rule): more would create
     /// windows that hold nothing but padding.
     fn pool_padding(&mut self, padding: Pad, kernel: Hw) {
+        let found = if self.one_dimensional() {
+            padding.left.to_string()
+        } else {
+            padding.to_string()
+        };
         let message = format!(
-            "`{}` padding must be at most half the kernel: expected at most {}, found {padding}",
+            "`{}` padding must be at most half the kernel: expected at most {}, found {found}",
             self.sig.name,
-            show((kernel.0 / 2, kernel.1 / 2)),
+            self.show((kernel.0 / 2, kernel.1 / 2)),
         );
         self.error_at("padding", message);
     }
@@ -341,10 +511,12 @@ pub fn float(x: f64) -> TokenStream {
 }
 
 /// Channels and positions per channel of a shape: `(c, h·w)` for an image, `(n, 1)` for a
-/// vector (per-feature layers such as batch norm treat each feature as a channel).
-pub fn channels(shape: Shape) -> (u64, u64) {
+/// vector (per-feature layers such as batch norm treat each feature as a channel). A sequence
+/// has none in this sense: its features are interleaved step by step, not planar.
+pub fn channels(shape: Shape) -> Option<(u64, u64)> {
     match shape {
-        Shape::Image { c, h, w } => (c, mul(&[h, w])),
-        Shape::Vector(n) => (n, 1),
+        Shape::Image { c, h, w } => Some((c, mul(&[h, w]))),
+        Shape::Vector(n) => Some((n, 1)),
+        Shape::Sequence { .. } | Shape::Tokens { .. } => None,
     }
 }

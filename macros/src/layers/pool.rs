@@ -139,6 +139,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         ty,
         new: New::Value(quote!(#rt::layers::#name)),
         in_place: false,
+        state: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

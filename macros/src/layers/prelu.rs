@@ -1,7 +1,7 @@
 //! `prelu(init = 0.25)`: x for x > 0, a·x otherwise, with a learned slope a per channel
 //! (per feature for a vector), PyTorch's `nn.PReLU(num_parameters = channels)`.
 
-use super::{channels, float, int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, int, len, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, Signature, Type};
 use quote::quote;
 
@@ -15,15 +15,17 @@ pub const PRELU: Kind = Kind {
 };
 
 fn lower(l: &mut Lower) -> Lowered {
-    let (Some(init), Some(input)) = (l.args.number("init", Some(0.25)), l.input) else {
+    let (Some(init), Some((c, s)), Some(input)) =
+        (l.args.number("init", Some(0.25)), l.per_channel(), l.input)
+    else {
         return l.elementwise(None);
     };
-    let (c, s) = channels(input);
     let (rt, n, c, s, init) = (l.rt, len(input), int(c), int(s), float(init));
     l.elementwise(Some(Op {
         ty: quote!(#rt::layers::PRelu<T, #c, #s, #n>),
         new: New::Value(quote!(#rt::layers::PRelu::new(#init))),
         in_place: false,
+        state: false,
         role: Role::Activation { he: true },
     }))
 }

@@ -11,6 +11,7 @@ pub mod global_pool;
 pub mod maxout;
 pub mod pool;
 pub mod prelu;
+pub mod recurrent;
 
 pub use activation::{
     Activation, Elementwise, Elu, Gelu, GeluTanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6,
@@ -25,3 +26,4 @@ pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
 pub use maxout::Maxout;
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use prelu::PRelu;
+pub use recurrent::{Gru, HiddenState, Lstm, LstmState, Rnn};

@@ -1,8 +1,8 @@
-//! Inputs are `[n]` or `[c, h, w]`.
+//! Inputs are `[n]`, `[steps, features]` or `[c, h, w]`.
 use stacknet::prelude::*;
 
 network! {
-    struct Net(input: [28, 28]) {
+    struct Net(input: [1, 1, 28, 28]) {
         flatten,
         dense(10),
     }

@@ -176,7 +176,9 @@ fn reference_backward(
 }
 
 /// A layer with random parameters and a random input, at scalar type `T`.
-fn random_layer<T: Scalar, L: Layer<T> + Zeros>(rng: &mut SplitMix64) -> (L, L::Input) {
+fn random_layer<T: Scalar, L: Layer<T, Input: Flat<T>> + Zeros>(
+    rng: &mut SplitMix64,
+) -> (L, L::Input) {
     let mut layer = L::zeros();
     for i in 0..L::TENSORS {
         layer
@@ -224,7 +226,7 @@ enum Weights {
 }
 
 /// Every computation path of a convolution, whichever `forward` and `backward` choose.
-trait Paths<T: Scalar>: Layer<T> + Zeros {
+trait Paths<T: Scalar>: Layer<T, Input: Flat<T>> + Zeros {
     /// The paths `forward` and `backward` take.
     const CHOSEN: (Forward, Weights);
     /// Forward by `path`; `false` (and nothing done) where the path does not apply.

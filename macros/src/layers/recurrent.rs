@@ -1,0 +1,139 @@
+//! `rnn(hidden, nonlinearity = tanh, sequences = false, bidirectional = false)`, `gru(hidden,
+//! …)` and `lstm(hidden, …)`: PyTorch's `nn.RNN`, `nn.GRU` and `nn.LSTM` (one layer,
+//! `batch_first`) over `[steps, features]`.
+//!
+//! With `sequences = true` the output is every step's hidden state, `[steps, d·hidden]`;
+//! otherwise the final state of each direction, `[d·hidden]` (d = 2 when bidirectional, the
+//! forward direction's first, as PyTorch orders `h_n`). Stacking is writing two layers.
+//! Parameters are initialised U(−1/√hidden, 1/√hidden), as PyTorch does.
+
+use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use crate::bind::{opt, req, Init, Signature, Type};
+use crate::shape::{self, Shape};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub const RNN: Kind = Kind {
+    sig: Signature {
+        name: "rnn",
+        params: &[
+            req("hidden", Type::Size),
+            opt("nonlinearity", Type::Nonlinearity, "tanh"),
+            opt("sequences", Type::Bool, "false"),
+            opt("bidirectional", Type::Bool, "false"),
+            opt("init", Type::Init, "uniform(1/√hidden)"),
+        ],
+        example: "rnn(64)",
+    },
+    lower: |l| lower(l, Cell::Rnn),
+};
+
+pub const GRU: Kind = Kind {
+    sig: Signature {
+        name: "gru",
+        params: &[
+            req("hidden", Type::Size),
+            opt("sequences", Type::Bool, "false"),
+            opt("bidirectional", Type::Bool, "false"),
+            opt("init", Type::Init, "uniform(1/√hidden)"),
+        ],
+        example: "gru(64)",
+    },
+    lower: |l| lower(l, Cell::Gru),
+};
+
+pub const LSTM: Kind = Kind {
+    sig: Signature {
+        name: "lstm",
+        params: &[
+            req("hidden", Type::Size),
+            opt("sequences", Type::Bool, "false"),
+            opt("bidirectional", Type::Bool, "false"),
+            opt("init", Type::Init, "uniform(1/√hidden)"),
+        ],
+        example: "lstm(128)",
+    },
+    lower: |l| lower(l, Cell::Lstm),
+};
+
+#[derive(Clone, Copy)]
+enum Cell {
+    Rnn,
+    Gru,
+    Lstm,
+}
+
+impl Cell {
+    /// The runtime type's name.
+    fn ty(self, rt: &TokenStream) -> TokenStream {
+        match self {
+            Cell::Rnn => quote!(#rt::layers::Rnn),
+            Cell::Gru => quote!(#rt::layers::Gru),
+            Cell::Lstm => quote!(#rt::layers::Lstm),
+        }
+    }
+
+    /// Gates stacked in the weight matrices: PyTorch's `[gates·hidden, in]`.
+    fn gates(self) -> u64 {
+        match self {
+            Cell::Rnn => 1,
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+        }
+    }
+}
+
+fn lower(l: &mut Lower, cell: Cell) -> Lowered {
+    let Some(hidden) = l.args.size("hidden") else {
+        return Lowered::lost();
+    };
+    let Some(relu) = l
+        .args
+        .word("nonlinearity", "tanh")
+        .map(|word| word == "relu")
+    else {
+        return Lowered::lost();
+    };
+    let (sequences, bidirectional) = (
+        l.args.flag("sequences", false),
+        l.args.flag("bidirectional", false),
+    );
+    let directions = if bidirectional { 2 } else { 1 };
+    let Some((steps, features)) = l.sequence() else {
+        return Lowered::lost();
+    };
+    let input = Shape::Sequence { steps, features };
+    let output = match shape::recurrent(input, hidden, directions, sequences) {
+        Ok(output)
+            if hidden
+                .checked_mul(cell.gates() * hidden.max(features))
+                .is_some() =>
+        {
+            output
+        }
+        Ok(_) | Err(_) => {
+            l.mismatch(shape::Mismatch::TooLarge);
+            return Lowered::lost();
+        }
+    };
+    let rt = l.rt;
+    let name = cell.ty(rt);
+    let dims = [steps, features, hidden, directions].map(int);
+    let (n, o) = (len(input), len(output));
+    let ty = match cell {
+        Cell::Rnn => quote!(#name<T, #(#dims,)* #sequences, #n, #o, #relu>),
+        _ => quote!(#name<T, #(#dims,)* #sequences, #n, #o>),
+    };
+    let bound = 1.0 / (hidden as f64).sqrt();
+    let op = Op {
+        ty,
+        new: New::Init {
+            ctor: quote!(#rt::init::filled::<T, _>),
+            explicit: Some(l.args.init("init").unwrap_or(Init::Uniform(bound))),
+        },
+        in_place: false,
+        state: true,
+        role: Role::Mixing,
+    };
+    Lowered::ok(op, output)
+}
