@@ -49,6 +49,6 @@ macro_rules! recurrent {
     };
 }
 
-recurrent!(Rnn, const RELU: bool;, RnnRecord, HiddenState);
-recurrent!(Gru; GruRecord, HiddenState);
-recurrent!(Lstm; LstmRecord, LstmState);
+recurrent! { Rnn, const RELU: bool; RnnRecord, HiddenState }
+recurrent! { Gru; GruRecord, HiddenState }
+recurrent! { Lstm; LstmRecord, LstmState }
