@@ -110,12 +110,14 @@ struct Step<'a> {
 
 impl Step<'_> {
     fn run(&mut self, xs: &[SVector<f32, 784>], ys: &[usize]) -> f32 {
-        self.trainer.step(
-            self.net,
-            &mut self.opt,
-            &SoftmaxCrossEntropy,
-            xs.iter().zip(ys),
-        )
+        self.trainer
+            .step(
+                self.net,
+                &mut self.opt,
+                &SoftmaxCrossEntropy,
+                xs.iter().zip(ys),
+            )
+            .unwrap()
     }
 }
 

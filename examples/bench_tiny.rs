@@ -239,13 +239,15 @@ fn write_model<N, N64, const I: usize, const O: usize>(
     let mut trainer = Box::new(BatchTrainer::<f32, N, 32>::new());
     let xs: &[SVector<f32, I>; 32] = pool[..32].try_into().expect("32 inputs");
     let ys: &[usize; 32] = labels[..32].try_into().expect("32 labels");
-    let loss = trainer.step(
-        &mut *fresh,
-        &mut Sgd::new(0.01),
-        &SoftmaxCrossEntropy,
-        xs,
-        ys,
-    );
+    let loss = trainer
+        .step(
+            &mut *fresh,
+            &mut Sgd::new(0.01),
+            &SoftmaxCrossEntropy,
+            xs,
+            ys,
+        )
+        .unwrap();
     write_f32(&file("params_after_step.f32"), params_of(&*fresh));
 
     // The same step in f64 from the same (f32) weights: the update, raw little-endian f64, so
@@ -255,13 +257,15 @@ fn write_model<N, N64, const I: usize, const O: usize>(
     let xs64: Vec<SVector<f64, I>> = pool[..32].iter().map(|x| x.cast()).collect();
     let xs64: &[SVector<f64, I>; 32] = xs64.as_slice().try_into().expect("32 inputs");
     let mut trainer64 = Box::new(BatchTrainer::<f64, N64, 32>::new());
-    trainer64.step(
-        &mut *net64,
-        &mut Sgd::new(0.01),
-        &SoftmaxCrossEntropy,
-        xs64,
-        ys,
-    );
+    trainer64
+        .step(
+            &mut *net64,
+            &mut Sgd::new(0.01),
+            &SoftmaxCrossEntropy,
+            xs64,
+            ys,
+        )
+        .unwrap();
     let mut after = vec![0.0; N64::PARAMS];
     net64.copy_params_to(&mut after).expect("PARAMS values");
     let bytes: Vec<u8> = after
@@ -330,7 +334,7 @@ where
     let mut step1 = |net: &mut N, k: usize| {
         let x = std::array::from_ref(&pool[k]);
         let y = std::array::from_ref(&labels[k]);
-        black_box(t1.step(net, &mut opt, &SoftmaxCrossEntropy, x, y));
+        black_box(t1.step(net, &mut opt, &SoftmaxCrossEntropy, x, y).unwrap());
     };
     let train1 = median_us(n.w1, n.b1, n.reps, || {
         step1(&mut net, i % POOL);
@@ -342,7 +346,10 @@ where
     let xs: &[SVector<f32, I>; 32] = pool[..32].try_into().expect("32 inputs");
     let ys: &[usize; 32] = labels[..32].try_into().expect("32 labels");
     let mut step32 = |net: &mut N| {
-        black_box(t32.step(net, &mut opt, &SoftmaxCrossEntropy, xs, ys));
+        black_box(
+            t32.step(net, &mut opt, &SoftmaxCrossEntropy, xs, ys)
+                .unwrap(),
+        );
     };
     let train32 = median_us(n.w32, n.b32, n.reps, || step32(&mut net)) / 32.0;
     let allocs_train32 = allocs_per_call(2, || step32(&mut net));

@@ -81,7 +81,9 @@ fn main() {
             &train,
             &test,
             &args,
-        );
+        )
+        // Diverged weights are not worth saving: stop with the reason and a failure status.
+        .unwrap_or_else(|e| fail(e));
         if let Some(path) = &args.save {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).unwrap_or_else(|e| fail(e));

@@ -33,6 +33,9 @@ fn run<O: Optimizer<f32, Net>>(name: &str, opt: &mut O, lr: f64, cosine: bool, d
     let schedule = Cosine::new(lr, args.epochs);
     let lr_at = |e: usize| if cosine { schedule.lr(e) } else { lr };
     let acc = common::fit(&mut *net, opt, lr_at, &data.train, &data.test, args);
+    let Ok(acc) = acc.inspect_err(|e| println!("{name:<28} lr {lr:<7} {e}")) else {
+        return;
+    };
     let sched = if cosine { "cosine" } else { "constant" };
     println!(
         "{name:<28} lr {lr:<7} {sched:<9} test accuracy {:.2}%",

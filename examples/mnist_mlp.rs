@@ -60,6 +60,10 @@ fn main() {
         &train,
         &test,
         &args,
-    );
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(1)
+    });
     println!("test accuracy: {:.2}%", 100.0 * acc);
 }

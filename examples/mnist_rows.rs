@@ -73,16 +73,19 @@ fn main() {
             progress.start_epoch(epoch);
             for batch in batches.epoch() {
                 let pairs = batch.iter().map(|&i| (&train.inputs[i], &train.labels[i]));
-                let loss = trainer.step_with(
-                    &mut net,
-                    &mut *opt,
-                    &SoftmaxCrossEntropy,
-                    pairs,
-                    |_, grad| {
-                        clip_grad_norm(grad, 1.0);
-                        0.0
-                    },
-                );
+                let loss = trainer
+                    .step_with(
+                        &mut net,
+                        &mut *opt,
+                        &SoftmaxCrossEntropy,
+                        pairs,
+                        |_, grad| {
+                            clip_grad_norm(grad, 1.0);
+                            0.0
+                        },
+                    )
+                    // Diverged weights are not worth saving: stop with the reason.
+                    .unwrap_or_else(|e| fail(e));
                 progress.update(batch.len(), loss as f64);
             }
             let acc = accuracy(&*net, test.pairs());

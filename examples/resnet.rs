@@ -82,7 +82,8 @@ fn main() {
             &train,
             &test,
             &args,
-        );
+        )
+        .unwrap_or_else(|e| fail(e));
         if let Some(path) = &args.save {
             save_network(path, &*net).unwrap_or_else(|e| fail(e));
             println!("saved weights to {}", path.display());

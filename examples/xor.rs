@@ -21,12 +21,14 @@ fn main() {
     let mut trainer = Trainer::new();
     let mut opt = Sgd::new(0.5);
     for epoch in 0..=2000 {
-        let loss = trainer.step(
-            &mut net,
-            &mut opt,
-            &BinaryCrossEntropy,
-            inputs.iter().zip(&targets),
-        );
+        let loss = trainer
+            .step(
+                &mut net,
+                &mut opt,
+                &BinaryCrossEntropy,
+                inputs.iter().zip(&targets),
+            )
+            .expect("xor training diverged");
         if epoch % 500 == 0 {
             println!("epoch {epoch:>4}: binary cross-entropy {loss:.4}");
         }

@@ -209,6 +209,8 @@ pub mod prelude {
     pub use stacknet_runtime::schedule::{
         Cosine, Exponential, InverseSqrt, InverseTime, Schedule, StepDecay,
     };
-    pub use stacknet_runtime::train::{accuracy, argmax, predict, BatchTrainer, Trainer};
+    pub use stacknet_runtime::train::{
+        accuracy, argmax, checked_argmax, predict, BatchTrainer, Diverged, Trainer,
+    };
     pub use stacknet_runtime::{BatchNetwork, Flat, Layer, Network, Params, Scalar, Zeros};
 }

@@ -180,9 +180,13 @@ fn block_network_hot_paths_are_heap_free() {
             core::array::from_fn(|i| SVector::from_fn(|j, _| ((i + j) % 5) as f32 / 5.0));
         let ys = [0usize, 1, 2, 0];
         let mut opt = Box::new(SgdMomentum::new(0.01, 0.9));
-        batch.step(&mut *net, &mut *opt, &SoftmaxCrossEntropy, &xs, &ys);
+        batch
+            .step(&mut *net, &mut *opt, &SoftmaxCrossEntropy, &xs, &ys)
+            .unwrap();
         let n = allocations(|| {
-            batch.step(&mut *net, &mut *opt, &SoftmaxCrossEntropy, &xs, &ys);
+            batch
+                .step(&mut *net, &mut *opt, &SoftmaxCrossEntropy, &xs, &ys)
+                .unwrap();
         });
         assert_eq!(n, 0, "BatchTrainer::step allocated on a block network");
     });
@@ -196,19 +200,23 @@ fn trainer_steps_are_heap_free() {
         let mut opt = Sgd::new(0.01);
         let xs = vec![SVector::<f32, 784>::repeat(0.5); 4];
         let ys = [1usize, 2, 3, 4];
-        trainer.step(
-            &mut *net,
-            &mut opt,
-            &SoftmaxCrossEntropy,
-            xs.iter().zip(&ys),
-        );
-        let n = allocations(|| {
-            trainer.step(
+        trainer
+            .step(
                 &mut *net,
                 &mut opt,
                 &SoftmaxCrossEntropy,
                 xs.iter().zip(&ys),
-            );
+            )
+            .unwrap();
+        let n = allocations(|| {
+            trainer
+                .step(
+                    &mut *net,
+                    &mut opt,
+                    &SoftmaxCrossEntropy,
+                    xs.iter().zip(&ys),
+                )
+                .unwrap();
         });
         assert_eq!(n, 0, "Trainer::step allocated");
 
@@ -217,9 +225,13 @@ fn trainer_steps_are_heap_free() {
         let xs: [SVector<f32, 144>; 4] = core::array::from_fn(|i| SVector::repeat(i as f32 / 4.0));
         let ys = [0usize, 1, 2, 0];
         let mut adam = Box::new(Adam::new(1e-3));
-        batch.step(&mut *reg, &mut *adam, &SoftmaxCrossEntropy, &xs, &ys);
+        batch
+            .step(&mut *reg, &mut *adam, &SoftmaxCrossEntropy, &xs, &ys)
+            .unwrap();
         let n = allocations(|| {
-            batch.step(&mut *reg, &mut *adam, &SoftmaxCrossEntropy, &xs, &ys);
+            batch
+                .step(&mut *reg, &mut *adam, &SoftmaxCrossEntropy, &xs, &ys)
+                .unwrap();
         });
         assert_eq!(n, 0, "BatchTrainer::step allocated");
     });

@@ -229,7 +229,7 @@ where
     let mut trainer = Box::new(BatchTrainer::<f32, N, B>::new());
     let mut opt = Sgd::new(lr);
     (0..steps)
-        .map(|_| trainer.step(net, &mut opt, loss, xs, targets))
+        .map(|_| trainer.step(net, &mut opt, loss, xs, targets).unwrap())
         .collect()
 }
 

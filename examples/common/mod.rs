@@ -30,7 +30,8 @@ impl Samples {
 
 /// Trains `net` for `args.epochs` epochs of shuffled minibatches with softmax cross-entropy,
 /// printing a progress bar and the test accuracy after each epoch; `lr(epoch)` sets the
-/// learning rate of each epoch. Returns the final test accuracy.
+/// learning rate of each epoch. Returns the final test accuracy, or the first step's
+/// [`Diverged`] (a non-finite loss or gradient), which stops training at once.
 #[allow(dead_code)]
 pub fn fit<N, O>(
     net: &mut N,
@@ -39,7 +40,7 @@ pub fn fit<N, O>(
     train: &Samples,
     test: &Samples,
     args: &Args,
-) -> f64
+) -> Result<f64, Diverged>
 where
     N: Network<f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
     O: Optimizer<f32, N>,
@@ -54,14 +55,14 @@ where
         progress.start_epoch(epoch);
         for batch in batches.epoch() {
             let pairs = batch.iter().map(|&i| (&train.inputs[i], &train.labels[i]));
-            let loss = trainer.step(net, opt, &SoftmaxCrossEntropy, pairs);
+            let loss = trainer.step(net, opt, &SoftmaxCrossEntropy, pairs)?;
             progress.update(batch.len(), loss as f64);
         }
         acc = accuracy(net, test.pairs());
         progress.finish_epoch_with(format_args!("test accuracy {:.2}%", 100.0 * acc));
     }
     eprintln!("trained in {:.1} s", started.elapsed().as_secs_f64());
-    acc
+    Ok(acc)
 }
 
 /// [`fit`] for networks with batch statistics (`batch_norm`): whole minibatches of `B`
@@ -74,7 +75,7 @@ pub fn fit_batches<N, O, const B: usize>(
     train: &Samples,
     test: &Samples,
     args: &Args,
-) -> f64
+) -> Result<f64, Diverged>
 where
     N: BatchNetwork<f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
     O: Optimizer<f32, N>,
@@ -94,12 +95,12 @@ where
                 xs[k] = train.inputs[i];
                 ys[k] = train.labels[i];
             }
-            let loss = trainer.step(net, opt, &SoftmaxCrossEntropy, &xs, &ys);
+            let loss = trainer.step(net, opt, &SoftmaxCrossEntropy, &xs, &ys)?;
             progress.update(B, loss as f64);
         }
         acc = accuracy(net, test.pairs());
         progress.finish_epoch_with(format_args!("test accuracy {:.2}%", 100.0 * acc));
     }
     eprintln!("trained in {:.1} s", started.elapsed().as_secs_f64());
-    acc
+    Ok(acc)
 }

@@ -3,10 +3,62 @@
 //! A [`Trainer`] owns the buffers one step needs (the gradient sum, one sample's record and
 //! the output gradient), so a step allocates nothing: samples go through forward and backward
 //! one at a time, in the memory of one sample, and the update uses the mean gradient.
+//!
+//! Divergence is never silent: a step whose loss or gradient is not finite returns
+//! [`Diverged`] *before* the update, so the network keeps its last finite parameters.
 
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::{BatchNetwork, Flat, Network, Params, Scalar, Zeros};
+use core::fmt;
+
+/// A training step whose loss or gradient was not finite (inf or NaN): the optimiser was not
+/// applied. Usually a learning rate too high for the problem, or a NaN in the data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Diverged {
+    /// The batch's mean loss (with any penalty the hook added).
+    Loss(f64),
+    /// A gradient value, of the tensor `layer.name`, while the loss was finite.
+    Gradient {
+        layer: &'static str,
+        name: &'static str,
+        value: f64,
+    },
+}
+
+impl fmt::Display for Diverged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hint = "lower the learning rate, or look for inf and NaN in the data";
+        match self {
+            Diverged::Loss(l) => write!(f, "training diverged: the loss is {l}; {hint}"),
+            Diverged::Gradient { layer, name, value } => {
+                let dot = if layer.is_empty() { "" } else { "." };
+                write!(
+                    f,
+                    "training diverged: the gradient of `{layer}{dot}{name}` holds {value}; {hint}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for Diverged {}
+
+/// `Ok(loss)` if the loss and every gradient value are finite.
+fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged> {
+    if !loss.is_finite() {
+        return Err(Diverged::Loss(loss.to_f64()));
+    }
+    for i in 0..G::TENSORS {
+        if let Some(&v) = grad.tensor(i).iter().find(|v| !v.is_finite()) {
+            let info = G::tensor_info(i);
+            let (layer, name) = (info.layer, info.name);
+            let value = v.to_f64();
+            return Err(Diverged::Gradient { layer, name, value });
+        }
+    }
+    Ok(loss)
+}
 
 /// The working memory of training: gradients, one sample's record and ∂L/∂output.
 pub struct Trainer<T: Scalar, N: Network<T>> {
@@ -53,14 +105,15 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     }
 
     /// One minibatch step: the mean of the per-sample gradients, then one optimiser update.
-    /// Returns the mean loss over the batch (zero for an empty batch, which changes nothing).
+    /// Returns the mean loss over the batch (zero for an empty batch, which changes nothing),
+    /// or [`Diverged`] without updating if the loss or a gradient value is not finite.
     pub fn step<'a, L, O>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
         batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
-    ) -> T
+    ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
         L::Target: 'a,
@@ -72,7 +125,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
 
     /// [`step`](Trainer::step) with a hook between the mean gradient and the update, for
     /// regularisers and clipping: `before_update(net, grad)` may change the gradient and
-    /// returns a penalty added to the reported loss.
+    /// returns a penalty added to the reported loss. The finiteness check runs after the hook.
     ///
     /// ```
     /// # use stacknet_runtime::{Network, loss::Loss, optim::Optimizer, train::Trainer};
@@ -86,6 +139,9 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     ///     clip_grad_norm(grad, 1.0);
     ///     penalty
     /// });
+    /// if let Err(e) = loss {
+    ///     panic!("{e}"); // the network still holds the parameters from before this step
+    /// }
     /// # }
     /// ```
     pub fn step_with<'a, L, O>(
@@ -95,7 +151,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         loss: &L,
         batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
         before_update: impl FnOnce(&N, &mut N::Grad) -> T,
-    ) -> T
+    ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
         L::Target: 'a,
@@ -109,7 +165,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
             n += 1;
         }
         if n == 0 {
-            return T::zero();
+            return Ok(T::zero());
         }
         let inv = T::one() / T::of(n as f64);
         // A pass over every gradient: worth skipping for single-sample steps.
@@ -117,8 +173,9 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
             scale(&mut self.grad, inv);
         }
         let penalty = before_update(net, &mut self.grad);
+        let l = finite(sum * inv + penalty, &self.grad)?;
         opt.step(net, &self.grad);
-        sum * inv + penalty
+        Ok(l)
     }
 }
 
@@ -147,7 +204,9 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     }
 
     /// One step on a minibatch of exactly `B` samples: forward layer by layer, the mean of
-    /// the per-sample gradients, one optimiser update. Returns the mean loss.
+    /// the per-sample gradients, one optimiser update. Returns the mean loss, or [`Diverged`]
+    /// without updating the parameters (batch norm's running statistics have moved, as in
+    /// any training forward) if the loss or a gradient value is not finite.
     pub fn step<L, O>(
         &mut self,
         net: &mut N,
@@ -155,7 +214,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
         loss: &L,
         xs: &[N::Input; B],
         targets: &[L::Target; B],
-    ) -> T
+    ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
         L::Target: Sized,
@@ -174,7 +233,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
         xs: &[N::Input; B],
         targets: &[L::Target; B],
         before_update: impl FnOnce(&N, &mut N::Grad) -> T,
-    ) -> T
+    ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
         L::Target: Sized,
@@ -191,8 +250,9 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
         let inv = T::one() / T::of(B.max(1) as f64);
         scale(&mut self.grad, inv);
         let penalty = before_update(net, &mut self.grad);
+        let l = finite(sum * inv + penalty, &self.grad)?;
         opt.step(net, &self.grad);
-        sum * inv + penalty
+        Ok(l)
     }
 }
 
@@ -213,9 +273,17 @@ pub fn scale<T: Scalar, P: Params<T>>(p: &mut P, k: T) {
 }
 
 /// Index of the largest value (the first on ties); 0 for an empty slice.
+///
+/// A NaN counts as larger than everything, as in `torch.argmax` and `numpy.argmax`: the
+/// first NaN's index is returned, so a NaN output never passes for a finite class. Use
+/// [`checked_argmax`] to have the NaN reported instead.
 pub fn argmax<T: Scalar>(v: &[T]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
+        #[allow(clippy::eq_op)] // `x != x` only for NaN (`RealField` has no `is_nan`)
+        if x != x {
+            return i;
+        }
         if x > v[best] {
             best = i;
         }
@@ -223,12 +291,21 @@ pub fn argmax<T: Scalar>(v: &[T]) -> usize {
     best
 }
 
+/// The index of the largest value (the first on ties), or `None` for an empty slice or one
+/// holding a NaN, where no class is the answer.
+pub fn checked_argmax<T: Scalar>(v: &[T]) -> Option<usize> {
+    #[allow(clippy::eq_op)]
+    let nan = v.iter().any(|&x| x != x);
+    (!v.is_empty() && !nan).then(|| argmax(v))
+}
+
 /// The predicted class: the argmax of the network's output.
 pub fn predict<T: Scalar, N: Network<T>>(net: &N, x: &N::Input) -> usize {
     argmax(net.forward(x).flat())
 }
 
-/// Fraction of samples whose predicted class equals the label (0 for no samples).
+/// Fraction of samples whose predicted class equals the label (0 for no samples); an output
+/// holding a NaN counts as wrong whatever the label.
 pub fn accuracy<'a, T, N>(net: &N, samples: impl IntoIterator<Item = (&'a N::Input, usize)>) -> f64
 where
     T: Scalar,
@@ -237,7 +314,7 @@ where
 {
     let (mut right, mut total) = (0usize, 0usize);
     for (x, label) in samples {
-        right += (predict(net, x) == label) as usize;
+        right += (checked_argmax(net.forward(x).flat()) == Some(label)) as usize;
         total += 1;
     }
     if total == 0 {
@@ -250,6 +327,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argmax_with_nan_names_the_nan() {
+        // As `torch.argmax` and `numpy.argmax`: a NaN counts as the largest value, so a NaN
+        // output is never hidden behind a finite class 0.
+        assert_eq!(argmax(&[f32::NAN, 0.7, 0.2]), 0);
+        assert_eq!(argmax(&[0.1f32, 0.7, f32::NAN, 0.2, f32::NAN]), 2);
+        assert_eq!(argmax(&[0.1f64, f64::INFINITY, f64::NAN]), 2);
+        assert_eq!(checked_argmax(&[0.1f32, 0.7, f32::NAN]), None);
+        assert_eq!(checked_argmax::<f32>(&[]), None);
+        assert_eq!(checked_argmax(&[0.1f32, 0.7, 0.2]), Some(1));
+    }
 
     #[test]
     fn argmax_takes_first_of_ties() {

@@ -66,10 +66,14 @@ fn trains_a_linear_target_with_sgd() {
         .collect();
     let mut trainer = Trainer::<f64, Tiny<f64>>::new();
     let mut opt = Sgd::new(0.5);
-    let first = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()));
+    let first = trainer
+        .step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()))
+        .unwrap();
     let mut last = first;
     for _ in 0..500 {
-        last = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()));
+        last = trainer
+            .step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()))
+            .unwrap();
     }
     assert!(last < first / 20.0 && last < 1e-3, "loss {first} → {last}");
 }
@@ -83,13 +87,17 @@ fn batch_path_gives_the_per_sample_gradients() {
     let (mut a, mut b) = (net.clone(), net.clone());
     let mut one = Trainer::<f64, Tiny<f64>>::new();
     let mut all = BatchTrainer::<f64, Tiny<f64>, 5>::new();
-    let la = one.step(
-        &mut a,
-        &mut Sgd::new(0.1),
-        &SoftmaxCrossEntropy,
-        xs.iter().zip(ts.iter()),
-    );
-    let lb = all.step(&mut b, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ts);
+    let la = one
+        .step(
+            &mut a,
+            &mut Sgd::new(0.1),
+            &SoftmaxCrossEntropy,
+            xs.iter().zip(ts.iter()),
+        )
+        .unwrap();
+    let lb = all
+        .step(&mut b, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ts)
+        .unwrap();
     assert!((la - lb).abs() < 1e-14);
     for i in 0..Tiny::<f64>::TENSORS {
         for (ga, gb) in one.grad.tensor(i).iter().zip(all.grad.tensor(i)) {

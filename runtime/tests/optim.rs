@@ -88,7 +88,9 @@ fn against_formula<O: Optimizer<f64, Net>>(
     let mut want = flat(&net);
     let mut moved = 0.0f64;
     for t in 1..=10 {
-        trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts));
+        trainer
+            .step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts))
+            .unwrap();
         // `Trainer::step` leaves the mean gradient it stepped with in `trainer.grad`.
         let g = flat(&trainer.grad);
         let before = want.clone();
@@ -371,10 +373,14 @@ fn train<O: Optimizer<f64, Net>>(mut opt: O, steps: usize) -> (f64, f64) {
     let mut net = Net::new(&mut SplitMix64::new(3));
     let (xs, ts) = regression_data();
     let mut trainer = Trainer::<f64, Net>::new();
-    let first = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts));
+    let first = trainer
+        .step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts))
+        .unwrap();
     let mut last = first;
     for _ in 1..steps {
-        last = trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts));
+        last = trainer
+            .step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts))
+            .unwrap();
     }
     (first, last)
 }
@@ -429,8 +435,12 @@ fn schedules_drive_the_learning_rate() {
         let want = 0.01 * (1.0 + (std::f64::consts::PI * epoch as f64 / 30.0).cos());
         assert!((adam.learning_rate() - want).abs() < 1e-15);
         for _ in 0..10 {
-            last_a = trainer.step(&mut a, &mut sgd, &Mse, xs.iter().zip(&ts));
-            last_b = trainer.step(&mut b, &mut adam, &Mse, xs.iter().zip(&ts));
+            last_a = trainer
+                .step(&mut a, &mut sgd, &Mse, xs.iter().zip(&ts))
+                .unwrap();
+            last_b = trainer
+                .step(&mut b, &mut adam, &Mse, xs.iter().zip(&ts))
+                .unwrap();
             if epoch == 0 && first_a == 0.0 {
                 (first_a, first_b) = (last_a, last_b);
             }
@@ -532,7 +542,8 @@ fn l2_on_every_tensor_is_sgd_weight_decay() {
     let mut plain = Sgd::new(0.3);
     let (mut ta, mut tb) = (Trainer::<f64, Net>::new(), Trainer::<f64, Net>::new());
     for _ in 0..10 {
-        ta.step(&mut a, &mut decayed, &Mse, xs.iter().zip(&ts));
+        ta.step(&mut a, &mut decayed, &Mse, xs.iter().zip(&ts))
+            .unwrap();
         clear(&mut tb.grad);
         for (x, t) in xs.iter().zip(&ts) {
             tb.accumulate(&mut b, &Mse, x, t);
@@ -610,7 +621,9 @@ fn dropout_network_trains_and_infers_deterministically() {
     };
     let before = mse(&net);
     for _ in 0..600 {
-        trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts));
+        trainer
+            .step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts))
+            .unwrap();
     }
     // Inference (no dropout) fits well even though every training step dropped units.
     let after = mse(&net);
@@ -628,7 +641,9 @@ fn step_allocations<O: Optimizer<f64, Net>>(mut opt: O) -> usize {
     let mut trainer = Trainer::<f64, Net>::new();
     allocations(|| {
         for _ in 0..3 {
-            trainer.step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts));
+            trainer
+                .step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts))
+                .unwrap();
         }
     })
 }

@@ -25,7 +25,10 @@ pub use idx::{load_images, load_labels, parse_images, parse_labels, IdxError, Im
 pub use mnist::{Mnist, MnistSplit};
 pub use progress::{EpochStats, Progress};
 pub use text::{Bigram, Corpus, TextError};
-pub use weights::{load_network, load_weights, save_network, save_weights, WeightsError};
+pub use weights::{
+    load_network, load_network_with, load_weights, load_weights_with, save_network, save_weights,
+    NonFinite, WeightsError,
+};
 
 use std::io::{self, Read};
 

@@ -12,6 +12,8 @@
 //!
 //! Loading takes the count the caller expects and allocates for that many values only, never
 //! for what a file's header claims; a mismatch is reported before any payload is read.
+//! A file holding inf or NaN (the weights of a diverged training run) is refused unless
+//! the caller asks for it with [`NonFinite::Allow`].
 
 use std::error::Error;
 use std::fmt;
@@ -70,6 +72,23 @@ pub enum WeightsError {
         expected: u32,
         found: u32,
     },
+    /// A parameter is inf or NaN (and [`NonFinite::Allow`] was not asked for).
+    NonFiniteValue {
+        path: PathBuf,
+        /// The first such parameter, counting from 0 in file order.
+        index: usize,
+        value: f32,
+    },
+}
+
+/// What loading does with parameters that are inf or NaN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NonFinite {
+    /// Fail with [`WeightsError::NonFiniteValue`]: such weights make every prediction NaN.
+    #[default]
+    Refuse,
+    /// Load them as they are (to inspect a diverged run, say).
+    Allow,
 }
 
 impl fmt::Display for WeightsError {
@@ -108,6 +127,12 @@ impl fmt::Display for WeightsError {
             Checksum { path, expected, found } => write!(
                 f,
                 "corrupt weights file `{}`: expected checksum {expected:#010x}, found {found:#010x}",
+                path.display()
+            ),
+            NonFiniteValue { path, index, value } => write!(
+                f,
+                "`{}` holds a non-finite weight: expected finite values, found {value} at index \
+                 {index}; load with `NonFinite::Allow` to accept it",
                 path.display()
             ),
         }
@@ -205,14 +230,23 @@ pub fn write_weights(out: &mut impl Write, params: &[f32]) -> io::Result<()> {
     out.write_all(&crc.finish().to_le_bytes())
 }
 
-/// Reads a weights file that must hold exactly `expected` parameters.
+/// Reads a weights file that must hold exactly `expected` finite parameters.
 pub fn load_weights(path: impl AsRef<Path>, expected: usize) -> Result<Vec<f32>, WeightsError> {
+    load_weights_with(path, expected, NonFinite::Refuse)
+}
+
+/// [`load_weights`], saying what to do with inf and NaN.
+pub fn load_weights_with(
+    path: impl AsRef<Path>,
+    expected: usize,
+    non_finite: NonFinite,
+) -> Result<Vec<f32>, WeightsError> {
     let path = path.as_ref();
     let file = File::open(path).map_err(|source| WeightsError::Io {
         path: path.into(),
         source,
     })?;
-    read_weights(&mut BufReader::new(file), path, expected)
+    read_weights_with(&mut BufReader::new(file), path, expected, non_finite)
 }
 
 /// Reads a weights file into `out`, which must have the file's parameter count; `out` is left
@@ -231,23 +265,43 @@ pub fn save_network<N: Network<f32>>(path: impl AsRef<Path>, net: &N) -> Result<
     save_weights(path, &params)
 }
 
-/// Loads a network's parameters saved by [`save_network`]; the network is unchanged on error.
+/// Loads a network's parameters saved by [`save_network`], refusing inf and NaN; the network
+/// is unchanged on error.
 pub fn load_network<N: Network<f32>>(
     path: impl AsRef<Path>,
     net: &mut N,
 ) -> Result<(), WeightsError> {
-    let params = load_weights(path, N::PARAMS)?;
+    load_network_with(path, net, NonFinite::Refuse)
+}
+
+/// [`load_network`], saying what to do with inf and NaN.
+pub fn load_network_with<N: Network<f32>>(
+    path: impl AsRef<Path>,
+    net: &mut N,
+    non_finite: NonFinite,
+) -> Result<(), WeightsError> {
+    let params = load_weights_with(path, N::PARAMS, non_finite)?;
     net.copy_params_from(&params)
         .expect("the buffer has `N::PARAMS` values");
     Ok(())
 }
 
-/// Reads the format from `r`, which must hold exactly `expected` parameters; `path` only
-/// names the source in errors.
+/// Reads the format from `r`, which must hold exactly `expected` finite parameters; `path`
+/// only names the source in errors.
 pub fn read_weights(
     r: &mut impl Read,
     path: &Path,
     expected: usize,
+) -> Result<Vec<f32>, WeightsError> {
+    read_weights_with(r, path, expected, NonFinite::Refuse)
+}
+
+/// [`read_weights`], saying what to do with inf and NaN.
+pub fn read_weights_with(
+    r: &mut impl Read,
+    path: &Path,
+    expected: usize,
+    non_finite: NonFinite,
 ) -> Result<Vec<f32>, WeightsError> {
     let io_err = |source| WeightsError::Io {
         path: path.to_path_buf(),
@@ -337,6 +391,14 @@ pub fn read_weights(
             found,
         });
     }
+    // After the checksum: a corrupt file is reported as corrupt, not as holding a NaN.
+    if non_finite == NonFinite::Refuse {
+        if let Some(index) = params.iter().position(|v| !v.is_finite()) {
+            let value = params[index];
+            let path = path.into();
+            return Err(WeightsError::NonFiniteValue { path, index, value });
+        }
+    }
     Ok(params)
 }
 
@@ -386,7 +448,7 @@ mod tests {
         let mut params: Vec<f32> = (0..5000).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
         params[7] = f32::MIN_POSITIVE / 2.0; // subnormal
         params[8] = -0.0;
-        params[9] = f32::INFINITY;
+        params[9] = f32::MAX;
         save_weights(&path, &params).unwrap();
         assert!(
             !dir.join("net.weights.tmp").exists(),
@@ -511,6 +573,40 @@ mod tests {
                 found: 31,
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_unless_allowed() {
+        for (bad, shown) in [
+            (f32::NAN, "NaN"),
+            (f32::INFINITY, "inf"),
+            (-f32::INFINITY, "-inf"),
+        ] {
+            let bytes = encode(&[1.0, 2.0, bad, 3.0]);
+            let e = load(&bytes, 4).unwrap_err();
+            assert!(
+                matches!(e, WeightsError::NonFiniteValue { index: 2, .. }),
+                "{e:?}"
+            );
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "`w.bin` holds a non-finite weight: expected finite values, found {shown} \
+                     at index 2; load with `NonFinite::Allow` to accept it"
+                )
+            );
+            let back = read_weights_with(&mut &bytes[..], Path::new("w.bin"), 4, NonFinite::Allow);
+            let back = back.unwrap();
+            assert_eq!(back[2].to_bits(), bad.to_bits());
+        }
+        // A corrupt file is reported as corrupt, whatever its values.
+        let mut bytes = encode(&[f32::NAN]);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert!(matches!(
+            load(&bytes, 1),
+            Err(WeightsError::Checksum { .. })
         ));
     }
 }

@@ -126,10 +126,10 @@ fn tiny_checks() {
     let mut trainer = Trainer::<f64, Tiny<f64>>::new();
     let mut opt = Sgd::new(0.1);
     let (x, t) = (SVector::from(x), SVector::from([1.0, -1.0]));
-    let first = trainer.step(&mut net, &mut opt, &Mse, [(&x, &t)]);
+    let first = trainer.step(&mut net, &mut opt, &Mse, [(&x, &t)]).unwrap();
     let mut last = first;
     for _ in 0..50 {
-        last = trainer.step(&mut net, &mut opt, &Mse, [(&x, &t)]);
+        last = trainer.step(&mut net, &mut opt, &Mse, [(&x, &t)]).unwrap();
     }
     assert!(last < first / 10.0, "loss {first} → {last}");
 }

@@ -78,8 +78,8 @@ fn batch_path_matches_per_sample() {
         &mut Sgd::new(0.1),
         &SoftmaxCrossEntropy,
         xs.iter().zip(ts.iter()),
-    );
-    let lb = all.step(&mut b, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ts);
+    ).unwrap();
+    let lb = all.step(&mut b, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ts).unwrap();
     assert!((la - lb).abs() < 1e-14, "{la} vs {lb}");
     let mut pa = vec![0.0; Small::<f64>::PARAMS];
     let mut pb = vec![0.0; Small::<f64>::PARAMS];

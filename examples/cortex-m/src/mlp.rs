@@ -79,7 +79,8 @@ pub fn train(clock: &impl Clock, mut report: impl FnMut(&Epoch)) -> u64 {
                 &mut opt,
                 &SoftmaxCrossEntropy,
                 xs[..n].iter().zip(&ts[..n]),
-            );
+            )
+            .expect("training diverged");
             instructions += clock.now() - t0;
             steps += 1;
         }

@@ -17,7 +17,20 @@ pub use smooth::{sigmoid, Elu, Gelu, GeluTanh, Selu, Sigmoid, Silu, Softplus, Ta
 use crate::{Flat, InPlace, Layer, NoParams, NoRecord, Scalar, Zeros};
 use nalgebra::SVector;
 
-/// A scalar function and its derivative.
+/// `v`, or `x` itself when `x` is NaN: a derivative's constant pieces would otherwise turn a
+/// NaN input into a finite gradient.
+#[inline(always)]
+pub(crate) fn keep_nan<T: Scalar>(x: T, v: T) -> T {
+    // `x != x` only for NaN (`RealField` has no `is_nan`).
+    #[allow(clippy::eq_op)]
+    if x != x {
+        x
+    } else {
+        v
+    }
+}
+
+/// A scalar function and its derivative; both must map NaN to NaN.
 pub trait Elementwise<T: Scalar>: Clone {
     const KIND: &'static str;
     fn f(&self, x: T) -> T;
@@ -98,20 +111,36 @@ pub struct Softmax<const N: usize>;
 
 crate::no_params!(Softmax<; const N: usize>);
 
-/// Writes softmax(x) into `y` (stable: shifts by the maximum first).
+/// The shift that softmax and its losses take their exponentials of: `(k, m, z)` with `k`
+/// the first maximum of `x`, `m = x[k]`, and `z(v) = v − m` except that `z(m) = 0` exactly,
+/// which defines the infinite limits (+inf logits share the probability, all −inf is
+/// uniform) where inf − inf would be NaN. `m` is NaN if some value is, and so then is every
+/// `z`; `None` for an empty slice.
+#[allow(clippy::eq_op)] // `v != v` only for NaN (`RealField` has no `is_nan`)
+pub fn max_shifted<T: Scalar>(x: &[T]) -> Option<(usize, T, impl Fn(T) -> T)> {
+    let mut k = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v != v {
+            k = i;
+            break;
+        }
+        if v > x[k] {
+            k = i;
+        }
+    }
+    let m = *x.get(k)?;
+    Some((k, m, move |v: T| if v == m { T::zero() } else { v - m }))
+}
+
+/// Writes softmax(x) into `y` (stable: shifts by the maximum first; see [`max_shifted`] for
+/// infinite and NaN inputs).
 pub fn softmax_into<T: Scalar>(x: &[T], y: &mut [T]) {
-    let m = x
-        .iter()
-        .fold(x.first().copied().unwrap_or(T::zero()), |m, &v| {
-            if v > m {
-                v
-            } else {
-                m
-            }
-        });
+    let Some((_, _, shift)) = max_shifted(x) else {
+        return;
+    };
     let mut sum = T::zero();
     for (y, &x) in y.iter_mut().zip(x) {
-        *y = (x - m).exp();
+        *y = shift(x).exp();
         sum += *y;
     }
     let inv = T::one() / sum;
@@ -185,6 +214,12 @@ mod tests {
         for (a, b) in big.iter().zip(y) {
             assert!((a - b).abs() < 1e-15);
         }
+        // Infinite logits take their limits (inf − inf would be NaN).
+        let inf = f64::INFINITY;
+        softmax_into(&[inf, 0.0, inf], &mut y);
+        assert_eq!(y, [0.5, 0.0, 0.5]);
+        softmax_into(&[-inf, -inf, 0.0], &mut y);
+        assert_eq!(y, [0.0, 0.0, 1.0]);
     }
 
     /// Inputs over every kind's interesting range (both sides of 0, ±3 and 6, a softplus
@@ -252,6 +287,56 @@ mod tests {
         exercise(GeluTanh, 14);
         exercise(HardSigmoid, 15);
         exercise(HardSwish, 16);
+    }
+
+    /// NaN in, NaN out, forward and backward (PyTorch's `relu(nan)` is NaN): a network fed
+    /// NaN must not return a finite, confident answer.
+    fn propagates_nan<A: Elementwise<f64> + Elementwise<f32>>(a: A) {
+        let y = Elementwise::<f64>::f(&a, f64::NAN);
+        assert!(
+            y.is_nan(),
+            "{}: f(NaN) = {y}",
+            <A as Elementwise<f64>>::KIND
+        );
+        let d = Elementwise::<f64>::df(&a, f64::NAN, y);
+        assert!(
+            d.is_nan(),
+            "{}: f′(NaN) = {d}",
+            <A as Elementwise<f64>>::KIND
+        );
+        assert!(Elementwise::<f32>::f(&a, f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn every_kind_propagates_nan() {
+        propagates_nan(Relu);
+        propagates_nan(Sigmoid);
+        propagates_nan(Tanh);
+        propagates_nan(Relu6);
+        propagates_nan(Selu);
+        propagates_nan(Silu);
+        propagates_nan(Gelu);
+        propagates_nan(GeluTanh);
+        propagates_nan(HardSigmoid);
+        propagates_nan(HardSwish);
+    }
+
+    #[test]
+    fn parameterised_kinds_propagate_nan() {
+        for a in [Elu::<f64>::default(), Elu::new(0.3)] {
+            assert!(
+                a.f(f64::NAN).is_nan() && a.df(f64::NAN, f64::NAN).is_nan(),
+                "elu"
+            );
+        }
+        for a in [Softplus::<f64>::default(), Softplus::new(4.0, 20.0)] {
+            assert!(
+                a.f(f64::NAN).is_nan() && a.df(f64::NAN, f64::NAN).is_nan(),
+                "softplus"
+            );
+        }
+        let l = LeakyRelu::<f64>::new(0.1);
+        assert!(l.f(f64::NAN).is_nan() && l.df(f64::NAN, f64::NAN).is_nan());
     }
 
     #[test]

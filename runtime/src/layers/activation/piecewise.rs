@@ -2,13 +2,13 @@
 //! comparisons, with PyTorch's choice of derivative at every kink.
 //!
 //! At a kink f has no derivative; PyTorch picks one side, and so do we, case by case (each
-//! type's docs say which). NaN inputs follow PyTorch's comparisons too: each branch is
-//! written in the order PyTorch tests it, so a NaN takes the same (last) branch.
+//! type's docs say which). A NaN input gives NaN, from f as in PyTorch, and from f′ too
+//! (where PyTorch's backward may give 0 or 1): a NaN must never become a finite answer.
 
-use super::Elementwise;
+use super::{keep_nan, Elementwise};
 use crate::Scalar;
 
-/// max(0, x); f′(0) is taken as 0, as in PyTorch.
+/// max(0, x); f′(0) is taken as 0, as in PyTorch; relu(NaN) = NaN, as in PyTorch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Relu;
 
@@ -16,19 +16,16 @@ impl<T: Scalar> Elementwise<T> for Relu {
     const KIND: &'static str = "relu";
     #[inline(always)]
     fn f(&self, x: T) -> T {
-        if x > T::zero() {
-            x
-        } else {
+        // `x < 0` rather than `!(x > 0)`: a NaN fails it and passes through.
+        if x < T::zero() {
             T::zero()
+        } else {
+            x
         }
     }
     #[inline(always)]
     fn df(&self, x: T, _y: T) -> T {
-        if x > T::zero() {
-            T::one()
-        } else {
-            T::zero()
-        }
+        keep_nan(x, if x > T::zero() { T::one() } else { T::zero() })
     }
 }
 
@@ -58,11 +55,7 @@ impl<T: Scalar> Elementwise<T> for LeakyRelu<T> {
     }
     #[inline(always)]
     fn df(&self, x: T, _y: T) -> T {
-        if x > T::zero() {
-            T::one()
-        } else {
-            self.slope
-        }
+        keep_nan(x, if x > T::zero() { T::one() } else { self.slope })
     }
 }
 
@@ -95,11 +88,8 @@ impl<T: Scalar> Elementwise<T> for Relu6 {
     }
     #[inline(always)]
     fn df(&self, x: T, _y: T) -> T {
-        if x <= T::zero() || x >= T::of(6.0) {
-            T::zero()
-        } else {
-            T::one()
-        }
+        let inside = x > T::zero() && x < T::of(6.0);
+        keep_nan(x, if inside { T::one() } else { T::zero() })
     }
 }
 
@@ -119,11 +109,15 @@ impl<T: Scalar> Elementwise<T> for HardSigmoid {
     }
     #[inline(always)]
     fn df(&self, x: T, _y: T) -> T {
-        if x > T::of(-3.0) && x < T::of(3.0) {
-            T::one() / T::of(6.0)
-        } else {
-            T::zero()
-        }
+        let inside = x > T::of(-3.0) && x < T::of(3.0);
+        keep_nan(
+            x,
+            if inside {
+                T::one() / T::of(6.0)
+            } else {
+                T::zero()
+            },
+        )
     }
 }
 
@@ -152,7 +146,7 @@ impl<T: Scalar> Elementwise<T> for HardSwish {
             // (2x + 3)/6 in PyTorch's form.
             x / three + T::of(0.5)
         } else {
-            T::one()
+            keep_nan(x, T::one())
         }
     }
 }

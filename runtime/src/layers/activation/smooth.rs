@@ -6,7 +6,7 @@
 //! GELU's negative tail. The values are PyTorch's up to rounding; where PyTorch's own formula
 //! would cancel (1 + erf(x/√2) or 1 + tanh(u) for x ≪ 0) ours keeps the relative accuracy.
 
-use super::Elementwise;
+use super::{keep_nan, Elementwise};
 use crate::Scalar;
 use core::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 
@@ -93,7 +93,7 @@ impl<T: Scalar> Elementwise<T> for Elu<T> {
         if x <= T::zero() {
             self.alpha * x.exp()
         } else {
-            T::one()
+            keep_nan(x, T::one())
         }
     }
 }
@@ -127,7 +127,7 @@ impl<T: Scalar> Elementwise<T> for Selu {
         if x <= T::zero() {
             T::of(Selu::ALPHA * Selu::SCALE) * x.exp()
         } else {
-            T::of(Selu::SCALE)
+            keep_nan(x, T::of(Selu::SCALE))
         }
     }
 }
