@@ -574,6 +574,8 @@ mod tests {
     use crate::layer::contract::{check_overwrites, check_overwrites_at, random};
     use crate::layers::sequence_fixtures as fx;
     use crate::rng::SplitMix64;
+    use std::vec;
+    use std::vec::Vec;
 
     /// o = ⌊(l + pad − d(k − 1) − 1) / s⌋ + 1, written out independently of the layer.
     const fn out(l: usize, k: usize, s: usize, pad: usize, d: usize) -> usize {
@@ -583,9 +585,12 @@ mod tests {
     /// The `Conv1d` type of a geometry, deriving `OL`, `KC`, `IN`, `OUT`:
     /// `l, ic => oc; k s (pl, pr) d g bias`.
     macro_rules! conv {
-        ($l:expr, $ic:expr => $oc:expr; $k:expr, $s:expr, ($pl:expr, $pr:expr), $d:expr, $g:expr, $bias:expr) => {
+        ($l:expr, $($rest:tt)*) => {
+            conv!(f64; $l, $($rest)*)
+        };
+        ($t:ty; $l:expr, $ic:expr => $oc:expr; $k:expr, $s:expr, ($pl:expr, $pr:expr), $d:expr, $g:expr, $bias:expr) => {
             Conv1d<
-                f64,
+                $t,
                 { $l },
                 { $ic },
                 { $oc },
@@ -692,6 +697,149 @@ mod tests {
             &<conv!(16, 6 => 6; 5, 3, (3, 0), 1, 3, true)>::new(Init::HeUniform, &mut rng),
             &mut rng,
         );
+    }
+
+    /// The formula of the module docs, written out directly: `(y, dx, dweight, dbias)` at
+    /// upstream gradient `dy`, for geometry `(l, ic, oc, k, s, pl, d, g)`.
+    #[allow(clippy::type_complexity)]
+    fn reference(
+        (l, ic, oc, k, s, pl, d, g): (usize, usize, usize, usize, usize, usize, usize, usize),
+        ol: usize,
+        w: &[f64],
+        b: &[f64],
+        x: &[f64],
+        dy: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (cg, og) = (ic / g, oc / g);
+        let (mut y, mut dx) = (vec![0.0; ol * oc], vec![0.0; l * ic]);
+        let (mut dw, mut db) = (vec![0.0; w.len()], vec![0.0; oc]);
+        for t in 0..ol {
+            for o in 0..oc {
+                y[t * oc + o] = b[o];
+                db[o] += dy[t * oc + o];
+                for c in 0..cg {
+                    for kk in 0..k {
+                        let p = (t * s + kk * d) as isize - pl as isize;
+                        if p < 0 || p >= l as isize {
+                            continue;
+                        }
+                        let xi = p as usize * ic + (o / og) * cg + c;
+                        let wi = (o * cg + c) * k + kk;
+                        y[t * oc + o] += w[wi] * x[xi];
+                        dw[wi] += dy[t * oc + o] * x[xi];
+                        dx[xi] += dy[t * oc + o] * w[wi];
+                    }
+                }
+            }
+        }
+        (y, dx, dw, db)
+    }
+
+    /// The layer at scalar `T`, with random parameters, input and upstream gradient, against
+    /// [`reference`] in `f64`: every value within `tol·(1 + |expected|)`.
+    fn against_reference<T: Scalar, Lr: Layer<T, Input: crate::Flat<T>> + Zeros>(
+        geometry: (usize, usize, usize, usize, usize, usize, usize, usize),
+        tol: f64,
+        seed: u64,
+    ) {
+        use crate::Flat;
+        let mut rng = SplitMix64::new(seed);
+        let mut draw = |n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|_| T::of(crate::rng::uniform_sym(&mut rng, 1.0)).to_f64())
+                .collect()
+        };
+        let mut layer = Lr::zeros();
+        let w = draw(layer.tensor(0).len());
+        let b = if Lr::TENSORS == 2 {
+            draw(layer.tensor(1).len())
+        } else {
+            vec![0.0; geometry.2]
+        };
+        layer
+            .tensor_mut(0)
+            .iter_mut()
+            .zip(&w)
+            .for_each(|(p, &v)| *p = T::of(v));
+        if Lr::TENSORS == 2 {
+            layer
+                .tensor_mut(1)
+                .iter_mut()
+                .zip(&b)
+                .for_each(|(p, &v)| *p = T::of(v));
+        }
+        let (mut x, mut dy) = (Lr::Input::zeros(), Lr::Output::zeros());
+        let xs = draw(x.flat().len());
+        let dys = draw(dy.flat().len());
+        x.flat_mut()
+            .iter_mut()
+            .zip(&xs)
+            .for_each(|(p, &v)| *p = T::of(v));
+        dy.flat_mut()
+            .iter_mut()
+            .zip(&dys)
+            .for_each(|(p, &v)| *p = T::of(v));
+        let ol = dys.len() / geometry.2;
+        let (y_want, dx_want, dw_want, db_want) = reference(geometry, ol, &w, &b, &xs, &dys);
+
+        let close = |what: &str, found: &[T], want: &[f64]| {
+            assert_eq!(found.len(), want.len());
+            for (i, (a, b)) in found.iter().zip(want).enumerate() {
+                let a = a.to_f64();
+                assert!(
+                    (a - b).abs() <= tol * (1.0 + b.abs()),
+                    "{geometry:?} {what}[{i}]: {a} vs reference {b}"
+                );
+            }
+        };
+        let mut y = Lr::Output::zeros();
+        layer.forward(&x, &mut y);
+        close("y", y.flat(), &y_want);
+        let (mut dx, mut g) = (Lr::Input::zeros(), Lr::Grad::zeros());
+        layer.backward(&x, &y, &Lr::Record::zeros(), &dy, Some(&mut dx), &mut g);
+        close("dx", dx.flat(), &dx_want);
+        close("dweight", g.tensor(0), &dw_want);
+        if Lr::TENSORS == 2 {
+            close("dbias", g.tensor(1), &db_want);
+        }
+    }
+
+    #[test]
+    fn larger_geometries_against_the_formula() {
+        // Channel counts that leave every remainder of the register blocks, long sequences,
+        // and both product shapes (one product when D = 1 and G = 1, else per group and tap).
+        macro_rules! case {
+            ($t:ty, $tol:expr, $seed:expr; $l:expr, $ic:expr => $oc:expr; $k:expr, $s:expr, ($pl:expr, $pr:expr), $d:expr, $g:expr, $bias:expr) => {
+                against_reference::<$t, conv!($t; $l, $ic => $oc; $k, $s, ($pl, $pr), $d, $g, $bias)>(
+                    ($l, $ic, $oc, $k, $s, $pl, $d, $g),
+                    $tol,
+                    $seed,
+                )
+            };
+        }
+        case!(f64, 1e-12, 1; 40, 5 => 19; 5, 1, (2, 2), 1, 1, true);
+        case!(f64, 1e-12, 2; 64, 16 => 33; 3, 2, (1, 0), 1, 1, false);
+        case!(f64, 1e-12, 3; 50, 6 => 12; 3, 1, (4, 4), 4, 3, true);
+        case!(f64, 1e-12, 4; 31, 24 => 24; 7, 1, (3, 3), 1, 24, true);
+        case!(f32, 1e-5, 5; 40, 5 => 19; 5, 1, (2, 2), 1, 1, true);
+        case!(f32, 1e-5, 6; 64, 16 => 33; 3, 2, (1, 0), 1, 1, false);
+        case!(f32, 1e-5, 7; 50, 6 => 12; 3, 1, (4, 4), 4, 3, true);
+        case!(f32, 1e-5, 8; 33, 1 => 3; 9, 1, (4, 4), 1, 1, true);
+    }
+
+    #[test]
+    fn interior_and_edge_steps() {
+        // Steps LO..HI read no padding: padding (2, 2) and kernel 5 at stride 1 over 40
+        // steps, outputs 2..38; strided, the first window starts in the padding; the last
+        // geometry has no interior at all.
+        type A = conv!(40, 5 => 19; 5, 1, (2, 2), 1, 1, true);
+        assert_eq!((A::LO, A::HI), (2, 38));
+        type B = conv!(10, 2 => 3; 3, 2, (1, 1), 1, 1, true);
+        assert_eq!((B::LO, B::HI, <B as Layer<f64>>::MACS), (1, 5, 5 * 3 * 6));
+        type Dl = conv!(12, 2 => 4; 3, 1, (2, 2), 2, 1, true);
+        assert_eq!((Dl::LO, Dl::HI), (2, 10));
+        type C = conv!(3, 2 => 3; 5, 1, (2, 2), 1, 1, true);
+        assert_eq!(C::LO, C::HI);
     }
 
     #[test]
