@@ -197,7 +197,9 @@ pub mod __private {
 pub mod prelude {
     pub use crate::network;
     pub use stacknet_runtime::init::Init;
-    pub use stacknet_runtime::loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, L1};
+    pub use stacknet_runtime::loss::{
+        perplexity, BinaryCrossEntropy, Loss, Mse, SequenceCrossEntropy, SoftmaxCrossEntropy, L1,
+    };
     pub use stacknet_runtime::nalgebra::{SMatrix, SVector};
     pub use stacknet_runtime::optim::{
         Adadelta, Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd, SgdMomentum,
