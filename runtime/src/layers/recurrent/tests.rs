@@ -132,7 +132,10 @@ fn of<T: Scalar>(v: &[f64]) -> Vec<T> {
 
 /// One fixture case: forward, training forward and backward, from zeros and from the
 /// case's state, everything against PyTorch to `tol` (relative to 1 + |value|).
-fn check_case<T: Scalar, L: Stateful<T, Grad = L>>(name: &str, tol: f64) {
+fn check_case<T: Scalar, L: Stateful<T, Grad = L>>(name: &str, tol: f64)
+where
+    L::Input: Flat<T>,
+{
     let case = torch::CASES
         .iter()
         .find(|c| c.name == name)
