@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# MLPerf Tiny's ResNet-8 and DS-CNN: stacknet beside onnxruntime (inference) and PyTorch eager
-# (inference and training) on the same weights and inputs, one after another in the same run,
-# every figure printed as a ratio (stacknet's time / the peer's).
+# MLPerf Tiny's ResNet-8 and DS-CNN, and the mnist_rows LSTM (LSTM(128) over 28 steps of 28
+# features, dense 10): stacknet beside onnxruntime (inference) and PyTorch eager (inference and
+# training) on the same weights and inputs, one after another in the same run, every figure
+# printed as a ratio (stacknet's time / the peer's).
 #
-#   bench/compare_tiny.sh [MODEL...]        # default: resnet8 dscnn
+#   bench/compare_tiny.sh [MODEL...]        # default: resnet8 dscnn lstm
 #
 # 1. builds examples/bench_tiny.rs (release, fat LTO, -C target-cpu=native) into target/bench;
 # 2. runs it pinned to one CPU: it writes the weights (SplitMix64 seed 0, PyTorch's order and
@@ -22,7 +23,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/target/bench-tiny
 mkdir -p "$OUT"
 MODELS=("$@")
-[[ ${#MODELS[@]} -gt 0 ]] || MODELS=(resnet8 dscnn)
+[[ ${#MODELS[@]} -gt 0 ]] || MODELS=(resnet8 dscnn lstm)
 CPU=${CPU:-1}
 PY=${PY:-$ROOT/target/bench-peers/.venv-peers/bin/python}
 if [[ ! -x "$PY" ]]; then
@@ -68,7 +69,7 @@ for line in open(sys.argv[2]):
     model, case, med, *_ = line.rstrip("\n").split("\t")
     peers[(model, case)] = float(med)
 parity_ok = all(l.rstrip().endswith("ok") for l in open(sys.argv[3]) if l.startswith("# parity"))
-names = {"resnet8": "ResNet-8", "dscnn": "DS-CNN"}
+names = {"resnet8": "ResNet-8", "dscnn": "DS-CNN", "lstm": "LSTM-128"}
 cases = [("infer_b1_us", "inference b1", "ort fwd b1", "torch fwd b1", 1),
          ("train_b1_us", "train step b1", None, "torch train b1", 1),
          ("train_b32_us_per_sample", "train b32 per sample", None, "torch train b32", 32)]

@@ -1,5 +1,5 @@
-//! MLPerf Tiny's ResNet-8 (CIFAR-10) and DS-CNN (keyword spotting) as stacknet networks:
-//! inference at batch 1, a training step at batch 1 and training at batch 32 (per sample), heap
+//! MLPerf Tiny's ResNet-8 (CIFAR-10) and DS-CNN (keyword spotting), and the `mnist_rows` LSTM,
+//! as stacknet networks: inference at batch 1, a training step at batch 1 and training at batch 32 (per sample), heap
 //! allocations per call, on one thread. Structured as `examples/bench.rs` (the LeNet-5
 //! benchmark), but timed as the Python peers time: the median of per-call times after a warm-up.
 //!
@@ -12,7 +12,7 @@
 //!   parameters after one SGD step at batch 32 (the training parity check), with a JSON manifest.
 //! - `--layers` times every layer's kernels on their own: inference at batch 1, and the
 //!   training forward and backward through the minibatch path at batch 32, per sample.
-//! - `--model resnet8` or `--model dscnn` runs one model (default: both).
+//! - `--model resnet8`, `--model dscnn` or `--model lstm` runs one model (default: all three).
 //!
 //! The models follow the reference Keras models of github.com/mlcommons/tiny
 //! (`benchmark/training/image_classification/keras_model.py` with 16 filters, and
@@ -23,6 +23,10 @@
 //! network without them on every side. DS-CNN averages over its whole 25×5 map
 //! (`global_avg_pool2d`); the reference's `AveragePooling2D(pool_size=(24, 5))` leaves out the
 //! last row, a difference of 5 additions in 8,000 values.
+//!
+//! `lstm` is `examples/mnist_rows.rs`'s model (issue 9's sequence benchmark): PyTorch's
+//! `nn.LSTM(28, 128, batch_first=True)` over 28 steps of 28 features, its last hidden state into
+//! `nn.Linear(128, 10)`; the inputs are uniform [0, 1) like the pixels it reads.
 
 use stacknet::prelude::*;
 use stacknet::runtime::rand_core::RngCore;
@@ -82,6 +86,16 @@ network! {
         },
         global_avg_pool2d,
         fc: dense(12),
+    }
+}
+
+network! {
+    /// `examples/mnist_rows.rs`'s LSTM: 28 steps of 28 features, LSTM(128), the last hidden
+    /// state into a dense layer of 10.
+    #[derive(Clone)]
+    pub struct MnistRows(input: [28, 28]) {
+        lstm: lstm(128),
+        fc: dense(10),
     }
 }
 
@@ -551,6 +565,12 @@ fn profile_dscnn(n: Counts) {
     );
 }
 
+fn profile_lstm(n: Counts) {
+    let mut net = Box::new(MnistRows::<f32>::new(&mut SplitMix64::new(0)));
+    profile_heading("LSTM(128) over 28 steps", n);
+    profile!(net, n, [lstm, fc]);
+}
+
 fn run(args: Vec<String>) {
     let json = args.iter().any(|a| a == "--json");
     let layers = args.iter().any(|a| a == "--layers");
@@ -584,6 +604,18 @@ fn run(args: Vec<String>) {
             let net64 = || Box::new(DsCnn::<f64>::new(&mut SplitMix64::new(0)));
             let f = bench_model("dscnn", net, net64, dir.as_deref(), n);
             report::<DsCnn<f32>>("dscnn", &f, n, json);
+        }
+    }
+    if wants("lstm") {
+        if layers {
+            profile_lstm(n);
+        } else {
+            let net = Box::new(MnistRows::<f32>::new(&mut SplitMix64::new(0)));
+            // 4·128·(28 + 128 + 2) + 128·10 + 10.
+            assert_eq!(MnistRows::<f32>::PARAMS, 82_186);
+            let net64 = || Box::new(MnistRows::<f64>::new(&mut SplitMix64::new(0)));
+            let f = bench_model("lstm", net, net64, dir.as_deref(), n);
+            report::<MnistRows<f32>>("lstm", &f, n, json);
         }
     }
 }

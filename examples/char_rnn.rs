@@ -179,7 +179,12 @@ impl Work {
                 self.states[k] = Zeros::zeros();
             }
             let y = net.forward_train_from(&x, &mut self.states[k], &mut self.record);
-            total += SequenceCrossEntropy.value_and_grad(y, &targets, &mut self.dy);
+            total += Loss::value_and_grad(
+                &SequenceCrossEntropy::<STEPS, 96>,
+                y,
+                &targets,
+                &mut self.dy,
+            );
             net.backward(&self.record, &self.dy, &mut self.grad, None);
         }
         scale(&mut self.grad, 1.0 / starts.len() as f32);
@@ -206,7 +211,7 @@ fn perplexity(net: &CharLstm<f32>, text: &Corpus) -> f64 {
     while at + STEPS < text.len() {
         let (x, targets) = chunk(&text.ids, at);
         let y = net.forward_from(&x, &mut state);
-        nll += SequenceCrossEntropy.value(&y, &targets) as f64 * STEPS as f64;
+        nll += Loss::value(&SequenceCrossEntropy::<STEPS, 96>, &y, &targets) as f64 * STEPS as f64;
         n += STEPS;
         at += STEPS;
     }

@@ -9,6 +9,18 @@
 //! - [`data`] (feature `std`): MNIST's IDX loader, minibatch orders, a progress bar,
 //!   confusion matrices, a weights file and the examples' command line.
 //! - [`prelude`]: what a training program needs in scope.
+//!
+//! Sequences: a network declared `(input: [steps, features])` reads a sequence and one
+//! declared `(tokens: [steps])` reads token ids (`[u32; steps]`), through `embedding`,
+//! `rnn`/`gru`/`lstm`, `conv1d`, pools over time and per-step `dense`; a network with
+//! recurrent layers also gets `forward_from`/`forward_train_from` and a `…State` type, which
+//! carry the hidden state from one chunk of a long sequence to the next.
+//!
+//! The examples (`cargo run --release --example NAME`): `lenet` (LeNet-5 on the bundled MNIST
+//! digits), `resnet` (a residual network with batch norm), `mnist_rows` (an LSTM reading the
+//! digits row by row), `char_rnn` (a character-level LSTM language model on public-domain
+//! English text, against a bigram baseline), `mnist_mlp`, `xor`, `lenet_setups` (optimisers
+//! and schedules compared), and `bench` / `bench_tiny` (the benchmarks).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 #[cfg(feature = "std")]
@@ -197,7 +209,9 @@ pub mod __private {
 pub mod prelude {
     pub use crate::network;
     pub use stacknet_runtime::init::Init;
-    pub use stacknet_runtime::loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, L1};
+    pub use stacknet_runtime::loss::{
+        perplexity, BinaryCrossEntropy, Loss, Mse, SequenceCrossEntropy, SoftmaxCrossEntropy, L1,
+    };
     pub use stacknet_runtime::nalgebra::{SMatrix, SVector};
     pub use stacknet_runtime::optim::{
         Adadelta, Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd, SgdMomentum,

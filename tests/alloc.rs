@@ -95,6 +95,15 @@ network! {
     }
 }
 
+network! {
+    /// Recurrent layers: a bidirectional GRU over every step, then an LSTM's final state.
+    pub struct Recurrent(input: [6, 3]) {
+        gru: gru(4, sequences = true, bidirectional = true),
+        lstm: lstm(5),
+        fc: dense(2),
+    }
+}
+
 /// Runs every hot-path call of `N` once to warm up, then asserts none of them allocates.
 fn assert_heap_free<N: Network<f32>, O: Optimizer<f32, N>>(net: &mut N, opt: &mut O, label: &str)
 where
@@ -189,6 +198,30 @@ fn block_network_hot_paths_are_heap_free() {
                 .unwrap();
         });
         assert_eq!(n, 0, "BatchTrainer::step allocated on a block network");
+    });
+}
+
+#[test]
+fn recurrent_hot_paths_are_heap_free() {
+    big_stack(|| {
+        let mut net = Box::new(Recurrent::<f32>::new(&mut SplitMix64::new(6)));
+        assert_heap_free(&mut *net, &mut *Box::new(Adam::new(1e-3)), "recurrent/adam");
+        // The carried-state path too.
+        let x = SVector::<f32, 18>::from_fn(|i, _| i as f32 / 18.0);
+        let mut state = RecurrentState::zeros();
+        let mut rec = Box::new(<Recurrent<f32> as Network<f32>>::Record::zeros());
+        for round in 0..2 {
+            let inference = allocations(|| {
+                std::hint::black_box(net.forward_from(&x, &mut state));
+            });
+            let training = allocations(|| {
+                std::hint::black_box(net.forward_train_from(&x, &mut state, &mut rec));
+            });
+            if round == 1 {
+                assert_eq!(inference, 0, "forward_from allocated");
+                assert_eq!(training, 0, "forward_train_from allocated");
+            }
+        }
     });
 }
 

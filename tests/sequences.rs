@@ -91,7 +91,7 @@ fn sequence_gradients_match_finite_differences() {
         &net,
         &x,
         &targets,
-        &SequenceCrossEntropy,
+        &SequenceCrossEntropy::<6, 5>,
         24,
         |info, err| {
             assert!(err < 1e-6, "{info}: {err:e}");
@@ -201,13 +201,13 @@ fn carried_state_gradients_match_finite_differences() {
         let (mut n, mut state) = (n.clone(), start.clone());
         let mut rec = Box::new(<Chunk<f64> as Network<f64>>::Record::zeros());
         let y = *n.forward_train_from(&x, &mut state, &mut rec);
-        SequenceCrossEntropy.value(&y, &targets)
+        SequenceCrossEntropy::<4, 2>.value(&y, &targets)
     };
     let (mut trained, mut state) = (net.clone(), start.clone());
     let mut rec = Box::new(<Chunk<f64> as Network<f64>>::Record::zeros());
     let y = *trained.forward_train_from(&x, &mut state, &mut rec);
     let mut dy = SVector::<f64, 8>::zeros();
-    SequenceCrossEntropy.value_and_grad(&y, &targets, &mut dy);
+    SequenceCrossEntropy::<4, 2>.value_and_grad(&y, &targets, &mut dy);
     let mut grad = Box::new(<Chunk<f64> as Network<f64>>::Grad::zeros());
     trained.backward(&rec, &dy, &mut grad, None);
     for i in 0..Chunk::<f64>::TENSORS {
@@ -276,7 +276,7 @@ fn sequence_networks_have_pytorch_names_and_shapes() {
     assert_eq!(Tok::<f64>::tensor_info(0).to_string(), "embed.weight");
     assert_eq!(Tok::<f64>::tensor_info(0).shape.dims(), [9, 3]);
     // conv1d weight [out, in / groups, kernel].
-    assert_eq!(Tok::<f64>::tensor_info(4).shape.dims(), [4, 2, 2]);
+    assert_eq!(Tok::<f64>::tensor_info(5).shape.dims(), [4, 2, 2]);
 }
 
 /// PyTorch initialises recurrent layers U(−1/√hidden, 1/√hidden), biases included.

@@ -5,13 +5,15 @@
 Per model:
   1. PyTorch (eval mode) on stacknet's weights, first input of the pool, against stacknet's
      inference output: max |difference| / max |stacknet's logit| must be below 1e-4;
-  2. one SGD step (lr 0.01) at batch 32, batch norm in training mode, cross-entropy: the loss
-     against stacknet's (relative difference below 1e-4), and the parameter update (after -
-     before) computed in f64 on both sides (stacknet's `update_b32.f64`), max |difference| /
-     max |update| below 1e-9: the same gradients. The f32 updates of both are compared with
-     the f64 one on "# info" lines (f32 rounding, not a pass / fail criterion);
+  2. one SGD step (lr 0.01) at batch 32, batch norm (if any) in training mode, cross-entropy
+     (the LSTM backpropagates through all 28 steps): the loss against stacknet's (relative
+     difference below 1e-4), and the parameter update (after - before) computed in f64 on both
+     sides (stacknet's `update_b32.f64`), max |difference| / max |update| below 1e-9: the
+     same gradients. The f32 updates of both are compared with the f64 one on "# info" lines
+     (f32 rounding, not a pass / fail criterion);
   3. writes DIR/MODEL.onnx (opset 17, batch 1, built node by node from the same weights and
-     running statistics 0 / 1) and checks onnxruntime's output on the first input as in 1.
+     running statistics 0 / 1; the LSTM as one ONNX LSTM node, its gates reordered) and checks
+     onnxruntime's output on the first input as in 1.
 Prints one "# parity ..." line per check and exits non-zero if any fails.
 """
 import os

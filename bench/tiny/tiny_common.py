@@ -1,12 +1,16 @@
-"""MLPerf Tiny's ResNet-8 and DS-CNN in PyTorch and ONNX, on the weights stacknet wrote.
+"""MLPerf Tiny's ResNet-8 and DS-CNN, and the mnist_rows LSTM, in PyTorch and ONNX, on the
+weights stacknet wrote.
 
-`cargo run --release --example bench_tiny -- --write DIR` writes, per model M (resnet8, dscnn):
+`cargo run --release --example bench_tiny -- --write DIR` writes, per model M (resnet8, dscnn,
+lstm):
 
   DIR/M.json                    manifest: input shape, classes, parameter tensors (name, shape)
                                 in stacknet's order, the loss of one SGD step at batch 32
   DIR/M.params.f32              the parameters (SplitMix64 seed 0), raw little-endian f32, in
                                 PyTorch's state_dict order and layout ([out, in, kh, kw], bias;
-                                batch norm: weight = gamma, bias = beta)
+                                batch norm: weight = gamma, bias = beta; LSTM: weight_ih_l0
+                                [4H, in], weight_hh_l0 [4H, H], bias_ih_l0, bias_hh_l0, gates
+                                i, f, g, o)
   DIR/M.inputs.f32              the input pool: 64 inputs, uniform [0, 1) from SplitMix64(42)
   DIR/M.logits.f32              stacknet's inference output on the first input
   DIR/M.params_after_step.f32   the parameters after one SGD step (lr 0.01) at batch 32 on the
@@ -20,6 +24,8 @@ eps 1e-3 and momentum 0.99 (0.01 in PyTorch's convention), TensorFlow's SAME pad
 row / column of padding at the bottom / right), biases on every convolution; DS-CNN's dropout is
 left out (the identity at inference; the training figures are for the network without it) and
 it averages over its whole 25×5 map (the reference's AveragePooling2D((24, 5)) skips the last row).
+The LSTM is examples/mnist_rows.rs's: nn.LSTM(28, 128, batch_first=True) over [batch, 28, 28],
+its last hidden state into nn.Linear(128, 10).
 """
 import json
 import os
@@ -146,7 +152,20 @@ class DsCnn(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-MODELS = {"resnet8": ResNet8, "dscnn": DsCnn}
+class MnistRows(nn.Module):
+    """28 steps of 28 features (batch first), LSTM(128), the final hidden state, dense 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return self.fc(h[-1])
+
+
+MODELS = {"resnet8": ResNet8, "dscnn": DsCnn, "lstm": MnistRows}
 
 
 class Files:
@@ -188,9 +207,11 @@ class Files:
 
 
 def onnx_model(m, shape, opset=17):
-    """The eval-mode graph of `m` (a ResNet8 or DsCnn) built node by node with onnx.helper:
-    Conv with its explicit (asymmetric) pads, BatchNormalization with the running statistics,
-    Relu, Add, GlobalAveragePool, Flatten, Gemm. Input "input" [1, *shape], output "logits"."""
+    """The eval-mode graph of `m` built node by node with onnx.helper. ResNet8 and DsCnn: Conv
+    with its explicit (asymmetric) pads, BatchNormalization with the running statistics, Relu,
+    Add, GlobalAveragePool, Flatten, Gemm. MnistRows: Transpose to ONNX's [steps, batch,
+    features], one LSTM node (gates reordered from PyTorch's i, f, g, o to ONNX's i, o, f, c;
+    B = [b_ih, b_hh]), its Y_h flattened into Gemm. Input "input" [1, *shape], output "logits"."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -223,21 +244,41 @@ def onnx_model(m, shape, opset=17):
     def relu(x):
         return node("Relu", [x])
 
+    def lstm_(x, lstm, prefix):
+        """A one-layer, one-direction, batch-first nn.LSTM: Y_h [1, batch, H]. ONNX stacks
+        the gates i, o, f, c where PyTorch stacks i, f, g, o."""
+        h = lstm.hidden_size
+
+        def iofc(t):
+            i, f, g, o = t.detach().split(h)
+            return torch.cat([i, o, f, g]).unsqueeze(0)
+
+        w = tensor(prefix + ".W", iofc(lstm.weight_ih_l0))
+        r = tensor(prefix + ".R", iofc(lstm.weight_hh_l0))
+        b = tensor(prefix + ".B", torch.cat([iofc(lstm.bias_ih_l0), iofc(lstm.bias_hh_l0)], 1))
+        x = node("Transpose", [x], perm=[1, 0, 2])
+        out = name("lstm_h")
+        nodes.append(helper.make_node("LSTM", [x, w, r, b], ["", out], hidden_size=h))
+        return out
+
     x = "input"
-    x = relu(bn_(conv_(x, m.conv, "conv"), m.bn, "bn"))
-    if isinstance(m, ResNet8):
-        for s in ("stage1", "stage2", "stage3"):
-            st = getattr(m, s)
-            y = relu(bn_(conv_(x, st.conv1, s + ".conv1"), st.bn1, s + ".bn1"))
-            y = bn_(conv_(y, st.conv2, s + ".conv2"), st.bn2, s + ".bn2")
-            sc = x if st.shortcut is None else conv_(x, st.shortcut.conv, s + ".shortcut.conv")
-            x = relu(node("Add", [y, sc]))
+    if isinstance(m, MnistRows):
+        x = node("Flatten", [lstm_(x, m.lstm, "lstm")], axis=2)
     else:
-        for i, blk in enumerate(m.blocks):
-            p = f"blocks.{i}"
-            x = relu(bn_(conv_(x, blk.dw, p + ".dw"), blk.dw_bn, p + ".dw_bn"))
-            x = relu(bn_(conv_(x, blk.pw, p + ".pw"), blk.pw_bn, p + ".pw_bn"))
-    x = node("Flatten", [node("GlobalAveragePool", [x])], axis=1)
+        x = relu(bn_(conv_(x, m.conv, "conv"), m.bn, "bn"))
+        if isinstance(m, ResNet8):
+            for s in ("stage1", "stage2", "stage3"):
+                st = getattr(m, s)
+                y = relu(bn_(conv_(x, st.conv1, s + ".conv1"), st.bn1, s + ".bn1"))
+                y = bn_(conv_(y, st.conv2, s + ".conv2"), st.bn2, s + ".bn2")
+                sc = x if st.shortcut is None else conv_(x, st.shortcut.conv, s + ".shortcut.conv")
+                x = relu(node("Add", [y, sc]))
+        else:
+            for i, blk in enumerate(m.blocks):
+                p = f"blocks.{i}"
+                x = relu(bn_(conv_(x, blk.dw, p + ".dw"), blk.dw_bn, p + ".dw_bn"))
+                x = relu(bn_(conv_(x, blk.pw, p + ".pw"), blk.pw_bn, p + ".pw_bn"))
+        x = node("Flatten", [node("GlobalAveragePool", [x])], axis=1)
     w, b = tensor("fc.weight", m.fc.weight), tensor("fc.bias", m.fc.bias)
     nodes.append(helper.make_node("Gemm", [x, w, b], ["logits"], transB=1))
     graph = helper.make_graph(

@@ -3,27 +3,37 @@
 
 pub mod activation;
 pub mod batch_norm;
+pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
+pub mod embedding;
 pub mod flatten;
 pub mod global_pool;
 pub mod maxout;
 pub mod pool;
+pub mod pool1d;
 pub mod prelu;
 pub mod recurrent;
+#[cfg(test)]
+pub(crate) mod sequence_fixtures;
+pub mod time;
 
 pub use activation::{
     Activation, Elementwise, Elu, Gelu, GeluTanh, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6,
     Selu, Sigmoid, Silu, Softmax, Softplus, Tanh,
 };
 pub use batch_norm::{BatchNorm, BatchNormGrad};
+pub use conv1d::Conv1d;
 pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::{Embedding, TokenError};
 pub use flatten::Flatten;
 pub use global_pool::{GlobalAvgPool2d, GlobalMaxPool2d};
 pub use maxout::Maxout;
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use pool1d::{AvgPool1d, MaxPool1d};
 pub use prelu::PRelu;
 pub use recurrent::{Gru, HiddenState, Lstm, LstmState, Rnn};
+pub use time::{Last, MaxOverTime, MeanOverTime, TimeDense};

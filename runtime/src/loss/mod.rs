@@ -6,10 +6,12 @@
 mod cross_entropy;
 mod l1;
 mod mse;
+mod sequence;
 
 pub use cross_entropy::{log_sum_exp, BinaryCrossEntropy, SoftmaxCrossEntropy};
 pub use l1::L1;
 pub use mse::Mse;
+pub use sequence::{perplexity, SequenceCrossEntropy};
 
 use crate::Scalar;
 

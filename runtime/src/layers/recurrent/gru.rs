@@ -22,7 +22,7 @@
 //! The input side's gate gradients are (δr, δz, δn), the hidden side's (δr, δz, δm).
 //! See [the module docs](super) for shapes, directions and the state API.
 
-use super::math::{gemv_t_add, sigmoid, tanh};
+use super::math::{gemv_bias, gemv_t_add, sigmoid, tanh};
 use super::{
     add_dy, check_sizes, out_at, project, recurrent_params, recurrent_weight_grad, to_array,
     transposed, Deltas, Direction, HiddenState, Walk,
@@ -201,7 +201,11 @@ impl<
                 if zero {
                     a.copy_from_slice(b);
                 } else {
-                    dense_forward::<T, H, H>(dir.w_hh(g), Some(b), h, a);
+                    if H.is_multiple_of(8) {
+                        gemv_bias::<T, H, H>(dir.w_hh(g), b, h, a);
+                    } else {
+                        dense_forward::<T, H, H>(dir.w_hh(g), Some(b), h, a);
+                    }
                 }
             }
             zero = false;

@@ -21,7 +21,7 @@
 //! See [the module docs](super) for shapes, directions, the state API and how the work is
 //! arranged into matrix products.
 
-use super::math::{gemv_t_add, sigmoid, tanh};
+use super::math::{gemv_bias, gemv_t_add, sigmoid, tanh};
 use super::{
     add_dy, check_sizes, out_at, project, recurrent_params, recurrent_weight_grad, to_array,
     transposed, Deltas, Direction, Walk,
@@ -232,7 +232,11 @@ impl<
                 if zero {
                     a.copy_from_slice(p);
                 } else {
-                    dense_forward::<T, H, H>(dir.w_hh(g), Some(p), h, a);
+                    if H.is_multiple_of(8) {
+                        gemv_bias::<T, H, H>(dir.w_hh(g), p, h, a);
+                    } else {
+                        dense_forward::<T, H, H>(dir.w_hh(g), Some(p), h, a);
+                    }
                 }
             }
             zero = false;

@@ -8,7 +8,7 @@
 //! read from the output), ∂L/∂h = W_hhᵀ δ. See [the module docs](super) for shapes,
 //! directions and the state API.
 
-use super::math::{gemv_t_add, relu, tanh};
+use super::math::{gemv_bias, gemv_t_add, relu, tanh};
 use super::{
     add_dy, check_sizes, out_at, project, recurrent_params, recurrent_weight_grad, to_array,
     transposed, Deltas, Direction, HiddenState, Walk,
@@ -178,7 +178,11 @@ impl<
                 h.copy_from_slice(slot);
             } else {
                 let prev = *h;
-                dense_forward::<T, H, H>(dir.w_hh(0), Some(&*slot), &prev, h);
+                if H.is_multiple_of(8) {
+                    gemv_bias::<T, H, H>(dir.w_hh(0), slot, &prev, h);
+                } else {
+                    dense_forward::<T, H, H>(dir.w_hh(0), Some(&*slot), &prev, h);
+                }
             }
             zero = false;
             if RELU {

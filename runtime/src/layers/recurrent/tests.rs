@@ -406,6 +406,9 @@ fn rnn_gradients_match_finite_differences() {
     check_layer(&random::<Rnn<f64, 1, 2, 3, 1, false, 2, 3, true>>(rng), rng);
     let l = random::<Rnn<f64, 6, 2, 5, 2, true, 12, 60>>(rng);
     check_layer(&FromState::new(l, rng), rng);
+    // Hidden sizes that are multiples of 8 take the eight-row product.
+    let l = random::<Rnn<f64, 3, 2, 8, 2, true, 6, 48>>(rng);
+    check_layer(&FromState::new(l, rng), rng);
 }
 
 #[test]
@@ -417,6 +420,8 @@ fn gru_gradients_match_finite_differences() {
     check_layer(&random::<Gru<f64, 1, 2, 3, 1, false, 2, 3>>(rng), rng);
     let l = random::<Gru<f64, 6, 2, 5, 2, true, 12, 60>>(rng);
     check_layer(&FromState::new(l, rng), rng);
+    let l = random::<Gru<f64, 3, 2, 8, 2, true, 6, 48>>(rng);
+    check_layer(&FromState::new(l, rng), rng);
 }
 
 #[test]
@@ -427,6 +432,8 @@ fn lstm_gradients_match_finite_differences() {
     check_layer(&random::<Lstm<f64, 5, 3, 4, 2, true, 15, 40>>(rng), rng);
     check_layer(&random::<Lstm<f64, 1, 2, 3, 1, false, 2, 3>>(rng), rng);
     let l = random::<Lstm<f64, 6, 2, 5, 2, true, 12, 60>>(rng);
+    check_layer(&FromState::new(l, rng), rng);
+    let l = random::<Lstm<f64, 3, 2, 8, 2, true, 6, 48>>(rng);
     check_layer(&FromState::new(l, rng), rng);
 }
 
@@ -452,6 +459,9 @@ fn forward_and_backward_overwrite_their_outputs() {
     check_overwrites(&random::<Gru<f64, 5, 3, 4, 1, false, 15, 4>>(rng), 4);
     check_overwrites(&random::<Lstm<f64, 5, 3, 4, 2, true, 15, 40>>(rng), 5);
     check_overwrites(&random::<Lstm<f64, 5, 3, 17, 1, false, 15, 17>>(rng), 6);
+    check_overwrites(&random::<Lstm<f64, 3, 3, 16, 1, true, 9, 48>>(rng), 9);
+    check_overwrites(&random::<Gru<f64, 3, 3, 8, 2, false, 9, 16>>(rng), 10);
+    check_overwrites(&random::<Rnn<f64, 3, 3, 8, 1, true, 9, 24, true>>(rng), 11);
     let l = random::<Lstm<f64, 5, 3, 4, 2, false, 15, 8>>(rng);
     check_overwrites(&FromState::new(l, rng), 7);
     let l = random::<Gru<f64, 5, 3, 4, 2, true, 15, 40>>(rng);
