@@ -351,6 +351,11 @@ impl<'r> Walk<'r> {
         self.fields.insert(joined.clone(), dotted);
         Some(match (&layer.name, path.len()) {
             (Some(name), 1) => name.clone(),
+            // A name rustc rejected (`fc🦀`) joins to no identifier: any distinct field
+            // will do, rustc's error being the one that matters.
+            _ if !crate::names::is_ident(&joined) => {
+                format_ident!("__field{}", self.fields.len(), span = span)
+            }
             _ => format_ident!("{}", joined, span = span),
         })
     }

@@ -13,6 +13,7 @@ mod state;
 
 use crate::ir;
 use crate::layers::{int, New};
+use crate::names;
 use crate::plan::{Plan, Step, Value};
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -98,15 +99,15 @@ fn local(buf: usize) -> Ident {
 
 impl<'a> Cx<'a> {
     fn grad(&self) -> Ident {
-        format_ident!("{}Grad", self.net.ident)
+        names::companion(&self.net.ident, "Grad")
     }
 
     fn record(&self) -> Ident {
-        format_ident!("{}Record", self.net.ident)
+        names::companion(&self.net.ident, "Record")
     }
 
     fn batch_record(&self) -> Ident {
-        format_ident!("{}BatchRecord", self.net.ident)
+        names::companion(&self.net.ident, "BatchRecord")
     }
 
     fn output_shape(&self) -> Shape {

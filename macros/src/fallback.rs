@@ -4,9 +4,10 @@
 
 use crate::ast;
 use crate::check::Failure;
+use crate::names;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::Ident;
 
 pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> TokenStream {
@@ -14,8 +15,8 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
     let ast::Network {
         attrs, vis, ident, ..
     } = net;
-    let grad = format_ident!("{}Grad", ident);
-    let record = format_ident!("{}Record", ident);
+    let grad = names::companion(ident, "Grad");
+    let record = names::companion(ident, "Record");
     let errors = failure.errors.to_compile_errors();
     let input = failure.input.unwrap_or(Shape::Vector(1));
     let output = failure.output.unwrap_or(Shape::Vector(1));

@@ -23,6 +23,7 @@ mod expand;
 mod fallback;
 mod ir;
 mod layers;
+mod names;
 mod plan;
 mod report;
 mod shape;
@@ -48,6 +49,13 @@ fn network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     let krate = &input.krate;
     let rt = quote!(#krate::runtime);
+    if !names::is_ident(&input.network.ident.to_string()) {
+        // rustc has reported the name; no type can be named after it, so no stub either.
+        return match check::network(&rt, &input.network) {
+            Ok(_) => proc_macro2::TokenStream::new(),
+            Err(failure) => failure.errors.to_compile_errors(),
+        };
+    }
     match check::network(&rt, &input.network) {
         Ok(net) => expand::network(krate, &net),
         Err(failure) => fallback::stub(krate, &input.network, &failure),
