@@ -56,8 +56,42 @@ fn network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
             Err(failure) => failure.errors.to_compile_errors(),
         };
     }
-    match check::network(&rt, &input.network) {
+    let out = match check::network(&rt, &input.network) {
         Ok(net) => expand::network(krate, &net),
         Err(failure) => fallback::stub(krate, &input.network, &failure),
+    };
+    gate(&input.network.attrs, out)
+}
+
+/// `#[cfg(…)]` on the declaration gates every generated item, not only the struct that
+/// carries the user's attributes: a configured-out network leaves no impl naming it. Error
+/// reports (`compile_error!`) are left ungated, so a mistake shows whatever the configuration.
+fn gate(attrs: &[syn::Attribute], out: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let cfgs: Vec<&syn::Attribute> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    if cfgs.is_empty() {
+        return out;
     }
+    let Ok(mut file) = syn::parse2::<syn::File>(out.clone()) else {
+        return out;
+    };
+    for item in &mut file.items {
+        let attrs = match item {
+            syn::Item::Struct(i) => &mut i.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Const(i) => &mut i.attrs,
+            syn::Item::Type(i) => &mut i.attrs,
+            syn::Item::Fn(i) => &mut i.attrs,
+            _ => continue,
+        };
+        for cfg in &cfgs {
+            let same = |a: &syn::Attribute| quote!(#a).to_string() == quote!(#cfg).to_string();
+            if !attrs.iter().any(same) {
+                attrs.push((*cfg).clone());
+            }
+        }
+    }
+    quote!(#file)
 }
