@@ -230,7 +230,7 @@ fn another_architecture_is_refused_and_nothing_changes() {
     let mut net = LeNet5::<f32>::new(&mut SplitMix64::new(1));
     let before = params(&net);
     let e = load_safetensors_bytes(&res, &mut net).unwrap_err();
-    assert!(matches!(e, Error::WrongShape { .. }), "{e}");
+    assert!(matches!(*e, Error::WrongShape { .. }), "{e}");
     assert_eq!(
         e.to_string(),
         "tensor `conv1.weight`: the network expects shape [6, 1, 5, 5], the file has [3, 2, 3, 3]"
@@ -244,13 +244,9 @@ fn another_architecture_is_refused_and_nothing_changes() {
     let bytes = std::fs::read(fixture("lenet.safetensors")).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
     let e = load_safetensors(&cut, &mut net).unwrap_err();
-    assert!(matches!(
-        e,
-        SafetensorsError::Invalid {
-            error: Error::Truncated { .. },
-            ..
-        }
-    ));
+    assert!(
+        matches!(&e, SafetensorsError::Invalid { error, .. } if matches!(**error, Error::Truncated { .. }))
+    );
     assert!(
         e.to_string()
             .contains("cut.safetensors`: truncated safetensors file"),

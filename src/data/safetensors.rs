@@ -34,7 +34,8 @@ pub enum SafetensorsError {
     /// The file is not valid safetensors, or does not fit the network (which is unchanged).
     Invalid {
         path: PathBuf,
-        error: st::Error<String>,
+        /// Boxed: it holds both shapes and the network tensor's description.
+        error: Box<st::Error<String>>,
     },
 }
 
@@ -125,8 +126,8 @@ pub fn load_safetensors<T: Scalar, P: Params<T>>(
 pub fn load_safetensors_bytes<T: Scalar, P: Params<T>>(
     bytes: &[u8],
     params: &mut P,
-) -> Result<(), st::Error<String>> {
-    let owned = |e: st::ReadError<'_>| e.map_names(|n| n.to_string());
+) -> Result<(), Box<st::Error<String>>> {
+    let owned = |e: st::ReadError<'_>| Box::new(e.map_names(|n| n.to_string()));
     let file = SafeTensors::parse(bytes).map_err(owned)?;
     st::load_params(params, &file).map_err(owned)
 }
