@@ -23,6 +23,7 @@ pub mod optim;
 pub mod quant;
 pub mod regularize;
 pub mod rng;
+pub mod safetensors;
 pub mod scalar;
 pub mod schedule;
 pub mod train;

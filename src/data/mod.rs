@@ -6,6 +6,7 @@
 //! - [`batches`]: a seeded shuffle per epoch, cut into minibatches.
 //! - [`progress`]: the per-epoch progress bar; [`confusion`]: confusion matrices.
 //! - [`weights`]: saving and loading flat `f32` parameters.
+//! - [`safetensors`]: whole networks as safetensors, PyTorch's interchange format.
 //! - [`text`]: character-level text as token ids, and the bigram baseline.
 //! - [`args`]: `--epochs N --batch N --lr X --seed N --data DIR --load FILE --save FILE`.
 
@@ -15,6 +16,7 @@ pub mod confusion;
 pub mod idx;
 pub mod mnist;
 pub mod progress;
+pub mod safetensors;
 pub mod text;
 pub mod weights;
 
@@ -24,6 +26,10 @@ pub use confusion::{confusion_matrix, ConfusionMatrix};
 pub use idx::{load_images, load_labels, parse_images, parse_labels, IdxError, Images};
 pub use mnist::{Mnist, MnistSplit};
 pub use progress::{EpochStats, Progress};
+pub use safetensors::{
+    load_safetensors, load_safetensors_bytes, save_safetensors, to_safetensors, write_safetensors,
+    SafetensorsError,
+};
 pub use text::{Bigram, Corpus, TextError};
 pub use weights::{
     load_network, load_network_with, load_weights, load_weights_with, save_network, save_weights,
