@@ -113,7 +113,7 @@ fn main() {
                     .map(|_| below(&mut rng, train.len() - STEPS))
                     .collect(),
             };
-            let loss = work.step(&mut net, &mut *opt, &train.ids, &starts, sampling);
+            let loss = work.step(&mut net, &mut opt, &train.ids, &starts, sampling);
             if !loss.is_finite() {
                 fail(format!(
                     "the loss became {loss} at epoch {epoch}; try a smaller --lr"

@@ -67,10 +67,7 @@ fn network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 /// carries the user's attributes: a configured-out network leaves no impl naming it. Error
 /// reports (`compile_error!`) are left ungated, so a mistake shows whatever the configuration.
 fn gate(attrs: &[syn::Attribute], out: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    let cfgs: Vec<&syn::Attribute> = attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
+    let cfgs: Vec<&syn::Attribute> = attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
     if cfgs.is_empty() {
         return out;
     }
