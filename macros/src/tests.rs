@@ -716,3 +716,41 @@ fn sequence_layers_resolve_to_numbers() {
     let state = find_struct(&file, "RowsState");
     assert_eq!(field_names(state).len(), 3);
 }
+
+/// `#[cfg(…)]` on the declaration reaches every generated item (struct, gradient, record,
+/// state, every impl), not only the network's struct.
+#[test]
+fn cfg_gates_every_generated_item() {
+    let file = expand(quote! {
+        ::stacknet;
+        #[cfg(feature = "small")]
+        pub struct Net(input: [4, 2]) {
+            lstm: lstm(3),
+            fc: dense(2),
+        }
+    });
+    let gated = |attrs: &[syn::Attribute]| {
+        attrs
+            .iter()
+            .any(|a| ts(a) == ts(quote!(#[cfg(feature = "small")])))
+    };
+    let mut items = 0;
+    for item in &file.items {
+        let attrs = match item {
+            Item::Struct(s) => &s.attrs,
+            Item::Impl(i) => &i.attrs,
+            _ => continue,
+        };
+        assert!(
+            gated(attrs),
+            "not gated:\n{}",
+            prettyplease::unparse(&File {
+                shebang: None,
+                attrs: vec![],
+                items: vec![item.clone()],
+            })
+        );
+        items += 1;
+    }
+    assert!(items > 10, "{items} items");
+}
