@@ -475,7 +475,11 @@ fn convert(cx: &mut Errors, spec: &Signature, param: &Param, value: &ast::Value)
 
 /// The message for an argument of the wrong type, with a hint for the likely confusions.
 fn ill_typed(cx: &mut Errors, param: &Param, value: &ast::Value) {
-    let hint = if is_same(value) || is_ident(value, SAME_UPPER) {
+    let suffixed = literal_suffix(value)
+        .map(|suffix| format!("; network arguments are plain numbers: drop the suffix `{suffix}`"));
+    let hint = if let Some(hint) = &suffixed {
+        hint.as_str()
+    } else if is_same(value) || is_ident(value, SAME_UPPER) {
         "; `same` and `same_upper` are only valid as the padding of `conv2d` and `conv1d`"
     } else if matches!(param.ty, Type::Number) && is_number(value) {
         "; the number is not finite"
@@ -619,7 +623,7 @@ pub fn integer(value: &ast::Value) -> Option<u64> {
         ast::Value::Lit {
             minus: None,
             lit: Lit::Int(int),
-        } => int.base10_parse().ok(),
+        } if int.suffix().is_empty() => int.base10_parse().ok(),
         _ => None,
     }
 }
@@ -695,15 +699,31 @@ pub fn number(value: &ast::Value) -> Option<f64> {
         ast::Value::Lit {
             minus,
             lit: Lit::Int(int),
-        } => (minus.is_some(), int.base10_parse::<f64>().ok()?),
+        } if int.suffix().is_empty() => (minus.is_some(), int.base10_parse::<f64>().ok()?),
         ast::Value::Lit {
             minus,
             lit: Lit::Float(float),
-        } => (minus.is_some(), float.base10_parse::<f64>().ok()?),
+        } if float.suffix().is_empty() => (minus.is_some(), float.base10_parse::<f64>().ok()?),
         _ => return None,
     };
     let x = if minus { -x } else { x };
     x.is_finite().then_some(x)
+}
+
+/// The type suffix of a number literal (`u8` of `300u8`), when it has one: the DSL's numbers
+/// are plain, and a suffix would silently say something else (`300u8` does not fit a `u8`).
+pub fn literal_suffix(value: &ast::Value) -> Option<&str> {
+    let suffix = match value {
+        ast::Value::Lit {
+            lit: Lit::Int(int), ..
+        } => int.suffix(),
+        ast::Value::Lit {
+            lit: Lit::Float(float),
+            ..
+        } => float.suffix(),
+        _ => "",
+    };
+    (!suffix.is_empty()).then_some(suffix)
 }
 
 /// `5` or `(3, 5)`, as the user would write it.
