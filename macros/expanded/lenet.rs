@@ -3,7 +3,7 @@
 
 /// LeNet-5.
 #[derive(Clone)]
-pub struct LeNet5<T: ::stacknet::runtime::Scalar = f32> {
+pub struct LeNet5<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     /// `conv1`: `conv2d` [1, 28, 28] → [6, 28, 28]
     pub conv1: ::stacknet::runtime::layers::Conv2d<
         T,
@@ -124,7 +124,7 @@ pub struct LeNet5<T: ::stacknet::runtime::Scalar = f32> {
     pub __scalar: ::core::marker::PhantomData<T>,
 }
 /// Parameter gradients of [`LeNet5`], one field per layer, in the parameters' layout.
-pub struct LeNet5Grad<T: ::stacknet::runtime::Scalar = f32> {
+pub struct LeNet5Grad<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     pub conv1: <::stacknet::runtime::layers::Conv2d<
         T,
         1,
@@ -248,7 +248,7 @@ pub struct LeNet5Grad<T: ::stacknet::runtime::Scalar = f32> {
     > as ::stacknet::runtime::Layer<T>>::Grad,
 }
 /// What one training forward of [`LeNet5`] keeps for backward.
-pub struct LeNet5Record<T: ::stacknet::runtime::Scalar = f32> {
+pub struct LeNet5Record<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     x0: ::stacknet::runtime::nalgebra::SVector<T, 784>,
     x1: ::stacknet::runtime::nalgebra::SVector<T, 4704>,
     x2: ::stacknet::runtime::nalgebra::SVector<T, 4704>,
@@ -431,7 +431,7 @@ impl<T: ::stacknet::runtime::Scalar> LeNet5<T> {
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T> {
-    const TENSORS: usize = 0
+    const TENSORS: ::core::primitive::usize = 0
         + <::stacknet::runtime::layers::Conv2d<
             T,
             1,
@@ -553,7 +553,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T
             10,
             true,
         > as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: usize = 0
+    const LEN: ::core::primitive::usize = 0
         + <::stacknet::runtime::layers::Conv2d<
             T,
             1,
@@ -675,7 +675,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T
             10,
             true,
         > as ::stacknet::runtime::Params<T>>::LEN;
-    fn tensor(&self, i: usize) -> &[T] {
+    fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -973,7 +973,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T
         }
         &[]
     }
-    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+    fn tensor_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
         if i
             < <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -1275,7 +1275,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T
         }
         &mut []
     }
-    fn tensor_info(i: usize) -> ::stacknet::runtime::TensorInfo {
+    fn tensor_info(i: ::core::primitive::usize) -> ::stacknet::runtime::TensorInfo {
         if i
             < <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -1720,7 +1720,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5Grad<T> {
-    const TENSORS: usize = 0
+    const TENSORS: ::core::primitive::usize = 0
         + <<::stacknet::runtime::layers::Conv2d<
             T,
             1,
@@ -1866,7 +1866,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5Gr
         > as ::stacknet::runtime::Layer<
             T,
         >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: usize = 0
+    const LEN: ::core::primitive::usize = 0
         + <<::stacknet::runtime::layers::Conv2d<
             T,
             1,
@@ -1990,7 +1990,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5Gr
         > as ::stacknet::runtime::Layer<
             T,
         >>::Grad as ::stacknet::runtime::Params<T>>::LEN;
-    fn tensor(&self, i: usize) -> &[T] {
+    fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
                 T,
@@ -2334,7 +2334,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5Gr
         }
         &[]
     }
-    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+    fn tensor_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
                 T,
@@ -2682,7 +2682,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5Gr
         }
         &mut []
     }
-    fn tensor_info(i: usize) -> ::stacknet::runtime::TensorInfo {
+    fn tensor_info(i: ::core::primitive::usize) -> ::stacknet::runtime::TensorInfo {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
                 T,
@@ -3246,7 +3246,10 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Zeros for LeNet5Record
     }
 }
 /// What one training forward of `B` samples through [`LeNet5`] keeps for backward.
-pub struct LeNet5BatchRecord<T: ::stacknet::runtime::Scalar, const B: usize> {
+pub struct LeNet5BatchRecord<
+    T: ::stacknet::runtime::Scalar,
+    const B: ::core::primitive::usize,
+> {
     x0: [::stacknet::runtime::nalgebra::SVector<T, 784>; B],
     x1: [::stacknet::runtime::nalgebra::SVector<T, 4704>; B],
     x2: [::stacknet::runtime::nalgebra::SVector<T, 4704>; B],
@@ -3382,8 +3385,10 @@ pub struct LeNet5BatchRecord<T: ::stacknet::runtime::Scalar, const B: usize> {
         true,
     > as ::stacknet::runtime::Layer<T>>::Record; B],
 }
-impl<T: ::stacknet::runtime::Scalar, const B: usize> ::stacknet::runtime::Zeros
-for LeNet5BatchRecord<T, B> {
+impl<
+    T: ::stacknet::runtime::Scalar,
+    const B: ::core::primitive::usize,
+> ::stacknet::runtime::Zeros for LeNet5BatchRecord<T, B> {
     fn zeros() -> Self {
         Self {
             x0: ::stacknet::runtime::Zeros::zeros(),
@@ -3427,7 +3432,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<
     const OUTPUT_SHAPE: ::stacknet::runtime::Shape = ::stacknet::runtime::Shape::vector(
         10,
     );
-    const NEEDS_BATCH: bool = ::stacknet::runtime::network::any(
+    const NEEDS_BATCH: ::core::primitive::bool = ::stacknet::runtime::network::any(
         &[
             <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -4086,9 +4091,9 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<
             > as ::stacknet::runtime::Layer<T>>::SCRATCH_BYTES,
         },
     ];
-    const INFERENCE_BYTES: usize = 5880 * T::BYTES
+    const INFERENCE_BYTES: ::core::primitive::usize = 5880 * T::BYTES
         + ::stacknet::runtime::network::max_scratch(Self::LAYERS);
-    const TRAINING_BYTES: usize = Self::RECORD_BYTES + 5880 * T::BYTES
+    const TRAINING_BYTES: ::core::primitive::usize = Self::RECORD_BYTES + 5880 * T::BYTES
         + ::stacknet::runtime::network::max_scratch(Self::LAYERS);
     fn forward(
         &self,
@@ -4464,8 +4469,8 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for LeNet5<T> {
-    type BatchRecord<const B: usize> = LeNet5BatchRecord<T, B>;
-    fn forward_train_batch<const B: usize>(
+    type BatchRecord<const B: ::core::primitive::usize> = LeNet5BatchRecord<T, B>;
+    fn forward_train_batch<const B: ::core::primitive::usize>(
         &mut self,
         xs: &[::stacknet::runtime::nalgebra::SVector<T, 784>; B],
         r: &mut LeNet5BatchRecord<T, B>,
@@ -4508,12 +4513,12 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for Le
             T,
         >::forward_train_batch(&mut self.fc3, &r.x11, &mut r.x12, &mut r.r11);
     }
-    fn batch_outputs<const B: usize>(
+    fn batch_outputs<const B: ::core::primitive::usize>(
         r: &LeNet5BatchRecord<T, B>,
     ) -> &[::stacknet::runtime::nalgebra::SVector<T, 10>; B] {
         &r.x12
     }
-    fn backward_batch<const B: usize>(
+    fn backward_batch<const B: ::core::primitive::usize>(
         &self,
         r: &LeNet5BatchRecord<T, B>,
         dy: &[::stacknet::runtime::nalgebra::SVector<T, 10>; B],

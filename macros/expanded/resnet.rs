@@ -2,7 +2,7 @@
 // `expanded_files_are_current` in macros/src/tests.rs: do not edit.
 
 /// Two residual stages, the second with a projection shortcut.
-pub struct TinyResNet<T: ::stacknet::runtime::Scalar = f32> {
+pub struct TinyResNet<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     /// `conv1`: `conv2d` [3, 16, 16] → [8, 16, 16]
     pub conv1: ::stacknet::runtime::layers::Conv2d<
         T,
@@ -209,7 +209,7 @@ pub struct TinyResNet<T: ::stacknet::runtime::Scalar = f32> {
     pub __scalar: ::core::marker::PhantomData<T>,
 }
 /// Parameter gradients of [`TinyResNet`], one field per layer, in the parameters' layout.
-pub struct TinyResNetGrad<T: ::stacknet::runtime::Scalar = f32> {
+pub struct TinyResNetGrad<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     pub conv1: <::stacknet::runtime::layers::Conv2d<
         T,
         3,
@@ -429,7 +429,7 @@ pub struct TinyResNetGrad<T: ::stacknet::runtime::Scalar = f32> {
     > as ::stacknet::runtime::Layer<T>>::Grad,
 }
 /// What one training forward of [`TinyResNet`] keeps for backward.
-pub struct TinyResNetRecord<T: ::stacknet::runtime::Scalar = f32> {
+pub struct TinyResNetRecord<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     x0: ::stacknet::runtime::nalgebra::SVector<T, 768>,
     x1: ::stacknet::runtime::nalgebra::SVector<T, 2048>,
     x2: ::stacknet::runtime::nalgebra::SVector<T, 2048>,
@@ -735,7 +735,7 @@ impl<T: ::stacknet::runtime::Scalar> TinyResNet<T> {
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResNet<T> {
-    const TENSORS: usize = 0
+    const TENSORS: ::core::primitive::usize = 0
         + <::stacknet::runtime::layers::Conv2d<
             T,
             3,
@@ -953,7 +953,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResN
             10,
             true,
         > as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: usize = 0
+    const LEN: ::core::primitive::usize = 0
         + <::stacknet::runtime::layers::Conv2d<
             T,
             3,
@@ -1171,7 +1171,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResN
             10,
             true,
         > as ::stacknet::runtime::Params<T>>::LEN;
-    fn tensor(&self, i: usize) -> &[T] {
+    fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -1702,7 +1702,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResN
         }
         &[]
     }
-    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+    fn tensor_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
         if i
             < <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -2245,7 +2245,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResN
         }
         &mut []
     }
-    fn tensor_info(i: usize) -> ::stacknet::runtime::TensorInfo {
+    fn tensor_info(i: ::core::primitive::usize) -> ::stacknet::runtime::TensorInfo {
         if i
             < <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -3028,7 +3028,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResN
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T>
 for TinyResNetGrad<T> {
-    const TENSORS: usize = 0
+    const TENSORS: ::core::primitive::usize = 0
         + <<::stacknet::runtime::layers::Conv2d<
             T,
             3,
@@ -3284,7 +3284,7 @@ for TinyResNetGrad<T> {
         > as ::stacknet::runtime::Layer<
             T,
         >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: usize = 0
+    const LEN: ::core::primitive::usize = 0
         + <<::stacknet::runtime::layers::Conv2d<
             T,
             3,
@@ -3504,7 +3504,7 @@ for TinyResNetGrad<T> {
         > as ::stacknet::runtime::Layer<
             T,
         >>::Grad as ::stacknet::runtime::Params<T>>::LEN;
-    fn tensor(&self, i: usize) -> &[T] {
+    fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
                 T,
@@ -4109,7 +4109,7 @@ for TinyResNetGrad<T> {
         }
         &[]
     }
-    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+    fn tensor_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
                 T,
@@ -4726,7 +4726,7 @@ for TinyResNetGrad<T> {
         }
         &mut []
     }
-    fn tensor_info(i: usize) -> ::stacknet::runtime::TensorInfo {
+    fn tensor_info(i: ::core::primitive::usize) -> ::stacknet::runtime::TensorInfo {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
                 T,
@@ -5692,7 +5692,10 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Zeros for TinyResNetRe
     }
 }
 /// What one training forward of `B` samples through [`TinyResNet`] keeps for backward.
-pub struct TinyResNetBatchRecord<T: ::stacknet::runtime::Scalar, const B: usize> {
+pub struct TinyResNetBatchRecord<
+    T: ::stacknet::runtime::Scalar,
+    const B: ::core::primitive::usize,
+> {
     x0: [::stacknet::runtime::nalgebra::SVector<T, 768>; B],
     x1: [::stacknet::runtime::nalgebra::SVector<T, 2048>; B],
     x2: [::stacknet::runtime::nalgebra::SVector<T, 2048>; B],
@@ -5933,8 +5936,10 @@ pub struct TinyResNetBatchRecord<T: ::stacknet::runtime::Scalar, const B: usize>
         true,
     > as ::stacknet::runtime::Layer<T>>::Record; B],
 }
-impl<T: ::stacknet::runtime::Scalar, const B: usize> ::stacknet::runtime::Zeros
-for TinyResNetBatchRecord<T, B> {
+impl<
+    T: ::stacknet::runtime::Scalar,
+    const B: ::core::primitive::usize,
+> ::stacknet::runtime::Zeros for TinyResNetBatchRecord<T, B> {
     fn zeros() -> Self {
         Self {
             x0: ::stacknet::runtime::Zeros::zeros(),
@@ -5994,7 +5999,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
     const OUTPUT_SHAPE: ::stacknet::runtime::Shape = ::stacknet::runtime::Shape::vector(
         10,
     );
-    const NEEDS_BATCH: bool = ::stacknet::runtime::network::any(
+    const NEEDS_BATCH: ::core::primitive::bool = ::stacknet::runtime::network::any(
         &[
             <::stacknet::runtime::layers::Conv2d<
                 T,
@@ -7177,9 +7182,9 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
             > as ::stacknet::runtime::Layer<T>>::SCRATCH_BYTES,
         },
     ];
-    const INFERENCE_BYTES: usize = 6144 * T::BYTES
+    const INFERENCE_BYTES: ::core::primitive::usize = 6144 * T::BYTES
         + ::stacknet::runtime::network::max_scratch(Self::LAYERS);
-    const TRAINING_BYTES: usize = Self::RECORD_BYTES + 6144 * T::BYTES
+    const TRAINING_BYTES: ::core::primitive::usize = Self::RECORD_BYTES + 6144 * T::BYTES
         + ::stacknet::runtime::network::max_scratch(Self::LAYERS);
     fn forward(
         &self,
@@ -7925,8 +7930,8 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T>
 for TinyResNet<T> {
-    type BatchRecord<const B: usize> = TinyResNetBatchRecord<T, B>;
-    fn forward_train_batch<const B: usize>(
+    type BatchRecord<const B: ::core::primitive::usize> = TinyResNetBatchRecord<T, B>;
+    fn forward_train_batch<const B: ::core::primitive::usize>(
         &mut self,
         xs: &[::stacknet::runtime::nalgebra::SVector<T, 768>; B],
         r: &mut TinyResNetBatchRecord<T, B>,
@@ -8041,12 +8046,12 @@ for TinyResNet<T> {
             T,
         >::forward_train_batch(&mut self.fc, &r.x20, &mut r.x21, &mut r.r18);
     }
-    fn batch_outputs<const B: usize>(
+    fn batch_outputs<const B: ::core::primitive::usize>(
         r: &TinyResNetBatchRecord<T, B>,
     ) -> &[::stacknet::runtime::nalgebra::SVector<T, 10>; B] {
         &r.x21
     }
-    fn backward_batch<const B: usize>(
+    fn backward_batch<const B: ::core::primitive::usize>(
         &self,
         r: &TinyResNetBatchRecord<T, B>,
         dy: &[::stacknet::runtime::nalgebra::SVector<T, 10>; B],

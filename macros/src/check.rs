@@ -43,6 +43,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
     };
     let input = input_shape(&mut walk.cx, net);
     non_empty(&mut walk.cx, net);
+    reserved_name(&mut walk.cx, net);
     let (stack, output) = walk.stack(&[], &net.items, input, Names::Layers);
     let mut cx = walk.cx;
     match (input, stack) {
@@ -141,6 +142,17 @@ fn input_shape(cx: &mut Errors, net: &ast::Network) -> Option<Shape> {
         return None;
     }
     Some(shape)
+}
+
+/// The generated types are generic over their scalar `T`: a network called `T` would be
+/// shadowed by its own parameter.
+fn reserved_name(cx: &mut Errors, net: &ast::Network) {
+    if net.ident == "T" {
+        cx.error(
+            net.ident.span(),
+            "a network cannot be called `T`: the generated types are generic over their scalar `T`; choose another name",
+        );
+    }
 }
 
 /// A network has at least one layer: with none there is nothing to compute or train.
@@ -339,6 +351,14 @@ impl<'r> Walk<'r> {
         let span = layer.name.as_ref().map_or(layer.kind.span(), Ident::span);
         let joined = path.join("_");
         let dotted = path.join(".");
+        // The generated struct has fields of its own, all `__`-prefixed (`__scalar`).
+        if joined.starts_with("__") {
+            let message = format!(
+                "layer names starting with `__` are reserved for the fields `network!` generates; rename `{dotted}`"
+            );
+            self.cx.error(span, message);
+            return None;
+        }
         if let Some(first) = self.fields.get(&joined) {
             if *first != dotted {
                 let message = format!(

@@ -118,7 +118,7 @@ impl<'a> Cx<'a> {
         self.plan.layers()
     }
 
-    /// `pub struct Name<T: Scalar = f32> { pub layer: Type, ... }`: the user's docs, attributes
+    /// `pub struct Name<T: Scalar = ::core::primitive::f32> { pub layer: Type, ... }`: the user's docs, attributes
     /// and visibility on top, one public field per layer.
     fn expand_struct(&self) -> TokenStream {
         let rt = &self.rt;
@@ -135,7 +135,7 @@ impl<'a> Cx<'a> {
         });
         quote! {
             #(#attrs)*
-            #vis struct #ident<T: #rt::Scalar = f32> {
+            #vis struct #ident<T: #rt::Scalar = ::core::primitive::f32> {
                 #(#fields)*
                 #[doc(hidden)]
                 pub __scalar: ::core::marker::PhantomData<T>,
@@ -157,7 +157,7 @@ impl<'a> Cx<'a> {
         });
         quote! {
             #[doc = #doc]
-            #vis struct #grad<T: #rt::Scalar = f32> {
+            #vis struct #grad<T: #rt::Scalar = ::core::primitive::f32> {
                 #(#fields)*
             }
         }
@@ -196,7 +196,7 @@ impl<'a> Cx<'a> {
         let fields = self.record_fields(|ty| ty);
         quote! {
             #[doc = #doc]
-            #vis struct #record<T: #rt::Scalar = f32> {
+            #vis struct #record<T: #rt::Scalar = ::core::primitive::f32> {
                 #fields
             }
         }
@@ -215,11 +215,11 @@ impl<'a> Cx<'a> {
         let names = self.record_names();
         quote! {
             #[doc = #doc]
-            #vis struct #record<T: #rt::Scalar, const B: usize> {
+            #vis struct #record<T: #rt::Scalar, const B: ::core::primitive::usize> {
                 #fields
             }
 
-            impl<T: #rt::Scalar, const B: usize> #rt::Zeros for #record<T, B> {
+            impl<T: #rt::Scalar, const B: ::core::primitive::usize> #rt::Zeros for #record<T, B> {
                 fn zeros() -> Self {
                     Self { #(#names: #rt::Zeros::zeros(),)* }
                 }
@@ -297,17 +297,17 @@ impl<'a> Cx<'a> {
         );
         quote! {
             impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
-                const TENSORS: usize = 0 #(+ #tensors)*;
-                const LEN: usize = 0 #(+ #lens)*;
-                fn tensor(&self, i: usize) -> &[T] {
+                const TENSORS: ::core::primitive::usize = 0 #(+ #tensors)*;
+                const LEN: ::core::primitive::usize = 0 #(+ #lens)*;
+                fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
                     #tensor
                     &[]
                 }
-                fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+                fn tensor_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
                     #tensor_mut
                     &mut []
                 }
-                fn tensor_info(i: usize) -> #rt::TensorInfo {
+                fn tensor_info(i: ::core::primitive::usize) -> #rt::TensorInfo {
                     #info
                     <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
                 }
@@ -414,11 +414,11 @@ impl<'a> Cx<'a> {
                 type Record = #record<T>;
                 const INPUT_SHAPE: #rt::Shape = #input_shape;
                 const OUTPUT_SHAPE: #rt::Shape = #output_shape;
-                const NEEDS_BATCH: bool = #rt::network::any(&[#(#needs_batch),*]);
+                const NEEDS_BATCH: ::core::primitive::bool = #rt::network::any(&[#(#needs_batch),*]);
                 const LAYERS: &'static [#rt::LayerRow] = &[#(#rows),*];
-                const INFERENCE_BYTES: usize =
+                const INFERENCE_BYTES: ::core::primitive::usize =
                     #forward_arena * T::BYTES + #rt::network::max_scratch(Self::LAYERS);
-                const TRAINING_BYTES: usize = Self::RECORD_BYTES
+                const TRAINING_BYTES: ::core::primitive::usize = Self::RECORD_BYTES
                     + #backward_arena * T::BYTES
                     + #rt::network::max_scratch(Self::LAYERS);
 

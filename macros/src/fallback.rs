@@ -30,13 +30,13 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
         #errors
 
         #(#attrs)*
-        #vis struct #ident<T: #rt::Scalar = f32>(#marker<T>);
+        #vis struct #ident<T: #rt::Scalar = ::core::primitive::f32>(#marker<T>);
 
         #[doc(hidden)]
-        #vis struct #grad<T: #rt::Scalar = f32>(#marker<T>);
+        #vis struct #grad<T: #rt::Scalar = ::core::primitive::f32>(#marker<T>);
 
         #[doc(hidden)]
-        #vis struct #record<T: #rt::Scalar = f32>(#output_ty);
+        #vis struct #record<T: #rt::Scalar = ::core::primitive::f32>(#output_ty);
 
         impl<T: #rt::Scalar> #ident<T> {
             #[doc(hidden)]
@@ -80,12 +80,12 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
         }
 
         impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
-            type BatchRecord<const B: usize> = [#output_ty; B];
-            fn forward_train_batch<const B: usize>(&mut self, _: &[#input_ty; B], _: &mut [#output_ty; B]) {}
-            fn batch_outputs<const B: usize>(r: &[#output_ty; B]) -> &[#output_ty; B] {
+            type BatchRecord<const B: ::core::primitive::usize> = [#output_ty; B];
+            fn forward_train_batch<const B: ::core::primitive::usize>(&mut self, _: &[#input_ty; B], _: &mut [#output_ty; B]) {}
+            fn batch_outputs<const B: ::core::primitive::usize>(r: &[#output_ty; B]) -> &[#output_ty; B] {
                 r
             }
-            fn backward_batch<const B: usize>(&self, _: &[#output_ty; B], _: &[#output_ty; B], _: &mut #grad<T>) {}
+            fn backward_batch<const B: ::core::primitive::usize>(&self, _: &[#output_ty; B], _: &[#output_ty; B], _: &mut #grad<T>) {}
         }
     }
 }
@@ -94,15 +94,15 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
 fn no_params(rt: &TokenStream, ident: &Ident) -> TokenStream {
     quote! {
         impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
-            const TENSORS: usize = 0;
-            const LEN: usize = 0;
-            fn tensor(&self, _: usize) -> &[T] {
+            const TENSORS: ::core::primitive::usize = 0;
+            const LEN: ::core::primitive::usize = 0;
+            fn tensor(&self, _: ::core::primitive::usize) -> &[T] {
                 &[]
             }
-            fn tensor_mut(&mut self, _: usize) -> &mut [T] {
+            fn tensor_mut(&mut self, _: ::core::primitive::usize) -> &mut [T] {
                 &mut []
             }
-            fn tensor_info(i: usize) -> #rt::TensorInfo {
+            fn tensor_info(i: ::core::primitive::usize) -> #rt::TensorInfo {
                 <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
             }
         }

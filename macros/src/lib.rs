@@ -49,8 +49,9 @@ fn network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     let krate = &input.krate;
     let rt = quote!(#krate::runtime);
-    if !names::is_ident(&input.network.ident.to_string()) {
-        // rustc has reported the name; no type can be named after it, so no stub either.
+    if !names::is_ident(&input.network.ident.to_string()) || input.network.ident == "T" {
+        // rustc has reported the name, or `check` refuses it (`T`, the scalar parameter's
+        // name): no type can be named after it, so no stub either.
         return match check::network(&rt, &input.network) {
             Ok(_) => proc_macro2::TokenStream::new(),
             Err(failure) => failure.errors.to_compile_errors(),

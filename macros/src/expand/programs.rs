@@ -317,18 +317,18 @@ impl Cx<'_> {
         });
         quote! {
             impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
-                type BatchRecord<const B: usize> = #record<T, B>;
+                type BatchRecord<const B: ::core::primitive::usize> = #record<T, B>;
 
-                fn forward_train_batch<const B: usize>(&mut self, xs: &[#input_ty; B], r: &mut #record<T, B>) {
+                fn forward_train_batch<const B: ::core::primitive::usize>(&mut self, xs: &[#input_ty; B], r: &mut #record<T, B>) {
                     r.x0.clone_from(xs);
                     #(#forward)*
                 }
 
-                fn batch_outputs<const B: usize>(r: &#record<T, B>) -> &[#output_ty; B] {
+                fn batch_outputs<const B: ::core::primitive::usize>(r: &#record<T, B>) -> &[#output_ty; B] {
                     &r.#out
                 }
 
-                fn backward_batch<const B: usize>(&self, r: &#record<T, B>, dy: &[#output_ty; B], g: &mut #grad<T>) {
+                fn backward_batch<const B: ::core::primitive::usize>(&self, r: &#record<T, B>, dy: &[#output_ty; B], g: &mut #grad<T>) {
                     #(#locals)*
                     #(#backward)*
                 }

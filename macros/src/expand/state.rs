@@ -37,7 +37,7 @@ impl Cx<'_> {
         let out = super::x(self.plan.output);
         quote! {
             #[doc = #doc]
-            #vis struct #state<T: #rt::Scalar = f32> {
+            #vis struct #state<T: #rt::Scalar = ::core::primitive::f32> {
                 #(#fields)*
             }
 
