@@ -168,7 +168,7 @@ fn lenet_fields_and_types() {
     // The generic parameter and its default.
     assert_eq!(
         ts(&net.generics),
-        ts(quote!(<T: ::stacknet::runtime::Scalar = f32>))
+        ts(quote!(<T: ::stacknet::runtime::Scalar = ::core::primitive::f32>))
     );
 }
 
@@ -402,7 +402,7 @@ fn parameter_free_network_has_a_scalar_marker() {
     let rt = quote!(::stacknet::runtime);
     let relu = quote!(#rt::layers::Activation<#rt::layers::Relu, 5>);
     let softmax = quote!(#rt::layers::Softmax<5>);
-    let tensors = quote!(const TENSORS: usize = 0 + <#relu as #rt::Params<T>>::TENSORS + <#softmax as #rt::Params<T>>::TENSORS;);
+    let tensors = quote!(const TENSORS: ::core::primitive::usize = 0 + <#relu as #rt::Params<T>>::TENSORS + <#softmax as #rt::Params<T>>::TENSORS;);
     assert!(text.contains(&ts(tensors)), "{text}");
     assert!(text.contains("let_=&rng;"));
 }
