@@ -469,8 +469,29 @@ fn convert(cx: &mut Errors, spec: &Signature, param: &Param, value: &ast::Value)
         {
             None
         }
+        Some(Typed::Number(x)) if !fits_f32(x) => {
+            let became = if x.abs() > f32::MAX as f64 {
+                "infinite"
+            } else {
+                "zero"
+            };
+            cx.error_spanned(
+                value,
+                format!(
+                    "`{}` = {value} is outside the range of `f32`, one of the scalars the network can be built with: there it would be {became}",
+                    param.name
+                ),
+            );
+            None
+        }
         Some(typed) => Some(typed),
     }
+}
+
+/// Numbers reach the kernels as the network's scalar, f32 or f64: one beyond f32's finite
+/// range (or a nonzero one below its smallest normal) would silently become ∞ or 0 there.
+fn fits_f32(x: f64) -> bool {
+    x == 0.0 || (x.abs() <= f32::MAX as f64 && x.abs() >= f32::MIN_POSITIVE as f64)
 }
 
 /// The message for an argument of the wrong type, with a hint for the likely confusions.
