@@ -35,7 +35,7 @@ fn main() {
         batch: 32,
         lr: 0.02,
         seed: 1,
-        save: Some(PathBuf::from("target/lenet.weights")),
+        save: Some(PathBuf::from("target/lenet.safetensors")),
         ..Args::default()
     };
     let about = "Trains LeNet-5 on MNIST digits and reports its test accuracy.";

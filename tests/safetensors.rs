@@ -256,3 +256,61 @@ fn another_architecture_is_refused_and_nothing_changes() {
     let e = load_safetensors(dir.join("absent.safetensors"), &mut net).unwrap_err();
     assert!(matches!(e, SafetensorsError::Io { .. }));
 }
+
+network! {
+    /// LeNet-5's parameter count in another architecture: the flat format cannot tell them
+    /// apart, safetensors can.
+    pub struct SameCount(input: [61705]) {
+        fc: dense(1, bias = false),
+        out: dense(1, bias = false),
+    }
+}
+
+/// `save_network` / `load_network` (the examples' `--save` / `--load`) speak safetensors for a
+/// `.safetensors` path: a round trip is exact, another architecture with the same parameter
+/// count is refused by name where the flat format accepts it, and NaN weights are refused
+/// unless asked, the network unchanged.
+#[test]
+fn save_and_load_network_carry_the_architecture_in_safetensors() {
+    use stacknet::data::weights::{load_network_with, NonFinite};
+    use stacknet::data::{load_network, save_network, WeightsError};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/safetensors-network");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (st_path, flat_path) = (dir.join("lenet.safetensors"), dir.join("lenet.weights"));
+    let net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(4)));
+    save_network(&st_path, &*net).unwrap();
+    save_network(&flat_path, &*net).unwrap();
+    assert!(SafeTensors::parse(&std::fs::read(&st_path).unwrap()).is_ok());
+    let mut back = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(5)));
+    load_network(&st_path, &mut *back).unwrap();
+    assert_eq!(params(&*back), params(&*net));
+    let mut back = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(5)));
+    load_network(&flat_path, &mut *back).unwrap();
+    assert_eq!(params(&*back), params(&*net));
+
+    assert_eq!(SameCount::<f32>::PARAMS, LeNet5::<f32>::PARAMS);
+    let other = Box::new(SameCount::<f32>::new(&mut SplitMix64::new(6)));
+    let other_path = dir.join("other.safetensors");
+    save_network(&other_path, &*other).unwrap();
+    let mut target = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(7)));
+    let before = params(&*target);
+    let e = load_network(&other_path, &mut *target).unwrap_err();
+    assert!(matches!(e, WeightsError::Safetensors(_)), "{e}");
+    assert!(e.to_string().contains("conv1.weight"), "{e}");
+    assert_eq!(params(&*target), before);
+    // The flat format sees only the count, which agrees: why `.safetensors` is the one to use.
+    let flat_other = dir.join("other.weights");
+    save_network(&flat_other, &*other).unwrap();
+    let mut fooled = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(7)));
+    assert!(load_network(&flat_other, &mut *fooled).is_ok());
+
+    let mut nan = net.clone();
+    nan.tensor_mut(3)[2] = f32::NAN;
+    let nan_path = dir.join("nan.safetensors");
+    save_network(&nan_path, &*nan).unwrap();
+    let e = load_network(&nan_path, &mut *target).unwrap_err();
+    assert!(matches!(e, WeightsError::NonFiniteValue { .. }), "{e}");
+    assert_eq!(params(&*target), before);
+    load_network_with(&nan_path, &mut *target, NonFinite::Allow).unwrap();
+    assert!(target.tensor(3)[2].is_nan());
+}

@@ -14,6 +14,12 @@
 //! for what a file's header claims; a mismatch is reported before any payload is read.
 //! A file holding inf or NaN (the weights of a diverged training run) is refused unless
 //! the caller asks for it with [`NonFinite::Allow`].
+//!
+//! [`save_network`] and [`load_network`] also speak safetensors: a path ending in
+//! `.safetensors` is written as one, with every tensor's PyTorch name and shape, and a
+//! safetensors file is recognised by its content when loading. That format carries the
+//! architecture, so another network's file is refused naming the first tensor that differs,
+//! where the flat format can only compare parameter counts.
 
 use std::error::Error;
 use std::fmt;
@@ -79,6 +85,8 @@ pub enum WeightsError {
         index: usize,
         value: f32,
     },
+    /// A safetensors file that cannot be read or does not fit the network.
+    Safetensors(Box<super::SafetensorsError>),
 }
 
 /// What loading does with parameters that are inf or NaN.
@@ -135,6 +143,7 @@ impl fmt::Display for WeightsError {
                  {index}; load with `NonFinite::Allow` to accept it",
                 path.display()
             ),
+            Safetensors(error) => error.fmt(f),
         }
     }
 }
@@ -259,14 +268,19 @@ pub fn load_weights_into(path: impl AsRef<Path>, out: &mut [f32]) -> Result<(), 
 
 /// Saves a network's parameters, in their PyTorch order.
 pub fn save_network<N: Network<f32>>(path: impl AsRef<Path>, net: &N) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    if is_safetensors_path(path) {
+        return super::save_safetensors(path, net)
+            .map_err(|e| WeightsError::Safetensors(Box::new(e)));
+    }
     let mut params = vec![0.0; N::PARAMS];
     net.copy_params_to(&mut params)
         .expect("the buffer has `N::PARAMS` values");
     save_weights(path, &params)
 }
 
-/// Loads a network's parameters saved by [`save_network`], refusing inf and NaN; the network
-/// is unchanged on error.
+/// Loads a network's parameters saved by [`save_network`] (either format, told apart by the
+/// content), refusing inf and NaN; the network is unchanged on error.
 pub fn load_network<N: Network<f32>>(
     path: impl AsRef<Path>,
     net: &mut N,
@@ -280,9 +294,53 @@ pub fn load_network_with<N: Network<f32>>(
     net: &mut N,
     non_finite: NonFinite,
 ) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    let mut magic = [0u8; 8];
+    let n = File::open(path)
+        .and_then(|mut f| read_full(&mut f, &mut magic))
+        .map_err(|source| WeightsError::Io {
+            path: path.into(),
+            source,
+        })?;
+    if n == magic.len() && magic != WEIGHTS_MAGIC && is_safetensors_path(path) {
+        return load_safetensors_network(path, net, non_finite);
+    }
     let params = load_weights_with(path, N::PARAMS, non_finite)?;
     net.copy_params_from(&params)
         .expect("the buffer has `N::PARAMS` values");
+    Ok(())
+}
+
+/// Whether `path` names a safetensors file (by its extension, as PyTorch's tools do).
+fn is_safetensors_path(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "safetensors")
+}
+
+/// A safetensors file into `net`: every tensor checked by name, shape and dtype, then the
+/// values checked for inf and NaN; on any error the network keeps its parameters.
+fn load_safetensors_network<N: Network<f32>>(
+    path: &Path,
+    net: &mut N,
+    non_finite: NonFinite,
+) -> Result<(), WeightsError> {
+    let mut before = vec![0.0; N::PARAMS];
+    net.copy_params_to(&mut before)
+        .expect("the buffer has `N::PARAMS` values");
+    super::load_safetensors(path, net).map_err(|e| WeightsError::Safetensors(Box::new(e)))?;
+    if non_finite == NonFinite::Refuse {
+        let mut after = vec![0.0; N::PARAMS];
+        net.copy_params_to(&mut after)
+            .expect("the buffer has `N::PARAMS` values");
+        if let Some((index, &value)) = after.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            net.copy_params_from(&before)
+                .expect("the buffer has `N::PARAMS` values");
+            return Err(WeightsError::NonFiniteValue {
+                path: path.into(),
+                index,
+                value,
+            });
+        }
+    }
     Ok(())
 }
 
