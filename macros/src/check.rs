@@ -68,7 +68,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
             }
             Err(Failure {
                 errors: cx,
-                input,
+                input: input.or_else(|| stub_input(net)),
                 output,
             })
         }
@@ -102,6 +102,17 @@ fn input_rank(cx: &mut Errors, net: &ast::Network) -> bool {
         );
     }
     ok
+}
+
+/// The stub's input after an invalid input shape: the product of the dimensions when they
+/// are positive integers (a rank-4 `[1, 1, 28, 28]` still means 784 values), so code feeding
+/// the network the vector it meant gets no type mismatch on top of the shape's error.
+fn stub_input(net: &ast::Network) -> Option<Shape> {
+    let dims: Option<Vec<u64>> = net.dims.iter().map(integer).collect();
+    let n = dims?
+        .into_iter()
+        .try_fold(1u64, |acc, d| (d > 0).then(|| acc.checked_mul(d)).flatten())?;
+    Some(Shape::Vector(n))
 }
 
 /// Every input dimension is a positive integer.
