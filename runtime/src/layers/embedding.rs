@@ -85,7 +85,7 @@ impl<T: Scalar, const STEPS: usize, const VOCAB: usize, const DIM: usize, const 
         );
         assert!(OUT == STEPS * DIM, "embedding: `OUT` must be `STEPS·DIM`");
         assert!(
-            VOCAB <= u32::MAX as usize + 1,
+            VOCAB as u64 <= u32::MAX as u64 + 1,
             "embedding: the vocabulary must fit `u32` ids"
         );
     };
