@@ -754,3 +754,13 @@ fn cfg_gates_every_generated_item() {
     }
     assert!(items > 10, "{items} items");
 }
+
+/// A hidden size whose gate rows overflow 64 bits is an error on the layer, not a panic.
+#[test]
+fn huge_recurrent_layers_are_errors_not_panics() {
+    let file = expand(quote! {
+        ::stacknet;
+        pub struct Huge(input: [2, 2]) { lstm(9223372036854775807) }
+    });
+    assert_eq!(errors(&file).len(), 1, "{:?}", errors(&file));
+}

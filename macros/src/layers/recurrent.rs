@@ -104,9 +104,11 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
     };
     let input = Shape::Sequence { steps, features };
     let output = match shape::recurrent(input, hidden, directions, sequences) {
+        // The weights are [gates·hidden, max(in, hidden)]: that count must fit as well.
         Ok(output)
             if hidden
-                .checked_mul(cell.gates() * hidden.max(features))
+                .checked_mul(cell.gates())
+                .and_then(|rows| rows.checked_mul(hidden.max(features)))
                 .is_some() =>
         {
             output
