@@ -18,6 +18,7 @@ use std::time::Instant;
 
 network! {
     /// LeNet-5 for 28×28 grayscale digits.
+    #[derive(Clone)]
     pub struct LeNet5(input: [1, 28, 28]) {
         conv1: conv2d(6, kernel = 5, padding = 2),
         relu,
@@ -247,6 +248,20 @@ fn main() {
         black_box(step.run(&pool[..32], &labels[..32]));
     }) / 32.0;
 
+    // The same batches on two threads (`ParallelTrainer`), against the one-thread figure.
+    let mut parallel = ParallelTrainer::new(&*step.net, 2, 1).expect("two training threads");
+    let mut run2 = |n: usize| {
+        let (net, opt) = (&mut *step.net, &mut step.opt);
+        let loss = &SoftmaxCrossEntropy;
+        black_box(
+            parallel
+                .step(net, opt, loss, &pool[..n], &labels[..n])
+                .unwrap(),
+        );
+    };
+    let train32_2 = median_us(w32, b32, reps, || run2(32)) / 32.0;
+    let allocs_parallel = allocs_per_call(20, || run2(32));
+
     let macs = LeNet5::<f32>::LAYERS.iter().map(|l| l.macs).sum::<usize>();
     let gflops = 2.0 * macs as f64 / (infer * 1e3);
     let rss = peak_rss_mb();
@@ -255,14 +270,19 @@ fn main() {
             "{{\"infer_b1_us\": {infer:.3}, \"train_b1_us\": {train1:.3}, \
              \"train_b32_us_per_sample\": {train32:.3}, \"allocs_per_infer\": {allocs_infer}, \
              \"allocs_per_train_step\": {allocs_train}, \"peak_rss_mb\": {rss:.1}, \
-             \"gflops_infer\": {gflops:.2}}}"
+             \"gflops_infer\": {gflops:.2}, \"train_b32_2threads_us_per_sample\": {train32_2:.3}, \
+             \"allocs_per_parallel_step\": {allocs_parallel}}}"
         );
     } else {
         println!("LeNet-5, f32, one thread: median of {reps} repetitions ({b1} calls at batch 1, {b32} at batch 32)");
         println!("inference, batch 1        {infer:>9.2} µs   ({gflops:.1} GFLOP/s)");
         println!("training step, batch 1    {train1:>9.2} µs");
         println!("training, batch 32        {train32:>9.2} µs per sample");
-        println!("heap allocations          {allocs_infer} per inference, {allocs_train} per training step");
+        println!(
+            "  on 2 threads             {train32_2:>9.2} µs per sample ({:.2}× the throughput)",
+            train32 / train32_2
+        );
+        println!("heap allocations          {allocs_infer} per inference, {allocs_train} per training step, {allocs_parallel} per 2-thread step");
         println!("peak resident memory      {rss:.1} MB");
     }
 }

@@ -25,6 +25,8 @@
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod parallel;
 
 pub use stacknet_runtime as runtime;
 pub use stacknet_runtime::nalgebra;
@@ -227,4 +229,7 @@ pub mod prelude {
         accuracy, argmax, checked_argmax, predict, BatchTrainer, Diverged, Trainer,
     };
     pub use stacknet_runtime::{BatchNetwork, Flat, Layer, Network, Params, Scalar, Zeros};
+
+    #[cfg(feature = "std")]
+    pub use crate::parallel::ParallelTrainer;
 }

@@ -406,6 +406,7 @@ impl<'a> Cx<'a> {
         let forward_train = self.forward_train(false);
         let backward = self.backward();
         let out = x(self.plan.output);
+        let reseed = self.reseed();
         quote! {
             impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
                 type Input = #input_ty;
@@ -444,6 +445,31 @@ impl<'a> Cx<'a> {
                 ) {
                     #backward
                 }
+
+                #reseed
+            }
+        }
+    }
+
+    /// `Network::reseed` over the layers that draw random numbers (none: the trait's no-op),
+    /// each from the seed mixed with its position so no two layers share a stream.
+    fn reseed(&self) -> TokenStream {
+        let rt = &self.rt;
+        let calls: Vec<_> = self
+            .layers()
+            .filter(|(_, l)| l.op.random)
+            .enumerate()
+            .map(|(k, (_, l))| {
+                let (field, k) = (&l.field, k as u64);
+                quote!(#rt::Random::reseed(&mut self.#field, #rt::rng::mix(seed, #k));)
+            })
+            .collect();
+        if calls.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            fn reseed(&mut self, seed: ::core::primitive::u64) {
+                #(#calls)*
             }
         }
     }

@@ -463,3 +463,13 @@ pub(crate) mod contract {
         });
     }
 }
+
+/// A layer that draws random numbers in training (dropout), from a generator of its own.
+///
+/// `network!` forwards [`Network::reseed`](crate::Network::reseed) to every such layer: a
+/// replica of a network training on another thread gets streams of its own, and a fixed
+/// seed per share of a batch makes multi-threaded training independent of the thread count.
+pub trait Random {
+    /// Restarts the layer's generator from `seed`.
+    fn reseed(&mut self, seed: u64);
+}

@@ -29,8 +29,8 @@ pub mod schedule;
 pub mod train;
 
 pub use layer::{
-    Flat, InPlace, Layer, NoParams, NoRecord, Params, Recurrent, Shape, TensorInfo, TensorKind,
-    Zeros,
+    Flat, InPlace, Layer, NoParams, NoRecord, Params, Random, Recurrent, Shape, TensorInfo,
+    TensorKind, Zeros,
 };
 pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use scalar::Scalar;

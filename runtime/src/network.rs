@@ -103,6 +103,14 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
         dx: Option<&mut Self::Input>,
     );
 
+    /// Restarts the generator of every layer that draws random numbers in training (dropout),
+    /// each from `seed` mixed with its position; a no-op for networks without such layers.
+    /// Multi-threaded training reseeds each replica per share of a batch, so the masks do not
+    /// depend on which thread ran which share.
+    fn reseed(&mut self, seed: u64) {
+        let _ = seed;
+    }
+
     /// Copies all parameters, in order, into `out` (`out.len()` must equal `PARAMS`).
     fn copy_params_to(&self, out: &mut [T]) -> Result<(), ParamError> {
         check_len(Self::PARAMS, out.len())?;

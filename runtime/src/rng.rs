@@ -42,6 +42,15 @@ impl SeedableRng for SplitMix64 {
     }
 }
 
+/// A seed for stream `k` derived from `seed`: SplitMix64's output after `k + 1` steps from
+/// `seed`, so nearby seeds and streams give unrelated values.
+pub const fn mix(seed: u64, k: u64) -> u64 {
+    let mut z = seed.wrapping_add(k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Uniform in [0, 1) with 53 random bits.
 pub fn uniform01(rng: &mut (impl RngCore + ?Sized)) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

@@ -44,8 +44,9 @@ impl fmt::Display for Diverged {
 
 impl core::error::Error for Diverged {}
 
-/// `Ok(loss)` if the loss and every gradient value are finite.
-fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged> {
+/// `Ok(loss)` if the loss and every gradient value are finite; the check every trainer runs
+/// before an update.
+pub fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged> {
     if !loss.is_finite() {
         return Err(Diverged::Loss(loss.to_f64()));
     }

@@ -155,6 +155,7 @@ pub const SOFTMAX: Kind = Kind {
             new: New::Value(quote!(#rt::layers::Softmax)),
             in_place: false,
             state: false,
+            random: false,
             role: Role::Activation { he: false },
         }))
     },
@@ -171,6 +172,7 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         new: New::Value(quote!(#rt::layers::Activation(#value))),
         in_place: true,
         state: false,
+        random: false,
         role: Role::Activation { he },
     }))
 }

@@ -39,6 +39,7 @@ fn lower(l: &mut Lower) -> Lowered {
         new: New::Value(quote!(#rt::layers::BatchNorm::new(#momentum, #eps))),
         in_place: false,
         state: false,
+        random: false,
         role: Role::Transparent,
     }))
 }

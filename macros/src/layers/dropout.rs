@@ -25,6 +25,7 @@ fn lower(l: &mut Lower) -> Lowered {
         new: New::Value(quote!(#rt::layers::Dropout::new(#p, rng))),
         in_place: false,
         state: false,
+        random: true,
         role: Role::Transparent,
     }))
 }

@@ -54,6 +54,7 @@ fn lower(l: &mut Lower) -> Lowered {
         },
         in_place: false,
         state: false,
+        random: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

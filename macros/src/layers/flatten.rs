@@ -27,6 +27,7 @@ fn lower(l: &mut Lower) -> Lowered {
                 new: New::Value(quote!(#rt::layers::Flatten)),
                 in_place: true,
                 state: false,
+                random: false,
                 role: Role::Transparent,
             };
             Lowered::ok(op, output)

@@ -48,6 +48,7 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         new: New::Value(quote!(#rt::layers::#name)),
         in_place: false,
         state: false,
+        random: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

@@ -41,6 +41,7 @@ fn lower(l: &mut Lower) -> Lowered {
         new: New::Value(quote!(#rt::layers::Maxout)),
         in_place: false,
         state: false,
+        random: false,
         role: Role::Activation { he: false },
     };
     Lowered::ok(op, output)

@@ -92,6 +92,9 @@ pub struct Op {
     /// Whether the layer carries a state from one call to the next on request (the type
     /// implements the runtime's `Recurrent`): the network then offers `forward_from`.
     pub state: bool,
+    /// Whether training draws random numbers (the type implements the runtime's `Random`):
+    /// the network's `reseed` then reaches the layer.
+    pub random: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,
 }

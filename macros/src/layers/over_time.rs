@@ -57,6 +57,7 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
         new: New::Value(ty),
         in_place: false,
         state: false,
+        random: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

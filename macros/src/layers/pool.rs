@@ -140,6 +140,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         new: New::Value(quote!(#rt::layers::#name)),
         in_place: false,
         state: false,
+        random: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

@@ -26,6 +26,7 @@ fn lower(l: &mut Lower) -> Lowered {
         new: New::Value(quote!(#rt::layers::PRelu::new(#init))),
         in_place: false,
         state: false,
+        random: false,
         role: Role::Activation { he: true },
     }))
 }

@@ -135,6 +135,7 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         },
         in_place: false,
         state: true,
+        random: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

@@ -48,6 +48,12 @@ impl<T: Scalar, const N: usize> Dropout<T, N> {
     }
 }
 
+impl<T: Scalar, const N: usize> crate::Random for Dropout<T, N> {
+    fn reseed(&mut self, seed: u64) {
+        self.rng = SplitMix64::new(seed);
+    }
+}
+
 impl<T: Scalar, const N: usize> Params<T> for Dropout<T, N> {
     const TENSORS: usize = 0;
     const LEN: usize = 0;

@@ -1,0 +1,357 @@
+//! Minibatch training on several threads, with results that do not depend on the thread count.
+//!
+//! A batch is cut into a fixed number of *shards*, contiguous runs of its samples, whatever
+//! the number of threads. Each shard's gradient is summed sample by sample into a buffer of
+//! its own, on a replica of the network that a thread keeps from step to step (the replica
+//! takes the network's parameters at the start of every step, and its dropout layers are
+//! reseeded from the step and the shard). The shard sums are then added in shard order. So
+//! one seed gives bit-identical parameters with 1, 2 or 8 threads: only the time changes.
+//!
+//! The price of that guarantee is one gradient buffer per shard and one replica per thread,
+//! allocated once, and a pass over the shard buffers per step; the step itself allocates
+//! nothing. Threads beyond the shard count idle: use [`ParallelTrainer::with_shards`] on
+//! machines with more cores than [`DEFAULT_SHARDS`].
+
+use crate::runtime::loss::Loss;
+use crate::runtime::optim::Optimizer;
+use crate::runtime::rng::{mix, SplitMix64};
+use crate::runtime::train::{clear, finite, Diverged};
+use crate::runtime::{Network, Params, Scalar, Zeros};
+use rand_core::RngCore;
+use std::sync::Mutex;
+
+/// The shard count of [`ParallelTrainer::new`]: enough for this many threads to share a batch.
+pub const DEFAULT_SHARDS: usize = 4;
+
+/// A thread's replica of the network and one sample's working memory.
+struct Worker<N: Network<T>, T: Scalar> {
+    net: N,
+    record: N::Record,
+    dy: N::Output,
+}
+
+/// One shard's gradient sum and loss sum.
+struct Shard<N: Network<T>, T: Scalar> {
+    grad: N::Grad,
+    loss: T,
+}
+
+/// Multi-threaded minibatch training through the per-sample path (see the module docs); the
+/// threaded counterpart of [`Trainer`](crate::runtime::train::Trainer), for networks without
+/// batch layers.
+///
+/// Its results equal [`Trainer`](crate::runtime::train::Trainer)'s up to the rounding of the
+/// gradient sum (which is summed per shard here), and are identical for any thread count.
+pub struct ParallelTrainer<T: Scalar, N: Network<T>> {
+    pool: rayon::ThreadPool,
+    workers: Vec<Mutex<Worker<N, T>>>,
+    shards: Vec<Mutex<Shard<N, T>>>,
+    grad: Box<N::Grad>,
+    /// Draws one seed per step for the replicas' dropout masks.
+    rng: SplitMix64,
+}
+
+/// Why a [`ParallelTrainer`] could not be built.
+#[derive(Debug)]
+pub enum ThreadsError {
+    /// Zero shards were asked for.
+    NoShards,
+    /// The operating system refused to start the threads.
+    Spawn(rayon::ThreadPoolBuildError),
+}
+
+impl std::fmt::Display for ThreadsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThreadsError::NoShards => write!(f, "a batch must be cut into at least one shard"),
+            ThreadsError::Spawn(e) => write!(f, "could not start the training threads: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ThreadsError {}
+
+impl<T, N> ParallelTrainer<T, N>
+where
+    T: Scalar + Send + Sync,
+    N: Network<T> + Clone + Send + Sync,
+    N::Grad: Send,
+    N::Record: Send,
+    N::Output: Send,
+    N::Input: Sync,
+{
+    /// `threads` threads (0: one per core) over [`DEFAULT_SHARDS`] shards per batch, replicas
+    /// cloned from `net`, dropout masks drawn from `seed`.
+    ///
+    /// Fails to compile for a network with batch layers, as
+    /// [`Trainer::new`](crate::runtime::train::Trainer::new) does.
+    pub fn new(net: &N, threads: usize, seed: u64) -> Result<Self, ThreadsError> {
+        Self::with_shards(net, threads, DEFAULT_SHARDS, seed)
+    }
+
+    /// [`new`](Self::new) with `shards` shards per batch: at most that many threads work at
+    /// once, and results are identical for any thread count with the same shard count.
+    pub fn with_shards(
+        net: &N,
+        threads: usize,
+        shards: usize,
+        seed: u64,
+    ) -> Result<Self, ThreadsError> {
+        const {
+            assert!(
+                !N::NEEDS_BATCH,
+                "this network has `batch_norm`, which needs whole minibatches; train it with `BatchTrainer`"
+            )
+        };
+        if shards == 0 {
+            return Err(ThreadsError::NoShards);
+        }
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(shards);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("stacknet-train-{i}"))
+            .build()
+            .map_err(ThreadsError::Spawn)?;
+        let workers = (0..threads)
+            .map(|_| {
+                Mutex::new(Worker {
+                    net: net.clone(),
+                    record: N::Record::zeros(),
+                    dy: N::Output::zeros(),
+                })
+            })
+            .collect();
+        let shards = (0..shards)
+            .map(|_| {
+                Mutex::new(Shard {
+                    grad: N::Grad::zeros(),
+                    loss: T::zero(),
+                })
+            })
+            .collect();
+        Ok(ParallelTrainer {
+            pool,
+            workers,
+            shards,
+            grad: Box::new(N::Grad::zeros()),
+            rng: SplitMix64::new(seed),
+        })
+    }
+
+    /// The threads that share a batch.
+    pub fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The shards a batch is cut into.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The mean gradient of the last step (after the hook of [`step_with`](Self::step_with)).
+    pub fn grad(&self) -> &N::Grad {
+        &self.grad
+    }
+
+    /// One step on the batch `inputs` with `targets`: the mean of the per-sample gradients,
+    /// then one optimiser update. Returns the mean loss (zero for an empty batch, which
+    /// changes nothing), or [`Diverged`] without updating.
+    ///
+    /// # Panics
+    /// If `inputs` and `targets` differ in length.
+    pub fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        inputs: &[N::Input],
+        targets: &[L::Target],
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output> + Sync,
+        L::Target: Sized + Sync,
+        O: Optimizer<T, N> + ?Sized,
+    {
+        self.step_with(net, opt, loss, inputs, targets, Batch::All, |_, _| {
+            T::zero()
+        })
+    }
+
+    /// [`step`](Self::step) on the samples `batch` indexes (a minibatch of a shuffled epoch).
+    ///
+    /// # Panics
+    /// If `inputs` and `targets` differ in length, or an index is out of range.
+    pub fn step_indexed<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        inputs: &[N::Input],
+        targets: &[L::Target],
+        batch: &[usize],
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output> + Sync,
+        L::Target: Sized + Sync,
+        O: Optimizer<T, N> + ?Sized,
+    {
+        let batch = Batch::Indexed(batch);
+        self.step_with(net, opt, loss, inputs, targets, batch, |_, _| T::zero())
+    }
+
+    /// The general step: the samples of `batch`, and a hook between the mean gradient and
+    /// the update, as in [`Trainer::step_with`](crate::runtime::train::Trainer::step_with).
+    ///
+    /// # Panics
+    /// If `inputs` and `targets` differ in length, or an index is out of range.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step_with<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        inputs: &[N::Input],
+        targets: &[L::Target],
+        batch: Batch<'_>,
+        before_update: impl FnOnce(&N, &mut N::Grad) -> T,
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output> + Sync,
+        L::Target: Sized + Sync,
+        O: Optimizer<T, N> + ?Sized,
+    {
+        assert_eq!(
+            inputs.len(),
+            targets.len(),
+            "{} inputs but {} targets: every input needs its target",
+            inputs.len(),
+            targets.len()
+        );
+        let n = batch.len(inputs.len());
+        if let Batch::Indexed(indices) = batch {
+            if let Some(&i) = indices.iter().find(|&&i| i >= inputs.len()) {
+                panic!(
+                    "batch index {i} is out of range for {} samples",
+                    inputs.len()
+                );
+            }
+        }
+        if n == 0 {
+            return Ok(T::zero());
+        }
+        let shards = self.shards.len().min(n);
+        let seed = self.rng.next_u64();
+        let master = &*net;
+        let (workers, shard_sums) = (&self.workers, &self.shards);
+        // Thread `t` of `threads` takes shards t, t + threads, …: which thread runs a shard
+        // changes nothing but the time, since its sum and its dropout seed are its own.
+        let work = |t: usize, threads: usize| {
+            let mut guard = lock(&workers[t]);
+            let w = &mut *guard;
+            for i in 0..N::TENSORS {
+                w.net.tensor_mut(i).copy_from_slice(master.tensor(i));
+            }
+            for s in (t..shards).step_by(threads) {
+                let mut shard = lock(&shard_sums[s]);
+                let shard = &mut *shard;
+                clear(&mut shard.grad);
+                shard.loss = T::zero();
+                w.net.reseed(mix(seed, s as u64));
+                for k in s * n / shards..(s + 1) * n / shards {
+                    let i = batch.sample(k);
+                    w.net.forward_train(&inputs[i], &mut w.record);
+                    let y = N::output(&w.record);
+                    shard.loss += loss.value_and_grad(y, &targets[i], &mut w.dy);
+                    w.net.backward(&w.record, &w.dy, &mut shard.grad, None);
+                }
+            }
+        };
+        let threads = self.workers.len().min(shards);
+        if threads == 1 {
+            work(0, 1);
+        } else {
+            // `join` hands work to the pool without allocating (a broadcast would box a job
+            // per thread on every step).
+            self.pool
+                .install(|| split(0, threads, &|t| work(t, threads)));
+        }
+        let inv = T::one() / T::of(n as f64);
+        let sum = self.reduce(shards, inv);
+        let penalty = before_update(net, &mut self.grad);
+        let l = finite(sum * inv + penalty, &*self.grad)?;
+        opt.step(net, &self.grad);
+        Ok(l)
+    }
+
+    /// `grad = inv · (shard 0 + shard 1 + …)`, added in shard order; returns the loss sum.
+    fn reduce(&mut self, shards: usize, inv: T) -> T {
+        let first = lock(&self.shards[0]);
+        let mut loss = first.loss;
+        for i in 0..<N::Grad as Params<T>>::TENSORS {
+            self.grad
+                .tensor_mut(i)
+                .copy_from_slice(first.grad.tensor(i));
+        }
+        drop(first);
+        for s in 1..shards {
+            let shard = lock(&self.shards[s]);
+            loss += shard.loss;
+            for i in 0..<N::Grad as Params<T>>::TENSORS {
+                for (g, &v) in self.grad.tensor_mut(i).iter_mut().zip(shard.grad.tensor(i)) {
+                    *g += v;
+                }
+            }
+        }
+        for i in 0..<N::Grad as Params<T>>::TENSORS {
+            for g in self.grad.tensor_mut(i) {
+                *g *= inv;
+            }
+        }
+        loss
+    }
+}
+
+/// Runs `work(t)` for every `t` in `lo..hi`, halving the range through `rayon::join`.
+fn split(lo: usize, hi: usize, work: &(impl Fn(usize) + Sync)) {
+    if hi - lo == 1 {
+        work(lo);
+    } else {
+        let mid = lo + (hi - lo) / 2;
+        rayon::join(|| split(lo, mid, work), || split(mid, hi, work));
+    }
+}
+
+/// The samples of one step: all of them, or those a list of indices names.
+#[derive(Clone, Copy, Debug)]
+pub enum Batch<'a> {
+    /// Every sample, in order.
+    All,
+    /// The samples at these indices, in this order.
+    Indexed(&'a [usize]),
+}
+
+impl Batch<'_> {
+    fn len(&self, samples: usize) -> usize {
+        match self {
+            Batch::All => samples,
+            Batch::Indexed(indices) => indices.len(),
+        }
+    }
+
+    fn sample(&self, k: usize) -> usize {
+        match self {
+            Batch::All => k,
+            Batch::Indexed(indices) => indices[k],
+        }
+    }
+}
+
+/// A worker that panicked poisoned its lock, and the panic has already reached the caller
+/// through the pool: the buffers are rewritten from scratch on the next step, so go on.
+fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,238 @@
+//! `ParallelTrainer`: the same parameters for any thread count, the mean gradient of the
+//! one-thread `Trainer` (whose gradients the finite-difference tests check), dropout masks of
+//! their own per shard, and clear failures.
+
+use stacknet::parallel::{Batch, ParallelTrainer};
+use stacknet::prelude::*;
+use stacknet::runtime::rand_core::RngCore;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::Mutex;
+
+/// Counts every thread's allocations: the pool's threads do the work here.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// The tests of this file run one at a time, so the counter sees one test's threads.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+// SAFETY: forwards every call unchanged to the system allocator; counting is a side effect.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, SeqCst);
+        System.alloc(l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, SeqCst);
+        System.alloc_zeroed(l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, SeqCst);
+        System.realloc(p, l, n)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+network! {
+    /// A small CNN with dropout, so the shards' masks matter.
+    #[derive(Clone)]
+    struct Cnn(input: [1, 6, 6]) {
+        conv: conv2d(3, kernel = 3), relu,
+        flatten,
+        drop: dropout(0.3),
+        fc: dense(4),
+    }
+}
+
+network! {
+    #[derive(Clone)]
+    struct Mlp(input: [5]) {
+        fc1: dense(7), tanh,
+        fc2: dense(3),
+    }
+}
+
+fn data<const N: usize>(count: usize, seed: u64) -> (Vec<SVector<f64, N>>, Vec<usize>) {
+    let mut rng = SplitMix64::new(seed);
+    let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+    let xs = (0..count).map(|_| SVector::from_fn(|_, _| u())).collect();
+    let ys = (0..count).map(|i| i % 3).collect();
+    (xs, ys)
+}
+
+fn params<N: Network<f64>>(net: &N) -> Vec<f64> {
+    let mut out = vec![0.0; N::PARAMS];
+    net.copy_params_to(&mut out).unwrap();
+    out
+}
+
+/// Six steps of batches of 11 (not a multiple of the shard count) on `threads` threads.
+fn train_cnn(threads: usize) -> Vec<f64> {
+    let (xs, ys) = data::<36>(33, 7);
+    let mut net = Cnn::<f64>::new(&mut SplitMix64::new(3));
+    let mut opt = SgdMomentum::new(0.05, 0.9);
+    let mut trainer = ParallelTrainer::new(&net, threads, 99).unwrap();
+    assert_eq!(trainer.threads(), threads);
+    for step in 0..6 {
+        let batch: Vec<usize> = (0..11).map(|k| (step * 5 + k * 3) % 33).collect();
+        let loss = &SoftmaxCrossEntropy;
+        trainer
+            .step_indexed(&mut net, &mut opt, loss, &xs, &ys, &batch)
+            .unwrap();
+    }
+    params(&net)
+}
+
+#[test]
+fn any_thread_count_gives_the_same_parameters() {
+    let _serial = serial();
+    let one = train_cnn(1);
+    for threads in [2, 3, 4] {
+        assert!(
+            train_cnn(threads) == one,
+            "{threads} threads changed the result"
+        );
+    }
+    // And training did something.
+    let start = params(&Cnn::<f64>::new(&mut SplitMix64::new(3)));
+    assert!(one.iter().zip(&start).any(|(a, b)| a != b));
+}
+
+#[test]
+fn the_mean_gradient_is_the_one_thread_trainers() {
+    let _serial = serial();
+    let (xs, ys) = data::<5>(13, 11);
+    let net = Mlp::<f64>::new(&mut SplitMix64::new(5));
+    let (mut a, mut b) = (net.clone(), net.clone());
+    let mut sequential = Trainer::<f64, Mlp<f64>>::new();
+    let mut parallel = ParallelTrainer::with_shards(&net, 2, 3, 1).unwrap();
+    let (mut opt_a, mut opt_b) = (Sgd::new(0.1), Sgd::new(0.1));
+    let loss = &SoftmaxCrossEntropy;
+    let la = sequential
+        .step(&mut a, &mut opt_a, loss, xs.iter().zip(&ys))
+        .unwrap();
+    let lb = parallel.step(&mut b, &mut opt_b, loss, &xs, &ys).unwrap();
+    assert!((la - lb).abs() <= 1e-14 * la.abs(), "{la} vs {lb}");
+    for i in 0..<MlpGrad<f64> as Params<f64>>::TENSORS {
+        for (g, h) in sequential
+            .grad
+            .tensor(i)
+            .iter()
+            .zip(parallel.grad().tensor(i))
+        {
+            assert!((g - h).abs() <= 1e-14 * (1.0 + g.abs()), "{g} vs {h}");
+        }
+    }
+    for (p, q) in params(&a).iter().zip(&params(&b)) {
+        assert!((p - q).abs() <= 1e-14, "{p} vs {q}");
+    }
+}
+
+#[test]
+fn each_shard_draws_its_own_dropout_mask() {
+    let _serial = serial();
+    // One sample twice, in two shards, against the same sample alone in one shard: the first
+    // shard's mask is the same in both (the same step seed), so the two-shard gradient equals
+    // the one-sample gradient only if the second shard repeated the first one's mask.
+    let (xs, ys) = data::<36>(1, 2);
+    let net = Cnn::<f64>::new(&mut SplitMix64::new(4));
+    let twice = [xs[0], xs[0]];
+    let labels = [ys[0], ys[0]];
+    let (mut a, mut b) = (net.clone(), net.clone());
+    let mut two = ParallelTrainer::with_shards(&net, 2, 2, 8).unwrap();
+    let mut one = ParallelTrainer::with_shards(&net, 1, 1, 8).unwrap();
+    let loss = &SoftmaxCrossEntropy;
+    two.step(&mut a, &mut Sgd::new(0.0), loss, &twice, &labels)
+        .unwrap();
+    one.step(&mut b, &mut Sgd::new(0.0), loss, &xs, &ys)
+        .unwrap();
+    let fc = |t: &ParallelTrainer<f64, Cnn<f64>>| t.grad().fc.weight.clone();
+    assert_ne!(fc(&two), fc(&one), "the second shard repeated the mask");
+}
+
+#[test]
+fn a_non_finite_loss_stops_before_the_update() {
+    let _serial = serial();
+    let (mut xs, ys) = data::<5>(8, 3);
+    xs[5][2] = f64::NAN;
+    let mut net = Mlp::<f64>::new(&mut SplitMix64::new(5));
+    let before = params(&net);
+    let mut trainer = ParallelTrainer::new(&net, 2, 1).unwrap();
+    let result = trainer.step(&mut net, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ys);
+    assert!(
+        matches!(result, Err(Diverged::Loss(l)) if l.is_nan()),
+        "{result:?}"
+    );
+    assert_eq!(params(&net), before);
+}
+
+#[test]
+#[should_panic(expected = "8 inputs but 7 targets")]
+fn inputs_and_targets_must_pair_up() {
+    let _serial = serial();
+    let (xs, ys) = data::<5>(8, 3);
+    let mut net = Mlp::<f64>::new(&mut SplitMix64::new(5));
+    let mut trainer = ParallelTrainer::new(&net, 2, 1).unwrap();
+    let _ = trainer.step(
+        &mut net,
+        &mut Sgd::new(0.1),
+        &SoftmaxCrossEntropy,
+        &xs,
+        &ys[..7],
+    );
+}
+
+#[test]
+#[should_panic(expected = "batch index 8 is out of range for 8 samples")]
+fn batch_indices_must_be_in_range() {
+    let _serial = serial();
+    let (xs, ys) = data::<5>(8, 3);
+    let mut net = Mlp::<f64>::new(&mut SplitMix64::new(5));
+    let mut trainer = ParallelTrainer::new(&net, 2, 1).unwrap();
+    let batch = Batch::Indexed(&[0, 8]);
+    let loss = &SoftmaxCrossEntropy;
+    let opt = &mut Sgd::new(0.1);
+    let _ = trainer.step_with(&mut net, opt, loss, &xs, &ys, batch, |_, _| 0.0);
+}
+
+#[test]
+fn zero_shards_is_an_error() {
+    let _serial = serial();
+    let net = Mlp::<f64>::new(&mut SplitMix64::new(5));
+    let err = ParallelTrainer::with_shards(&net, 2, 0, 1).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "a batch must be cut into at least one shard"
+    );
+}
+
+#[test]
+fn steps_are_heap_free_on_every_thread() {
+    let _serial = serial();
+    let (xs, ys) = data::<36>(32, 5);
+    let mut net = Cnn::<f64>::new(&mut SplitMix64::new(3));
+    let mut opt = Adam::new(0.01);
+    let mut trainer = ParallelTrainer::new(&net, 2, 1).unwrap();
+    let loss = &SoftmaxCrossEntropy;
+    // The first steps may set up the pool's thread-locals.
+    for _ in 0..3 {
+        trainer.step(&mut net, &mut opt, loss, &xs, &ys).unwrap();
+    }
+    let before = ALLOCATIONS.load(SeqCst);
+    for _ in 0..20 {
+        trainer.step(&mut net, &mut opt, loss, &xs, &ys).unwrap();
+    }
+    assert_eq!(ALLOCATIONS.load(SeqCst) - before, 0);
+    // The counter counts.
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
+    assert_eq!(ALLOCATIONS.load(SeqCst) - before, 1);
+}
