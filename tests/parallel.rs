@@ -155,7 +155,7 @@ fn each_shard_draws_its_own_dropout_mask() {
         .unwrap();
     one.step(&mut b, &mut Sgd::new(0.0), loss, &xs, &ys)
         .unwrap();
-    let fc = |t: &ParallelTrainer<f64, Cnn<f64>>| t.grad().fc.weight.clone();
+    let fc = |t: &ParallelTrainer<f64, Cnn<f64>>| t.grad().fc.weight;
     assert_ne!(fc(&two), fc(&one), "the second shard repeated the mask");
 }
 
