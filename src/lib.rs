@@ -228,7 +228,9 @@ pub mod prelude {
     pub use stacknet_runtime::train::{
         accuracy, argmax, checked_argmax, predict, BatchTrainer, Diverged, Trainer,
     };
-    pub use stacknet_runtime::{BatchNetwork, Flat, Layer, Network, Params, Scalar, Zeros};
+    pub use stacknet_runtime::{
+        BatchNetwork, Flat, Label, Layer, Network, Params, PerSample, Scalar, Zeros,
+    };
 
     #[cfg(feature = "std")]
     pub use crate::parallel::ParallelTrainer;

@@ -42,7 +42,7 @@ pub fn fit<N, O>(
     args: &Args,
 ) -> Result<f64, Diverged>
 where
-    N: Network<f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
+    N: PerSample<f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
     O: Optimizer<f32, N>,
 {
     let mut trainer: Box<Trainer<f32, N>> = Box::new(Trainer::new());

@@ -124,6 +124,7 @@ pub struct LeNet5<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     pub __scalar: ::core::marker::PhantomData<T>,
 }
 /// Parameter gradients of [`LeNet5`], one field per layer, in the parameters' layout.
+#[derive(Clone)]
 pub struct LeNet5Grad<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     pub conv1: <::stacknet::runtime::layers::Conv2d<
         T,
@@ -3419,6 +3420,7 @@ impl<
         }
     }
 }
+impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::PerSample<T> for LeNet5<T> {}
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<T> {
     type Input = ::stacknet::runtime::nalgebra::SVector<T, 784>;
     type Output = ::stacknet::runtime::nalgebra::SVector<T, 10>;

@@ -209,6 +209,7 @@ pub struct TinyResNet<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     pub __scalar: ::core::marker::PhantomData<T>,
 }
 /// Parameter gradients of [`TinyResNet`], one field per layer, in the parameters' layout.
+#[derive(Clone)]
 pub struct TinyResNetGrad<T: ::stacknet::runtime::Scalar = ::core::primitive::f32> {
     pub conv1: <::stacknet::runtime::layers::Conv2d<
         T,

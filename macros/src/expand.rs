@@ -157,6 +157,7 @@ impl<'a> Cx<'a> {
         });
         quote! {
             #[doc = #doc]
+            #[derive(Clone)]
             #vis struct #grad<T: #rt::Scalar = ::core::primitive::f32> {
                 #(#fields)*
             }
@@ -407,7 +408,11 @@ impl<'a> Cx<'a> {
         let backward = self.backward();
         let out = x(self.plan.output);
         let reseed = self.reseed();
+        let per_sample = (!self.layers().any(|(_, l)| l.op.batch))
+            .then(|| quote!(impl<T: #rt::Scalar> #rt::PerSample<T> for #ident<T> {}));
         quote! {
+            #per_sample
+
             impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
                 type Input = #input_ty;
                 type Output = #output_ty;

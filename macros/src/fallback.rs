@@ -33,6 +33,7 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
         #vis struct #ident<T: #rt::Scalar = ::core::primitive::f32>(#marker<T>);
 
         #[doc(hidden)]
+        #[derive(Clone)]
         #vis struct #grad<T: #rt::Scalar = ::core::primitive::f32>(#marker<T>);
 
         #[doc(hidden)]
@@ -78,6 +79,9 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
             }
             fn backward(&self, _: &#record<T>, _: &#output_ty, _: &mut #grad<T>, _: ::core::option::Option<&mut #input_ty>) {}
         }
+
+        // Either trainer accepts the stub, so using it adds no error of its own.
+        impl<T: #rt::Scalar> #rt::PerSample<T> for #ident<T> {}
 
         impl<T: #rt::Scalar> #rt::BatchNetwork<T> for #ident<T> {
             type BatchRecord<const B: ::core::primitive::usize> = [#output_ty; B];

@@ -224,7 +224,7 @@ pub trait Layer<T: Scalar>: Params<T> {
     /// (argmax indices, dropout masks…); [`NoRecord`] for most layers.
     type Record: Zeros;
     /// Parameter gradients, shaped like the parameters; [`NoParams`] when there are none.
-    type Grad: Params<T> + Zeros;
+    type Grad: Params<T> + Zeros + Clone;
     /// Short kind name for summaries (`"dense"`, `"conv2d"`).
     const KIND: &'static str;
     /// Multiply-accumulates of one forward pass (for summaries).
@@ -375,6 +375,16 @@ macro_rules! no_params {
     };
 }
 
+/// A layer that draws random numbers in training (dropout), from a generator of its own.
+///
+/// `network!` forwards [`Network::reseed`](crate::Network::reseed) to every such layer: a
+/// replica of a network training on another thread gets streams of its own, and a fixed
+/// seed per share of a batch makes multi-threaded training independent of the thread count.
+pub trait Random {
+    /// Restarts the layer's generator from `seed`.
+    fn reseed(&mut self, seed: u64);
+}
+
 /// Tests of the overwrite contract: forward must overwrite all of `y` and backward all of
 /// `dx`, since the generated code reuses buffers without zeroing them.
 #[cfg(test)]
@@ -462,14 +472,4 @@ pub(crate) mod contract {
             layer.clone().forward_train(x, y, &mut L::Record::zeros())
         });
     }
-}
-
-/// A layer that draws random numbers in training (dropout), from a generator of its own.
-///
-/// `network!` forwards [`Network::reseed`](crate::Network::reseed) to every such layer: a
-/// replica of a network training on another thread gets streams of its own, and a fixed
-/// seed per share of a batch makes multi-threaded training independent of the thread count.
-pub trait Random {
-    /// Restarts the layer's generator from `seed`.
-    fn reseed(&mut self, seed: u64);
 }

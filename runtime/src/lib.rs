@@ -24,6 +24,7 @@ pub mod quant;
 pub mod regularize;
 pub mod rng;
 pub mod safetensors;
+pub mod samples;
 pub mod scalar;
 pub mod schedule;
 pub mod train;
@@ -33,6 +34,7 @@ pub use layer::{
     TensorKind, Zeros,
 };
 pub use network::{BatchNetwork, LayerRow, Network, ParamError};
+pub use samples::{AsInput, AsTarget, Label, PerSample};
 pub use scalar::Scalar;
 
 /// nalgebra, re-exported so generated code and users name the same version.

@@ -55,7 +55,7 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     /// Flat output, `SVector<T, n>`.
     type Output: Zeros + Flat<T> + Clone;
     /// Parameter gradients, one tensor per parameter tensor.
-    type Grad: Params<T> + Zeros;
+    type Grad: Params<T> + Zeros + Clone;
     /// Everything one sample's training forward keeps for backward.
     type Record: Zeros;
 

@@ -9,6 +9,7 @@
 
 use crate::loss::Loss;
 use crate::optim::Optimizer;
+use crate::samples::{AsInput, AsTarget, Label, PerSample};
 use crate::{BatchNetwork, Flat, Network, Params, Scalar, Zeros};
 use core::fmt;
 
@@ -68,22 +69,22 @@ pub struct Trainer<T: Scalar, N: Network<T>> {
     pub dy: N::Output,
 }
 
-impl<T: Scalar, N: Network<T>> Default for Trainer<T, N> {
+impl<T: Scalar, N: PerSample<T>> Default for Trainer<T, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
+// The bound sits on each method, not on the impl, so that a network with `batch_norm` gets
+// `PerSample`'s message (E0277) rather than "method exists but its bounds are not satisfied".
 impl<T: Scalar, N: Network<T>> Trainer<T, N> {
-    /// Fails to compile for a network with batch layers (use [`BatchTrainer`]): training
-    /// such a layer one sample at a time would silently normalise by the wrong statistics.
-    pub fn new() -> Self {
-        const {
-            assert!(
-                !N::NEEDS_BATCH,
-                "this network has `batch_norm`, which needs whole minibatches; train it with `BatchTrainer`"
-            )
-        };
+    /// A network with batch layers is refused by the [`PerSample`] bound (use
+    /// [`BatchTrainer`]): training such a layer one sample at a time would silently normalise
+    /// by the wrong statistics.
+    pub fn new() -> Self
+    where
+        N: PerSample<T>,
+    {
         Trainer {
             grad: N::Grad::zeros(),
             record: N::Record::zeros(),
@@ -98,7 +99,10 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         loss: &L,
         x: &N::Input,
         target: &L::Target,
-    ) -> T {
+    ) -> T
+    where
+        N: PerSample<T>,
+    {
         net.forward_train(x, &mut self.record);
         let l = loss.value_and_grad(N::output(&self.record), target, &mut self.dy);
         net.backward(&self.record, &self.dy, &mut self.grad, None);
@@ -108,18 +112,22 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     /// One minibatch step: the mean of the per-sample gradients, then one optimiser update.
     /// Returns the mean loss over the batch (zero for an empty batch, which changes nothing),
     /// or [`Diverged`] without updating if the loss or a gradient value is not finite.
-    pub fn step<'a, L, O>(
+    ///
+    /// A sample is a pair of an input and a target, each by reference or by value; class
+    /// labels can be any unsigned integer type ([`AsInput`], [`AsTarget`]).
+    pub fn step<L, O, X, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
-        batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
+        batch: impl IntoIterator<Item = (X, Y)>,
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        L::Target: 'a,
-        N::Input: 'a,
-        O: Optimizer<T, N>,
+        O: Optimizer<T, N> + ?Sized,
+        X: AsInput<N::Input>,
+        Y: AsTarget<L::Target>,
+        N: PerSample<T>,
     {
         self.step_with(net, opt, loss, batch, |_, _| T::zero())
     }
@@ -145,24 +153,25 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     /// }
     /// # }
     /// ```
-    pub fn step_with<'a, L, O>(
+    pub fn step_with<L, O, X, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
-        batch: impl IntoIterator<Item = (&'a N::Input, &'a L::Target)>,
+        batch: impl IntoIterator<Item = (X, Y)>,
         before_update: impl FnOnce(&N, &mut N::Grad) -> T,
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        L::Target: 'a,
-        N::Input: 'a,
-        O: Optimizer<T, N>,
+        O: Optimizer<T, N> + ?Sized,
+        X: AsInput<N::Input>,
+        Y: AsTarget<L::Target>,
+        N: PerSample<T>,
     {
         clear(&mut self.grad);
         let (mut sum, mut n) = (T::zero(), 0usize);
         for (x, t) in batch {
-            sum += self.accumulate(net, loss, x, t);
+            sum += t.with_target(|t| self.accumulate(net, loss, x.as_input(), t));
             n += 1;
         }
         if n == 0 {
@@ -219,7 +228,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     where
         L: Loss<T, N::Output>,
         L::Target: Sized,
-        O: Optimizer<T, N>,
+        O: Optimizer<T, N> + ?Sized,
     {
         self.step_with(net, opt, loss, xs, targets, |_, _| T::zero())
     }
@@ -238,7 +247,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     where
         L: Loss<T, N::Output>,
         L::Target: Sized,
-        O: Optimizer<T, N>,
+        O: Optimizer<T, N> + ?Sized,
     {
         clear(&mut self.grad);
         net.forward_train_batch(xs, &mut self.record);
@@ -306,16 +315,27 @@ pub fn predict<T: Scalar, N: Network<T>>(net: &N, x: &N::Input) -> usize {
 }
 
 /// Fraction of samples whose predicted class equals the label (0 for no samples); an output
-/// holding a NaN counts as wrong whatever the label.
-pub fn accuracy<'a, T, N>(net: &N, samples: impl IntoIterator<Item = (&'a N::Input, usize)>) -> f64
+/// holding a NaN counts as wrong whatever the label. Samples are `(input, label)` pairs, each
+/// by reference or by value, with labels of any unsigned integer type.
+///
+/// # Panics
+/// If a label is not a class of the output (`label 12 is out of range for 10 classes`).
+pub fn accuracy<T, N, X, Y>(net: &N, samples: impl IntoIterator<Item = (X, Y)>) -> f64
 where
     T: Scalar,
     N: Network<T>,
-    N::Input: 'a,
+    X: AsInput<N::Input>,
+    Y: Label,
 {
     let (mut right, mut total) = (0usize, 0usize);
+    let classes = N::OUTPUT_SHAPE.len();
     for (x, label) in samples {
-        right += (checked_argmax(net.forward(x).flat()) == Some(label)) as usize;
+        let label = label.class();
+        assert!(
+            label < classes,
+            "label {label} is out of range for {classes} classes"
+        );
+        right += (checked_argmax(net.forward(x.as_input()).flat()) == Some(label)) as usize;
         total += 1;
     }
     if total == 0 {

@@ -156,6 +156,7 @@ pub const SOFTMAX: Kind = Kind {
             in_place: false,
             state: false,
             random: false,
+            batch: false,
             role: Role::Activation { he: false },
         }))
     },
@@ -173,6 +174,7 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         in_place: true,
         state: false,
         random: false,
+        batch: false,
         role: Role::Activation { he },
     }))
 }

@@ -40,6 +40,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: true,
         role: Role::Transparent,
     }))
 }

@@ -123,6 +123,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

@@ -26,6 +26,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         random: true,
+        batch: false,
         role: Role::Transparent,
     }))
 }

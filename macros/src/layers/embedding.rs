@@ -55,6 +55,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

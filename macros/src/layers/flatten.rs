@@ -28,6 +28,7 @@ fn lower(l: &mut Lower) -> Lowered {
                 in_place: true,
                 state: false,
                 random: false,
+                batch: false,
                 role: Role::Transparent,
             };
             Lowered::ok(op, output)

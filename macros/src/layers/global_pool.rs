@@ -49,6 +49,7 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

@@ -42,6 +42,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Activation { he: false },
     };
     Lowered::ok(op, output)

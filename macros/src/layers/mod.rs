@@ -95,6 +95,9 @@ pub struct Op {
     /// Whether training draws random numbers (the type implements the runtime's `Random`):
     /// the network's `reseed` then reaches the layer.
     pub random: bool,
+    /// Whether training needs whole minibatches (batch statistics): the network then does not
+    /// implement the runtime's `PerSample`, so the per-sample `Trainer` refuses it.
+    pub batch: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,
 }

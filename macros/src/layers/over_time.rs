@@ -58,6 +58,7 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

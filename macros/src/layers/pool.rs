@@ -141,6 +141,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

@@ -87,6 +87,7 @@ fn lower(l: &mut Lower, average: bool) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Transparent,
     };
     Lowered::ok(op, output)

@@ -27,6 +27,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         random: false,
+        batch: false,
         role: Role::Activation { he: true },
     }))
 }

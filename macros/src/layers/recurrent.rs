@@ -136,6 +136,7 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         in_place: false,
         state: true,
         random: false,
+        batch: false,
         role: Role::Mixing,
     };
     Lowered::ok(op, output)

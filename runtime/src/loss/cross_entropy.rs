@@ -40,7 +40,16 @@ fn rest<T: Scalar>(x: &[T], k: usize, shift: impl Fn(T) -> T) -> T {
     s
 }
 
+/// Panics unless `class < N`, with a message that names both (an index panic would not).
+#[inline]
+fn in_range<const N: usize>(class: usize) {
+    assert!(class < N, "label {class} is out of range for {N} classes");
+}
+
 /// Softmax cross-entropy against a class index, from logits.
+///
+/// A class index not below the output size panics with a message naming both (`label 12 is
+/// out of range for 10 classes`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftmaxCrossEntropy;
 
@@ -49,6 +58,7 @@ impl<T: Scalar, const N: usize> Loss<T, SVector<T, N>> for SoftmaxCrossEntropy {
     type Target = usize;
 
     fn value(&self, y: &SVector<T, N>, &class: &usize) -> T {
+        in_range::<N>(class);
         let Some((k, _, shift)) = max_shifted(y.as_slice()) else {
             return T::zero();
         };
@@ -56,6 +66,7 @@ impl<T: Scalar, const N: usize> Loss<T, SVector<T, N>> for SoftmaxCrossEntropy {
     }
 
     fn value_and_grad(&self, y: &SVector<T, N>, &class: &usize, dy: &mut SVector<T, N>) -> T {
+        in_range::<N>(class);
         let Some((k, _, shift)) = max_shifted(y.as_slice()) else {
             return T::zero();
         };
@@ -134,6 +145,13 @@ mod tests {
     use super::*;
     use crate::gradcheck::check_loss;
     use nalgebra::{Vector2, Vector3};
+
+    #[test]
+    #[should_panic(expected = "label 12 is out of range for 10 classes")]
+    fn an_out_of_range_label_is_named() {
+        let y = nalgebra::SVector::<f32, 10>::zeros();
+        let _ = SoftmaxCrossEntropy.value(&y, &12);
+    }
 
     #[test]
     fn softmax_cross_entropy_known_values() {

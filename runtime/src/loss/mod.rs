@@ -16,6 +16,11 @@ pub use sequence::{perplexity, SequenceCrossEntropy};
 use crate::Scalar;
 
 /// A loss on outputs of type `Y` against targets of type [`Target`](Loss::Target).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a loss for this network's output `{Y}`",
+    label = "not a loss for this output",
+    note = "the losses here score flat outputs (`SVector<scalar, n>`) in the network's scalar type"
+)]
 pub trait Loss<T: Scalar, Y> {
     /// What a sample is compared with: a class index, a target vector…
     type Target: ?Sized;

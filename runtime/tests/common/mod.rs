@@ -87,6 +87,7 @@ pub struct Tiny<T: Scalar = f32> {
     pub out: Dense<T, 4, 2>,
 }
 
+#[derive(Clone)]
 pub struct TinyGrad<T: Scalar = f32> {
     pub hidden: <Dense<T, 3, 4> as Layer<T>>::Grad,
     pub tanh_1: NoParams,
@@ -201,6 +202,8 @@ impl<T: Scalar> Zeros for TinyRecord<T> {
 params_impl!(Tiny { hidden: Dense<T, 3, 4>, tanh_1: Activation<Tanh, 4>, out: Dense<T, 4, 2> });
 params_impl!(TinyGrad { hidden: Dense<T, 3, 4>, tanh_1: NoParams, out: Dense<T, 4, 2> });
 
+impl<T: Scalar> stacknet_runtime::PerSample<T> for Tiny<T> {}
+
 impl<T: Scalar> Network<T> for Tiny<T> {
     type Input = SVector<T, 3>;
     type Output = SVector<T, 2>;
@@ -285,6 +288,7 @@ pub struct TinyDrop<T: Scalar = f32> {
     pub out: Dense<T, 8, 2>,
 }
 
+#[derive(Clone)]
 pub struct TinyDropGrad<T: Scalar = f32> {
     pub hidden: <Dense<T, 3, 8> as Layer<T>>::Grad,
     pub tanh_1: NoParams,
@@ -354,6 +358,8 @@ params_impl!(TinyDropGrad {
     drop: NoParams,
     out: Dense<T, 8, 2>
 });
+
+impl<T: Scalar> stacknet_runtime::PerSample<T> for TinyDrop<T> {}
 
 impl<T: Scalar> Network<T> for TinyDrop<T> {
     type Input = SVector<T, 3>;
