@@ -22,6 +22,7 @@
 //! English text, against a bigram baseline), `mnist_mlp`, `xor`, `lenet_setups` (optimisers
 //! and schedules compared), and `bench` / `bench_tiny` (the benchmarks).
 #![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "std")]
 pub mod data;

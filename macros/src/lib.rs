@@ -16,6 +16,8 @@
 //!
 //! The macro never panics: every input, however wrong, becomes code or spanned errors.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod bind;
 mod check;
