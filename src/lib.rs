@@ -27,7 +27,36 @@
 #[cfg(feature = "std")]
 pub mod data;
 
-pub use stacknet_runtime as runtime;
+/// The `no_std` runtime: layer kernels with forward and backward on nalgebra static matrices,
+/// losses, optimisers, schedules, int8 quantisation, safetensors, and the traits that
+/// `network!`-generated models implement.
+///
+/// This is the crate `stacknet-runtime`, re-exported whole (generated code names it as
+/// `stacknet::runtime`, so a user needs no dependency of their own on it) and documented here
+/// page by page. Everything in it works without `std` and without an allocator: every buffer
+/// has a size known at compile time. Tensors are flat `SVector<T, N>`s; images are stored in
+/// PyTorch's (channel, row, column) order, so `flatten` moves no data.
+pub mod runtime {
+    // A module of inlined re-exports rather than `pub use stacknet_runtime as runtime`: rustdoc
+    // does not inline a re-exported crate, so with `--no-deps` the runtime had no pages. Not
+    // a glob either: that would inline all of nalgebra's pages too. A module or item added
+    // to the runtime's root must be added here.
+    #[doc(inline)]
+    pub use stacknet_runtime::{
+        data, gradcheck, graph, init, kernels, layer, layers, loss, network, optim, quant,
+        regularize, rng, safetensors, scalar, schedule, train,
+    };
+    #[doc(inline)]
+    pub use stacknet_runtime::{
+        BatchNetwork, Flat, InPlace, Layer, LayerRow, Network, NoParams, NoRecord, ParamError,
+        Params, Recurrent, Scalar, Shape, TensorInfo, TensorKind, Zeros,
+    };
+    #[doc(inline)]
+    pub use stacknet_runtime::no_params;
+    #[doc(no_inline)]
+    pub use stacknet_runtime::{nalgebra, rand_core};
+}
+
 pub use stacknet_runtime::nalgebra;
 
 /// Declares a network: a struct holding its layers, with inference, training forward and

@@ -7,7 +7,8 @@
 
 use core::fmt;
 
-/// Deepest nesting [`Cursor::skip_value`] accepts (one bit of the bracket stack per level).
+/// Deepest nesting the header's parser accepts in a value it skips (one bit of the bracket
+/// stack per level).
 pub const MAX_DEPTH: usize = 64;
 
 /// What is wrong with the header's JSON, and where (a byte offset into the header).

@@ -33,10 +33,10 @@
 //! (PyTorch's `h.detach()`).
 
 mod carry;
-mod gru;
-mod lstm;
+pub mod gru;
+pub mod lstm;
 mod math;
-mod rnn;
+pub mod rnn;
 #[cfg(test)]
 mod tests;
 
