@@ -72,19 +72,19 @@ pub mod runtime {
     // a glob either: that would inline all of nalgebra's pages too. A module or item added
     // to the runtime's root must be added here.
     #[doc(inline)]
+    pub use stacknet_runtime::no_params;
+    #[doc(inline)]
     pub use stacknet_runtime::{
         data, gradcheck, graph, init, kernels, layer, layers, loss, network, optim, quant,
         regularize, rng, safetensors, scalar, schedule, train,
     };
+    #[doc(no_inline)]
+    pub use stacknet_runtime::{nalgebra, rand_core};
     #[doc(inline)]
     pub use stacknet_runtime::{
         BatchNetwork, Flat, InPlace, Layer, LayerRow, Network, NoParams, NoRecord, ParamError,
         Params, Recurrent, Scalar, Shape, TensorInfo, TensorKind, Zeros,
     };
-    #[doc(inline)]
-    pub use stacknet_runtime::no_params;
-    #[doc(no_inline)]
-    pub use stacknet_runtime::{nalgebra, rand_core};
 }
 
 pub use stacknet_runtime::nalgebra;

@@ -22,5 +22,8 @@ fn every_example_is_linked_from_the_crate_docs() {
             missing.push(link);
         }
     }
-    assert!(missing.is_empty(), "not linked from src/lib.rs: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not linked from src/lib.rs: {missing:?}"
+    );
 }

@@ -156,6 +156,7 @@ pub const SOFTMAX: Kind = Kind {
             in_place: false,
             state: false,
             role: Role::Activation { he: false },
+            params: 0,
         }))
     },
 };
@@ -172,5 +173,6 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         in_place: true,
         state: false,
         role: Role::Activation { he },
+        params: 0,
     }))
 }

@@ -32,6 +32,7 @@ fn lower(l: &mut Lower) -> Lowered {
     else {
         return l.elementwise(None);
     };
+    let params = c.saturating_mul(2); // γ and β
     let (rt, n, c, s) = (l.rt, len(input), int(c), int(s));
     let (momentum, eps) = (float(momentum), float(eps));
     l.elementwise(Some(Op {
@@ -40,6 +41,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Transparent,
+        params,
     }))
 }
 

@@ -123,6 +123,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Mixing,
+        params: super::weight_params(out_channels, mul(&[c / groups, kernel]), bias),
     };
     Lowered::ok(op, output)
 }

@@ -118,6 +118,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Mixing,
+        params: super::weight_params(out_channels, mul(&[c / groups, kh, kw]), bias),
     };
     Lowered::ok(op, output)
 }

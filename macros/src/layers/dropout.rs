@@ -26,6 +26,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Transparent,
+        params: 0,
     }))
 }
 

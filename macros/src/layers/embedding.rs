@@ -44,7 +44,7 @@ fn lower(l: &mut Lower) -> Lowered {
     let Shape::Tokens { steps } = input else {
         return Lowered::lost();
     };
-    let (rt, o) = (l.rt, len(output));
+    let (rt, o, params) = (l.rt, len(output), vocab.saturating_mul(dim));
     let (steps, vocab, dim) = (int(steps), int(vocab), int(dim));
     let op = Op {
         ty: quote!(#rt::layers::Embedding<T, #steps, #vocab, #dim, #o>),
@@ -55,6 +55,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Mixing,
+        params,
     };
     Lowered::ok(op, output)
 }

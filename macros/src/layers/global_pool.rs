@@ -49,6 +49,7 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

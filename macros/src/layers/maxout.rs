@@ -42,6 +42,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Activation { he: false },
+        params: 0,
     };
     Lowered::ok(op, output)
 }

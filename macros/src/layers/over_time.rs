@@ -58,6 +58,7 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

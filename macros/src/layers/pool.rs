@@ -141,6 +141,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

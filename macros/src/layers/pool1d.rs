@@ -87,6 +87,7 @@ fn lower(l: &mut Lower, average: bool) -> Lowered {
         in_place: false,
         state: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

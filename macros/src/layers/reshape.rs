@@ -52,6 +52,7 @@ fn lower(l: &mut Lower) -> Lowered {
         in_place: true,
         state: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }
