@@ -3472,6 +3472,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<
     const OUTPUT_SHAPE: ::stacknet::runtime::Shape = ::stacknet::runtime::Shape::vector(
         10,
     );
+    const PARAMS: ::core::primitive::usize = 61706;
     const NEEDS_BATCH: ::core::primitive::bool = ::stacknet::runtime::network::any(
         &[
             <::stacknet::runtime::layers::Conv2d<

@@ -6055,6 +6055,7 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
     const OUTPUT_SHAPE: ::stacknet::runtime::Shape = ::stacknet::runtime::Shape::vector(
         10,
     );
+    const PARAMS: ::core::primitive::usize = 5338;
     const NEEDS_BATCH: ::core::primitive::bool = ::stacknet::runtime::network::any(
         &[
             <::stacknet::runtime::layers::Conv2d<

@@ -110,6 +110,12 @@ impl<'a> Cx<'a> {
         names::companion(&self.net.ident, "BatchRecord")
     }
 
+    /// The trainable parameters the macro counts: the docs' total and `PARAMS`.
+    fn params(&self) -> u64 {
+        self.layers()
+            .fold(0, |sum, (_, l)| sum.saturating_add(l.op.params))
+    }
+
     fn output_shape(&self) -> Shape {
         self.plan.values[self.plan.output]
     }
@@ -152,9 +158,7 @@ impl<'a> Cx<'a> {
     /// constants, which the macro does not evaluate: the docs point to `summary()` for them.
     fn struct_docs(&self, has_docs: bool) -> Vec<String> {
         let ident = &self.net.ident;
-        let params: u64 = self
-            .layers()
-            .fold(0, |sum, (_, l)| sum.saturating_add(l.op.params));
+        let params = self.params();
         let (input, output) = (self.net.input, self.output_shape());
         let mut docs = Vec::new();
         if !has_docs {
@@ -323,9 +327,7 @@ impl<'a> Cx<'a> {
         });
         // The struct's docs state this count: the runtime's must agree (checked when `new` is
         // instantiated, so the docs cannot drift from the types).
-        let params = int(self
-            .layers()
-            .fold(0u64, |sum, (_, l)| sum.saturating_add(l.op.params)));
+        let params = int(self.params());
         quote! {
             impl<T: #rt::Scalar> #ident<T> {
                 /// A network with freshly initialised parameters drawn from `rng`.
@@ -496,6 +498,9 @@ impl<'a> Cx<'a> {
         let forward_train = self.forward_train(false);
         let backward = self.backward();
         let out = x(self.plan.output);
+        // A literal rather than the trait's default (`Params::LEN`, the same number, which
+        // `new` checks), so that rustdoc shows the value instead of `_`.
+        let params = int(self.params());
         quote! {
             impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
                 type Input = #input_ty;
@@ -504,6 +509,7 @@ impl<'a> Cx<'a> {
                 type Record = #record<T>;
                 const INPUT_SHAPE: #rt::Shape = #input_shape;
                 const OUTPUT_SHAPE: #rt::Shape = #output_shape;
+                const PARAMS: ::core::primitive::usize = #params;
                 const NEEDS_BATCH: ::core::primitive::bool = #rt::network::any(&[#(#needs_batch),*]);
                 const LAYERS: &'static [#rt::LayerRow] = &[#(#rows),*];
                 const INFERENCE_BYTES: ::core::primitive::usize =
