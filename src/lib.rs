@@ -225,6 +225,9 @@ pub use stacknet_runtime::nalgebra;
 ///   for the gradient and records, [`Network`](runtime::Network) (`INPUT_SHAPE`,
 ///   `OUTPUT_SHAPE`, `PARAMS`, byte sizes, `LAYERS` for `summary()`, `forward`,
 ///   `forward_train`, `backward`) and [`BatchNetwork`](runtime::BatchNetwork).
+/// - Docs on every public item, so `#![deny(missing_docs)]` holds: after the user's own, the
+///   struct's docs list every layer's type, output shape and parameter count with the totals,
+///   and `PARAMS` is written out as a number, so `cargo doc` shows them.
 ///
 /// # Errors
 ///
