@@ -16,19 +16,79 @@
 //! recurrent layers also gets `forward_from`/`forward_train_from` and a `…State` type, which
 //! carry the hidden state from one chunk of a long sequence to the next.
 //!
-//! The examples (`cargo run --release --example NAME`): `lenet` (LeNet-5 on the bundled MNIST
-//! digits), `resnet` (a residual network with batch norm), `mnist_rows` (an LSTM reading the
-//! digits row by row), `char_rnn` (a character-level LSTM language model on public-domain
-//! English text, against a bigram baseline), `mnist_mlp`, `xor`, `lenet_setups` (optimisers
-//! and schedules compared), and `bench` / `bench_tiny` (the benchmarks).
+//! # Examples
+//!
+//! Run one with `cargo run --release --example NAME` from the repository. Examples are not
+//! items, so intra-doc links cannot reach them: each link below is relative to these pages as
+//! `cargo doc` writes them into `target/doc/stacknet/`, which puts the source three levels up
+//! (a build with another `CARGO_TARGET_DIR`, or the pages on a registry, lose the link but
+//! keep the path).
+//!
+//! - [`examples/lenet.rs`](../../../examples/lenet.rs): the flagship. LeNet-5 trained on the
+//!   bundled MNIST digits with a progress bar, test accuracy, a confusion matrix, and the
+//!   weights saved as safetensors in PyTorch's names and reloaded with `--load`.
+//! - [`examples/resnet.rs`](../../../examples/resnet.rs): a residual network with batch norm
+//!   and a strided projection shortcut, trained through the minibatch path
+//!   ([`BatchTrainer`](runtime::train::BatchTrainer)).
+//! - [`examples/mnist_rows.rs`](../../../examples/mnist_rows.rs): an LSTM reading each digit
+//!   as 28 steps of 28 pixels, with Adam and gradient-norm clipping.
+//! - [`examples/char_rnn.rs`](../../../examples/char_rnn.rs): a character-level LSTM language
+//!   model on public-domain English text against a bigram baseline; truncated
+//!   backpropagation through time with the carried state, and text generation.
+//! - [`examples/mnist_mlp.rs`](../../../examples/mnist_mlp.rs): a 784-128-10 perceptron, the
+//!   smallest training loop over real data.
+//! - [`examples/xor.rs`](../../../examples/xor.rs): a 2-4-1 network learns XOR, the whole API
+//!   in a few lines.
+//! - [`examples/lenet_setups.rs`](../../../examples/lenet_setups.rs): LeNet-5 trained with each
+//!   optimiser, with and without a cosine schedule, to choose `lenet`'s defaults.
+//! - [`examples/bench.rs`](../../../examples/bench.rs): the LeNet-5 benchmark (inference and
+//!   training steps, heap allocations per call, peak memory; `--layers` profiles each layer).
+//! - [`examples/bench_tiny.rs`](../../../examples/bench_tiny.rs): MLPerf Tiny's ResNet-8 and
+//!   DS-CNN and the row-reading LSTM, timed as the Python peers time them.
+//! - [`examples/embedded/`](../../../examples/embedded/src/lib.rs) (its own crate): LeNet-5
+//!   as a `no_std` static library without an allocator, weights decoded at compile time,
+//!   called from C.
+//! - [`examples/cortex-m/`](../../../examples/cortex-m/src/main.rs) (its own crate): firmware
+//!   for a Cortex-M4F under QEMU that runs LeNet-5 from flash and trains an MLP on the device,
+//!   measuring its flash, RAM and instructions.
 #![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "std")]
 pub mod data;
 #[cfg(feature = "std")]
 pub mod parallel;
 
-pub use stacknet_runtime as runtime;
+/// The `no_std` runtime: layer kernels with forward and backward on nalgebra static matrices,
+/// losses, optimisers, schedules, int8 quantisation, safetensors, and the traits that
+/// `network!`-generated models implement.
+///
+/// This is the crate `stacknet-runtime`, re-exported whole (generated code names it as
+/// `stacknet::runtime`, so a user needs no dependency of their own on it) and documented here
+/// page by page. Everything in it works without `std` and without an allocator: every buffer
+/// has a size known at compile time. Tensors are flat `SVector<T, N>`s; images are stored in
+/// PyTorch's (channel, row, column) order, so `flatten` moves no data.
+pub mod runtime {
+    // A module of inlined re-exports rather than `pub use stacknet_runtime as runtime`: rustdoc
+    // does not inline a re-exported crate, so with `--no-deps` the runtime had no pages. Not
+    // a glob either: that would inline all of nalgebra's pages too. A module or item added
+    // to the runtime's root must be added here.
+    #[doc(inline)]
+    pub use stacknet_runtime::no_params;
+    #[doc(inline)]
+    pub use stacknet_runtime::{
+        data, gradcheck, graph, init, kernels, layer, layers, loss, network, optim, quant,
+        regularize, rng, safetensors, scalar, schedule, train,
+    };
+    #[doc(no_inline)]
+    pub use stacknet_runtime::{nalgebra, rand_core};
+    #[doc(inline)]
+    pub use stacknet_runtime::{
+        BatchNetwork, Flat, InPlace, Layer, LayerRow, Network, NoParams, NoRecord, ParamError,
+        Params, Recurrent, Scalar, Shape, TensorInfo, TensorKind, Zeros,
+    };
+}
+
 pub use stacknet_runtime::nalgebra;
 
 /// Declares a network: a struct holding its layers, with inference, training forward and
@@ -167,6 +227,9 @@ pub use stacknet_runtime::nalgebra;
 ///   for the gradient and records, [`Network`](runtime::Network) (`INPUT_SHAPE`,
 ///   `OUTPUT_SHAPE`, `PARAMS`, byte sizes, `LAYERS` for `summary()`, `forward`,
 ///   `forward_train`, `backward`) and [`BatchNetwork`](runtime::BatchNetwork).
+/// - Docs on every public item, so `#![deny(missing_docs)]` holds: after the user's own, the
+///   struct's docs list every layer's type, output shape and parameter count with the totals,
+///   and `PARAMS` is written out as a number, so `cargo doc` shows them.
 ///
 /// # Errors
 ///

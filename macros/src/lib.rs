@@ -16,6 +16,12 @@
 //!
 //! The macro never panics: every input, however wrong, becomes code or spanned errors.
 
+#![warn(missing_docs)]
+// These docs are for the macro's maintainers (users read `stacknet::network!`): the links
+// above point at private modules, which `cargo doc --document-private-items` renders (CI
+// builds it so, to check them).
+#![allow(rustdoc::private_intra_doc_links)]
+
 mod ast;
 mod bind;
 mod check;

@@ -88,6 +88,21 @@ fn impls(file: &File) -> Vec<(String, String)> {
 }
 
 /// Tokens as text without whitespace, so `> >` and `>>` compare equal.
+/// The text of a `#[doc = "…"]` attribute.
+fn doc_text(attr: &syn::Attribute) -> String {
+    match &attr.meta {
+        syn::Meta::NameValue(syn::MetaNameValue {
+            value:
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }),
+            ..
+        }) if attr.path().is_ident("doc") => s.value(),
+        _ => panic!("not a doc attribute: {}", ts(attr)),
+    }
+}
+
 fn ts(tokens: impl ToTokens) -> String {
     tokens
         .to_token_stream()
@@ -205,6 +220,7 @@ fn generated_items() {
         ("Zeros", "LeNet5Grad<T>"),
         ("Zeros", "LeNet5Record<T>"),
         ("Zeros", "LeNet5BatchRecord<T,B>"),
+        ("PerSample<T>", "LeNet5<T>"),
         ("Network<T>", "LeNet5<T>"),
         ("BatchNetwork<T>", "LeNet5<T>"),
     ];
@@ -262,12 +278,26 @@ fn docs_attributes_and_visibility_pass_through() {
     let net = find_struct(&file, "Net");
     let attrs: Vec<String> = net.attrs.iter().map(|a| ts(a.to_token_stream())).collect();
     assert_eq!(
-        attrs,
+        attrs[..3],
         [
             ts(quote!(#[doc = r" Docs."])),
             ts(quote!(#[derive(Clone, Debug)])),
             ts(quote!(#[allow(dead_code)]))
         ]
+    );
+    // Then the generated docs: the layer table after the user's, and no first line of its own.
+    let generated: Vec<_> = net.attrs[3..].iter().map(doc_text).collect();
+    assert_eq!(generated[1], " # Layers");
+    assert!(generated.contains(&" | `dense_0` | `dense` | `[2]` | 10 |".to_string()));
+    assert!(generated
+        .last()
+        .unwrap()
+        .contains("**10** trainable parameters"));
+    let bare = expand(quote! { ::stacknet; struct Bare(input: [4]) { dense(2) } });
+    let first = doc_text(&find_struct(&bare, "Bare").attrs[0]);
+    assert_eq!(
+        first,
+        " A network declared with `network!`: `[4]` → `[2]`, 10 parameters."
     );
     for name in ["Net", "NetGrad", "NetRecord"] {
         assert_eq!(ts(&find_struct(&file, name).vis), "pub(crate)", "{name}");

@@ -33,9 +33,19 @@ pub enum DataError {
     /// Fitting a scaler needs at least one sample.
     Empty,
     /// A class label must be below the number of classes.
-    LabelOutOfRange { label: usize, classes: usize },
+    LabelOutOfRange {
+        /// The offending label.
+        label: usize,
+        /// The number of classes, so labels must be in `0..classes`.
+        classes: usize,
+    },
     /// A min–max target range [a, b] needs a < b.
-    EmptyRange { a: f64, b: f64 },
+    EmptyRange {
+        /// The requested lower end.
+        a: f64,
+        /// The requested upper end.
+        b: f64,
+    },
     /// Minibatches need at least one sample each.
     ZeroBatchSize,
 }
@@ -72,7 +82,9 @@ impl core::error::Error for DataError {}
 /// dividing by zero.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Standardizer<T: Scalar, const F: usize> {
+    /// μ, the training mean of each feature.
     pub mean: SVector<T, F>,
+    /// σ, the training population standard deviation of each feature (1 where it was 0).
     pub std: SVector<T, F>,
 }
 
@@ -128,10 +140,13 @@ impl<T: Scalar, const F: usize> Standardizer<T, F> {
 /// training data is treated as having range 1 (as scikit-learn does), so it maps to a.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MinMaxScaler<T: Scalar, const F: usize> {
+    /// The training minimum of each feature.
     pub min: SVector<T, F>,
     /// max − min, or 1 for a constant feature.
     pub range: SVector<T, F>,
+    /// Where the training minimum maps to.
     pub a: T,
+    /// Where the training maximum maps to (a < b).
     pub b: T,
 }
 

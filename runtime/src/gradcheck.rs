@@ -151,6 +151,7 @@ impl GradCheck {
 /// One parameter tensor's outcome in [`check_network_tensors`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TensorCheck {
+    /// Which tensor (`fc1.weight`), its shape and kind.
     pub info: TensorInfo,
     /// The worst error over the checked entries of this tensor.
     pub worst: f64,

@@ -11,7 +11,9 @@ use rand_core::RngCore;
 /// How to fill a tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
+    /// Every value 0 (the default for biases).
     Zeros,
+    /// Every value `c`.
     Constant(f64),
     /// N(0, σ²).
     Normal(f64),

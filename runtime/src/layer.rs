@@ -12,6 +12,7 @@ use nalgebra::SMatrix;
 /// (nalgebra's `Default` is not implemented for large arrays, and `zeros` is what the
 /// kernels mean anyway.)
 pub trait Zeros {
+    /// The value with every scalar 0 (indices 0, flags `false`).
     fn zeros() -> Self;
 }
 
@@ -24,7 +25,10 @@ impl<T: Scalar, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
 
 /// Buffers seen as one flat slice (activations are flat `SVector`s).
 pub trait Flat<T> {
+    /// Every value in memory order (column-major for a matrix, which for an `SVector` is just
+    /// its elements).
     fn flat(&self) -> &[T];
+    /// [`flat`](Flat::flat), writable.
     fn flat_mut(&mut self) -> &mut [T];
 }
 
@@ -56,30 +60,39 @@ impl Zeros for bool {
 /// A tensor's shape in PyTorch's order: `[out, in]` for dense weights,
 /// `[out, in, kh, kw]` for convolution weights, `[n]` for vectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// A fixed array rather than a slice so that shapes are `const` values (the generated
+/// `INPUT_SHAPE`, `LAYERS`); read them through [`dims`](Shape::dims).
 pub struct Shape {
+    /// The sizes, outermost first; only the first `rank` are meaningful, the rest are 0.
     pub dims: [usize; 4],
+    /// How many of `dims` are used, 1 to 4.
     pub rank: usize,
 }
 
 impl Shape {
+    /// `[n]`: a vector, a bias or a per-channel parameter.
     pub const fn vector(n: usize) -> Self {
         Shape {
             dims: [n, 0, 0, 0],
             rank: 1,
         }
     }
+    /// `[rows, cols]`: a dense weight (`[out, in]`) or a sequence (`[steps, features]`).
     pub const fn matrix(rows: usize, cols: usize) -> Self {
         Shape {
             dims: [rows, cols, 0, 0],
             rank: 2,
         }
     }
+    /// `[c, h, w]`: an image, channels first.
     pub const fn image(c: usize, h: usize, w: usize) -> Self {
         Shape {
             dims: [c, h, w, 0],
             rank: 3,
         }
     }
+    /// `[a, b, c, d]`: a convolution weight (`[out, in / groups, kh, kw]`).
     pub const fn rank4(a: usize, b: usize, c: usize, d: usize) -> Self {
         Shape {
             dims: [a, b, c, d],
@@ -96,9 +109,11 @@ impl Shape {
         }
         n
     }
+    /// Whether some dimension is 0.
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The `rank` meaningful sizes (`[6, 28, 28]` for an image).
     pub fn dims(&self) -> &[usize] {
         &self.dims[..self.rank]
     }
@@ -134,7 +149,10 @@ pub struct TensorInfo {
     pub layer: &'static str,
     /// The tensor's name within the layer (`"weight"`, `"bias"`).
     pub name: &'static str,
+    /// The tensor's PyTorch shape (`[out, in]` for a dense weight); its slice in
+    /// [`Params::tensor`] holds `shape.len()` values, row-major in this shape.
     pub shape: Shape,
+    /// Whether regularisers decay it by default.
     pub kind: TensorKind,
     /// Inputs feeding one output (for initialisation bounds).
     pub fan_in: usize,
@@ -163,6 +181,7 @@ pub trait Params<T> {
     const LEN: usize;
     /// Tensor `i` (`i < TENSORS`); an empty slice past the end.
     fn tensor(&self, i: usize) -> &[T];
+    /// [`tensor`](Params::tensor), writable (what optimisers and loaders write through).
     fn tensor_mut(&mut self, i: usize) -> &mut [T];
     /// Name, shape and kind of tensor `i`.
     fn tensor_info(i: usize) -> TensorInfo;
@@ -219,6 +238,7 @@ pub trait Layer<T: Scalar>: Params<T> {
     /// The input: a flat `SVector` for most layers, `[u32; STEPS]` token ids for an embedding.
     /// Generic code that reads it as numbers adds a `Flat<T>` bound of its own.
     type Input: Zeros + Clone;
+    /// The output: a flat `SVector` (its length a const generic of the layer type).
     type Output: Zeros + Flat<T> + Clone;
     /// What training forward keeps for backward beyond the input and output
     /// (argmax indices, dropout masks…); [`NoRecord`] for most layers.

@@ -14,6 +14,7 @@ pub struct LayerRow {
     pub name: &'static str,
     /// Layer kind (`"conv2d"`).
     pub kind: &'static str,
+    /// Shape of the layer's output for one sample (`[6, 28, 28]`).
     pub output: Shape,
     /// Trainable scalars.
     pub params: usize,
@@ -27,7 +28,12 @@ pub struct LayerRow {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamError {
     /// The slice must hold exactly the model's parameter count.
-    LengthMismatch { expected: usize, found: usize },
+    LengthMismatch {
+        /// The model's parameter count, [`Network::PARAMS`].
+        expected: usize,
+        /// The slice's length.
+        found: usize,
+    },
 }
 
 impl fmt::Display for ParamError {
@@ -59,7 +65,9 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     /// Everything one sample's training forward keeps for backward.
     type Record: Zeros;
 
+    /// Shape of one input sample as declared (`[1, 28, 28]`; `[steps]` for token ids).
     const INPUT_SHAPE: Shape;
+    /// Shape of one output sample (`[10]`; `[steps, n]` for per-step outputs).
     const OUTPUT_SHAPE: Shape;
     /// One row per layer, for [`summary`](Network::summary) and memory budgets.
     const LAYERS: &'static [LayerRow];
@@ -160,6 +168,8 @@ pub trait BatchNetwork<T: Scalar>: Network<T> {
         rec: &mut Self::BatchRecord<B>,
     );
 
+    /// The `B` outputs of the last [`forward_train_batch`](BatchNetwork::forward_train_batch),
+    /// read from the record (where training keeps them for backward).
     fn batch_outputs<const B: usize>(rec: &Self::BatchRecord<B>) -> &[Self::Output; B];
 
     /// Backward of `B` samples: **adds** the sum of their parameter gradients to `grad`.

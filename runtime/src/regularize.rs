@@ -57,6 +57,7 @@ fn applies(kind: TensorKind, biases: bool) -> bool {
 /// L2 penalty R = λ/2 · Σ w², gradient λ w.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct L2 {
+    /// λ, the penalty's strength (PyTorch's `weight_decay` for SGD, where the gradient is λw).
     pub lambda: f64,
     /// Whether biases are penalised too. Default false.
     pub biases: bool,
@@ -102,6 +103,8 @@ impl Regularizer for L2 {
 /// `sign` gives).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct L1 {
+    /// λ, the penalty's strength: every penalised weight is pulled towards 0 by λ per step of
+    /// the gradient.
     pub lambda: f64,
     /// Whether biases are penalised too. Default false.
     pub biases: bool,

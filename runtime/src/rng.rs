@@ -11,6 +11,8 @@ use rand_core::{impls, RngCore, SeedableRng};
 pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
+    /// A generator whose state starts at `seed`: the same seed gives the same stream on
+    /// every platform. Any seed is fine, 0 included.
     pub const fn new(seed: u64) -> Self {
         SplitMix64(seed)
     }

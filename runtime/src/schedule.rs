@@ -61,11 +61,14 @@ impl Schedule for Constant {
 /// Inverse-time decay α₀ / (1 + k·epoch).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InverseTime {
+    /// α₀, the learning rate at epoch 0.
     pub lr0: f64,
+    /// k, the decay per epoch: the rate has halved at epoch 1/k.
     pub k: f64,
 }
 
 impl InverseTime {
+    /// α₀ / (1 + k·epoch).
     pub fn new(lr0: f64, k: f64) -> Self {
         InverseTime { lr0, k }
     }
@@ -80,11 +83,14 @@ impl Schedule for InverseTime {
 /// Exponential decay α₀·γ^epoch (PyTorch's `ExponentialLR`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Exponential {
+    /// α₀, the learning rate at epoch 0.
     pub lr0: f64,
+    /// γ, the factor applied each epoch (below 1 to decay).
     pub gamma: f64,
 }
 
 impl Exponential {
+    /// α₀·γ^epoch.
     pub fn new(lr0: f64, gamma: f64) -> Self {
         Exponential { lr0, gamma }
     }
@@ -102,11 +108,14 @@ impl Schedule for Exponential {
 /// α₀·k/√2, α₀·k/√3… (the same as α₀·k / √max(epoch, 1)).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InverseSqrt {
+    /// α₀, the base learning rate.
     pub lr0: f64,
+    /// k, a scale on α₀: epochs 0 and 1 run at α₀·k.
     pub k: f64,
 }
 
 impl InverseSqrt {
+    /// α₀·k / √max(epoch, 1).
     pub fn new(lr0: f64, k: f64) -> Self {
         InverseSqrt { lr0, k }
     }
@@ -122,12 +131,16 @@ impl Schedule for InverseSqrt {
 /// A `step` of 0 behaves as 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepDecay {
+    /// α₀, the learning rate at epoch 0.
     pub lr0: f64,
+    /// Epochs between two decays (PyTorch's `step_size`).
     pub step: usize,
+    /// γ, the factor applied every `step` epochs.
     pub gamma: f64,
 }
 
 impl StepDecay {
+    /// α₀·γ^⌊epoch / step⌋.
     pub fn new(lr0: f64, step: usize, gamma: f64) -> Self {
         StepDecay { lr0, step, gamma }
     }
@@ -149,9 +162,13 @@ impl Schedule for StepDecay {
 /// `CosineAnnealingWarmRestarts` with `T_mult = 1`). A `t_max` of 0 behaves as 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cosine {
+    /// α₀, the rate at epoch 0 (and after each restart).
     pub lr0: f64,
+    /// The rate at epoch `t_max` (PyTorch's `eta_min`).
     pub lr_min: f64,
+    /// Epochs of one half-cosine from α₀ to `lr_min` (PyTorch's `T_max`).
     pub t_max: usize,
+    /// Whether to jump back to α₀ every `t_max` epochs instead of climbing back.
     pub restarts: bool,
 }
 

@@ -51,30 +51,48 @@ impl Default for Args {
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Run with these settings.
     Run(Args),
+    /// `--help` or `-h` was given: print the usage and exit successfully.
     Help,
 }
 
 /// A command line that cannot be understood.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArgsError {
+    /// A flag the program does not take.
     UnknownFlag {
+        /// The flag as given.
         found: String,
+        /// The closest known flag, if one is close enough to be a likely typo.
         suggestion: Option<&'static str>,
     },
+    /// A flag that takes a value came last.
     MissingValue {
+        /// The flag (`--epochs`).
         flag: &'static str,
+        /// What its value should be (`"a positive integer"`).
         expected: &'static str,
     },
+    /// A flag's value does not parse or is out of range.
     BadValue {
+        /// The flag.
         flag: &'static str,
+        /// What its value should be.
         expected: &'static str,
+        /// The value given.
         found: String,
     },
     /// An argument that is not a flag.
-    Unexpected { found: String },
+    Unexpected {
+        /// The argument.
+        found: String,
+    },
     /// An argument that is not valid Unicode.
-    NotUnicode { found: String },
+    NotUnicode {
+        /// The argument, lossily converted for display.
+        found: String,
+    },
 }
 
 impl fmt::Display for ArgsError {

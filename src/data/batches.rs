@@ -50,6 +50,7 @@ impl Minibatches {
         self.order.len().div_ceil(self.batch)
     }
 
+    /// Whether there are no samples, hence no minibatches.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
@@ -59,6 +60,7 @@ impl Minibatches {
         self.order.len()
     }
 
+    /// Samples per minibatch; the last one of an epoch may be smaller.
     pub fn batch_size(&self) -> usize {
         self.batch
     }

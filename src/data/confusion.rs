@@ -27,12 +27,15 @@ pub fn confusion_matrix(pairs: impl IntoIterator<Item = (usize, usize)>) -> Conf
 }
 
 impl<const K: usize> ConfusionMatrix<K> {
+    /// All counts 0.
     pub fn new() -> Self {
         ConfusionMatrix {
             counts: [[0; K]; K],
         }
     }
 
+    /// Counts `(true class, predicted class)` pairs.
+    ///
     /// # Panics
     /// If a class is `K` or more.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (usize, usize)>) -> Self {
@@ -80,14 +83,17 @@ impl<const K: usize> ConfusionMatrix<K> {
         self.counts[actual][predicted]
     }
 
+    /// All counts, `counts()[actual][predicted]`: rows are true classes.
     pub fn counts(&self) -> &[[u64; K]; K] {
         &self.counts
     }
 
+    /// Samples counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().flatten().sum()
     }
 
+    /// Samples predicted right (the diagonal).
     pub fn correct(&self) -> u64 {
         (0..K).map(|c| self.counts[c][c]).sum()
     }

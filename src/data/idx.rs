@@ -46,6 +46,7 @@ pub enum IdxKind {
 }
 
 impl IdxKind {
+    /// The magic number its files start with ([`LABELS_MAGIC`], [`IMAGES_MAGIC`]).
     pub const fn magic(self) -> u32 {
         match self {
             IdxKind::Labels => LABELS_MAGIC,
@@ -53,6 +54,7 @@ impl IdxKind {
         }
     }
 
+    /// Number of dimensions its header lists.
     pub const fn rank(self) -> usize {
         match self {
             IdxKind::Labels => 1,
@@ -76,7 +78,9 @@ impl IdxKind {
 /// Which part of an IDX stream ended early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// The magic number and dimensions.
     Header,
+    /// The bytes after the header.
     Payload,
 }
 
@@ -85,50 +89,99 @@ pub enum Part {
 #[non_exhaustive]
 pub enum IdxError {
     /// The file could not be opened or read.
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
     /// An error in the contents of the file at `path`.
-    InFile { path: PathBuf, error: Box<IdxError> },
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it ([`root`](IdxError::root) reaches it through nesting).
+        error: Box<IdxError>,
+    },
     /// A standard MNIST file is in neither its plain nor its `.gz` form in `dir`.
-    Missing { dir: PathBuf, name: &'static str },
+    Missing {
+        /// The directory searched.
+        dir: PathBuf,
+        /// The standard file name (`train-images-idx3-ubyte`), tried with and without `.gz`.
+        name: &'static str,
+    },
     /// The first four bytes are not the magic number of the expected kind of file.
-    BadMagic { kind: IdxKind, found: u32 },
+    BadMagic {
+        /// The kind of file expected, whose [`magic`](IdxKind::magic) was not found.
+        kind: IdxKind,
+        /// The first four bytes, big-endian.
+        found: u32,
+    },
     /// The header announces elements other than unsigned bytes.
-    UnsupportedType { code: u8 },
+    UnsupportedType {
+        /// The header's element-type byte (0x08 would be unsigned bytes).
+        code: u8,
+    },
     /// The data ends before the header or the payload does (sizes in bytes, without the
     /// header for the payload).
     Truncated {
+        /// The kind of file.
         kind: IdxKind,
+        /// The part that ended early.
         part: Part,
+        /// The part's announced length in bytes.
         expected: u64,
+        /// The bytes present.
         found: u64,
     },
     /// The data goes on after the payload the header announces.
     TrailingBytes {
+        /// The kind of file.
         kind: IdxKind,
+        /// The payload's announced length in bytes.
         expected: u64,
+        /// The bytes present after the header.
         found: u64,
     },
     /// The product of the header's dimensions does not fit in 64 bits.
-    DimensionOverflow { dims: Vec<u32> },
+    DimensionOverflow {
+        /// The header's dimensions.
+        dims: Vec<u32>,
+    },
     /// The payload the header announces exceeds [`MAX_PAYLOAD_BYTES`].
-    TooLarge { limit: u64, claimed: u64 },
+    TooLarge {
+        /// The limit, [`MAX_PAYLOAD_BYTES`].
+        limit: u64,
+        /// The payload's announced length in bytes.
+        claimed: u64,
+    },
     /// The gzip stream is corrupt (bad header, bad deflate data, checksum mismatch, cut short).
-    Gzip { source: io::Error },
+    Gzip {
+        /// The decoder's error.
+        source: io::Error,
+    },
     /// Two counts that must agree do not (images and labels, or a split of a dataset).
     CountMismatch {
+        /// Which counts (`"label and image counts"`).
         what: &'static str,
+        /// The count required.
         expected: usize,
+        /// The count found.
         found: usize,
     },
     /// Images are not of the size the dataset needs.
     ImageSize {
+        /// (rows, columns) required.
         expected: (usize, usize),
+        /// (rows, columns) in the file.
         found: (usize, usize),
     },
     /// A label is not a class of the dataset.
     LabelOutOfRange {
+        /// The sample's position in the file.
         index: usize,
+        /// The number of classes: labels must be in `0..classes`.
         classes: usize,
+        /// The label.
         found: u8,
     },
 }
@@ -317,22 +370,27 @@ impl Images {
         })
     }
 
+    /// Number of images (the header's first dimension).
     pub fn count(&self) -> usize {
         self.count
     }
 
+    /// Number of images, the same as [`count`](Images::count).
     pub fn len(&self) -> usize {
         self.count
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
 
+    /// Rows of each image (28 for MNIST).
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Columns of each image (28 for MNIST).
     pub fn cols(&self) -> usize {
         self.cols
     }
@@ -347,6 +405,7 @@ impl Images {
         &self.pixels
     }
 
+    /// All pixels, image after image, without copying them.
     pub fn into_pixels(self) -> Vec<u8> {
         self.pixels
     }

@@ -23,6 +23,7 @@ pub const BUNDLED_TRAIN: usize = 8_000;
 pub const BUNDLED_TEST: usize = 2_000;
 /// File names of the bundled sample, in [`Mnist::bundled_dir`].
 pub const BUNDLED_IMAGES: &str = "mnist-10k-images-idx3-ubyte.gz";
+/// The labels matching [`BUNDLED_IMAGES`], one byte per image.
 pub const BUNDLED_LABELS: &str = "mnist-10k-labels-idx1-ubyte.gz";
 
 /// Standard MNIST file names, each looked for as is, with `.gz`, and in the variant spelling
@@ -35,7 +36,9 @@ const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 /// A training and a test split of MNIST.
 #[derive(Clone, Debug)]
 pub struct Mnist {
+    /// The samples to train on (60,000 in the standard files, 8,000 bundled).
     pub train: MnistSplit,
+    /// The held-out samples (10,000 in the standard files, 2,000 bundled).
     pub test: MnistSplit,
 }
 
@@ -148,18 +151,22 @@ impl MnistSplit {
         MnistSplit::new(imgs, labs).map_err(blame)
     }
 
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether the split has no samples.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// The images, as many as there are labels.
     pub fn images(&self) -> &Images {
         &self.images
     }
 
+    /// The labels, one class (0–9) per image.
     pub fn labels(&self) -> &[u8] {
         &self.labels
     }

@@ -27,13 +27,18 @@ use stacknet_runtime::{Params, Scalar};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SafetensorsError {
+    /// The file could not be created, written or read.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         source: io::Error,
     },
     /// The file is not valid safetensors, or does not fit the network (which is unchanged).
     Invalid {
+        /// The file.
         path: PathBuf,
+
         /// Boxed: it holds both shapes and the network tensor's description.
         error: Box<st::Error<String>>,
     },

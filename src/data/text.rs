@@ -34,16 +34,25 @@ pub fn decode(id: u32) -> char {
 /// A text that cannot be read as a corpus.
 #[derive(Debug)]
 pub enum TextError {
+    /// The file could not be read, or its gzip stream is corrupt.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The underlying error.
         error: std::io::Error,
     },
     /// Not UTF-8 (after decompression).
-    NotUtf8 { path: PathBuf },
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
     /// A character outside the 96-symbol alphabet, with its byte offset.
     Unsupported {
+        /// The file.
         path: PathBuf,
+        /// The character.
         ch: char,
+        /// Its byte offset in the decompressed text.
         offset: usize,
     },
 }
@@ -67,6 +76,7 @@ impl std::error::Error for TextError {}
 /// A text as token ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Corpus {
+    /// One id per character, each below 96 (`'\n'` is 0, `' '..='~'` are 1 to 95).
     pub ids: Vec<u32>,
 }
 
@@ -114,10 +124,12 @@ impl Corpus {
             .join("sotu-1790-1821.txt.gz")
     }
 
+    /// Number of characters.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether the text is empty.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
@@ -147,6 +159,7 @@ pub struct Bigram {
 }
 
 impl Bigram {
+    /// Counts every pair of adjacent characters in `train`.
     pub fn fit(train: &Corpus) -> Bigram {
         let mut counts = vec![[0u32; ALPHABET]; ALPHABET];
         for pair in train.ids.windows(2) {

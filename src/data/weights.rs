@@ -41,48 +41,71 @@ const HEADER_LEN: u64 = 20;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum WeightsError {
+    /// The file could not be created, written or read.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         source: io::Error,
     },
     /// The file does not start with [`WEIGHTS_MAGIC`].
     BadMagic {
+        /// The file.
         path: PathBuf,
+        /// Its first 8 bytes.
         found: [u8; 8],
     },
+    /// A format version other than [`WEIGHTS_VERSION`] (a newer writer's file).
     UnsupportedVersion {
+        /// The file.
         path: PathBuf,
+        /// The version in the header.
         found: u32,
     },
     /// The file holds parameters for another model.
     CountMismatch {
+        /// The file.
         path: PathBuf,
+        /// The network's parameter count.
         expected: u64,
+        /// The count in the file's header.
         found: u64,
     },
     /// The file ends early (sizes in bytes, the whole file).
     Truncated {
+        /// The file.
         path: PathBuf,
+        /// The length the header implies.
         expected: u64,
+        /// The file's length.
         found: u64,
     },
     /// The file goes on after its checksum.
     TrailingBytes {
+        /// The file.
         path: PathBuf,
+        /// The length the header implies.
         expected: u64,
+        /// The file's length.
         found: u64,
     },
     /// The stored checksum does not match the contents.
     Checksum {
+        /// The file.
         path: PathBuf,
+        /// The CRC-32 stored in the file.
         expected: u32,
+        /// The CRC-32 of the bytes before it.
         found: u32,
     },
     /// A parameter is inf or NaN (and [`NonFinite::Allow`] was not asked for).
     NonFiniteValue {
+        /// The file.
         path: PathBuf,
+
         /// The first such parameter, counting from 0 in file order.
         index: usize,
+        /// Its value (an infinity or a NaN).
         value: f32,
     },
     /// A safetensors file that cannot be read or does not fit the network.

@@ -26,7 +26,11 @@ impl Cx<'_> {
         );
         let fields = recurrent.iter().map(|(_, l)| {
             let (field, ty) = (&l.field, &l.op.ty);
-            quote!(pub #field: <#ty as #rt::Recurrent<T>>::State,)
+            let doc = format!(
+                " The state `{}` (`{}`) starts from and ends in, per direction.",
+                l.path, l.kind
+            );
+            quote!(#[doc = #doc] pub #field: <#ty as #rt::Recurrent<T>>::State,)
         });
         let names: Vec<_> = recurrent.iter().map(|(_, l)| &l.field).collect();
         let doc = format!(

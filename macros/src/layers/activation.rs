@@ -158,6 +158,7 @@ pub const SOFTMAX: Kind = Kind {
             random: false,
             batch: false,
             role: Role::Activation { he: false },
+            params: 0,
         }))
     },
 };
@@ -176,5 +177,6 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         random: false,
         batch: false,
         role: Role::Activation { he },
+        params: 0,
     }))
 }

@@ -32,6 +32,7 @@ fn lower(l: &mut Lower) -> Lowered {
     else {
         return l.elementwise(None);
     };
+    let params = c.saturating_mul(2); // γ and β
     let (rt, n, c, s) = (l.rt, len(input), int(c), int(s));
     let (momentum, eps) = (float(momentum), float(eps));
     l.elementwise(Some(Op {
@@ -42,6 +43,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: true,
         role: Role::Transparent,
+        params,
     }))
 }
 

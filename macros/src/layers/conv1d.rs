@@ -125,6 +125,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
+        params: super::weight_params(out_channels, mul(&[c / groups, kernel]), bias),
     };
     Lowered::ok(op, output)
 }

@@ -120,6 +120,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
+        params: super::weight_params(out_channels, mul(&[c / groups, kh, kw]), bias),
     };
     Lowered::ok(op, output)
 }

@@ -43,6 +43,12 @@ fn lower(l: &mut Lower) -> Lowered {
         }
     };
     let (rt, n, o, bias) = (l.rt, len(input), len(output), l.args.flag("bias", true));
+    // Per step on a sequence: the weight is [units, features] either way.
+    let fan_in = match input {
+        Shape::Sequence { features, .. } => features,
+        _ => input.len().unwrap_or(u64::MAX),
+    };
+    let params = super::weight_params(units, fan_in, bias);
     let (ty, ctor, output) = match input {
         Shape::Sequence { steps, features } => {
             let output = Shape::Sequence {
@@ -73,6 +79,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
+        params,
     };
     Lowered::ok(op, output)
 }

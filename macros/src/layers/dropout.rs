@@ -28,6 +28,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: true,
         batch: false,
         role: Role::Transparent,
+        params: 0,
     }))
 }
 

@@ -44,7 +44,7 @@ fn lower(l: &mut Lower) -> Lowered {
     let Shape::Tokens { steps } = input else {
         return Lowered::lost();
     };
-    let (rt, o) = (l.rt, len(output));
+    let (rt, o, params) = (l.rt, len(output), vocab.saturating_mul(dim));
     let (steps, vocab, dim) = (int(steps), int(vocab), int(dim));
     let op = Op {
         ty: quote!(#rt::layers::Embedding<T, #steps, #vocab, #dim, #o>),
@@ -57,6 +57,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
+        params,
     };
     Lowered::ok(op, output)
 }

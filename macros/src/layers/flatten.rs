@@ -30,6 +30,7 @@ fn lower(l: &mut Lower) -> Lowered {
                 random: false,
                 batch: false,
                 role: Role::Transparent,
+                params: 0,
             };
             Lowered::ok(op, output)
         }

@@ -51,6 +51,7 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

@@ -44,6 +44,7 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Activation { he: false },
+        params: 0,
     };
     Lowered::ok(op, output)
 }

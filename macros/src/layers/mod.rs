@@ -100,6 +100,9 @@ pub struct Op {
     pub batch: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,
+    /// Trainable scalars (the runtime type's `Params::LEN`, which the generated `new` checks
+    /// against this), for the generated docs' table; saturating, never overflowing.
+    pub params: u64,
 }
 
 /// How `new(rng)` builds the layer.
@@ -495,6 +498,12 @@ pub fn int(n: u64) -> Literal {
 /// `N` of a flat tensor (check.rs verified it fits).
 pub fn len(shape: Shape) -> Literal {
     int(shape.len().unwrap_or(u64::MAX))
+}
+
+/// The parameters of a weight `[out, k]` plus, with `bias`, `[out]`, saturating.
+pub fn weight_params(out: u64, k: u64, bias: bool) -> u64 {
+    out.saturating_mul(k)
+        .saturating_add(if bias { out } else { 0 })
 }
 
 /// Saturating product: only reached with sizes shape.rs bounded.

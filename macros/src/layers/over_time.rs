@@ -60,6 +60,7 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

@@ -143,6 +143,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

@@ -89,6 +89,7 @@ fn lower(l: &mut Lower, average: bool) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
+        params: 0,
     };
     Lowered::ok(op, output)
 }

@@ -20,6 +20,7 @@ fn lower(l: &mut Lower) -> Lowered {
     else {
         return l.elementwise(None);
     };
+    let params = c; // one slope per channel
     let (rt, n, c, s, init) = (l.rt, len(input), int(c), int(s), float(init));
     l.elementwise(Some(Op {
         ty: quote!(#rt::layers::PRelu<T, #c, #s, #n>),
@@ -29,5 +30,6 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Activation { he: true },
+        params,
     }))
 }

@@ -126,6 +126,10 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         Cell::Rnn => quote!(#name<T, #(#dims,)* #sequences, #n, #o, #relu>),
         _ => quote!(#name<T, #(#dims,)* #sequences, #n, #o>),
     };
+    // Per direction: weight_ih [G·H, IN], weight_hh [G·H, H], bias_ih and bias_hh [G·H].
+    let rows = cell.gates().saturating_mul(hidden);
+    let per_direction = rows.saturating_mul(features.saturating_add(hidden).saturating_add(2));
+    let params = per_direction.saturating_mul(directions);
     let bound = 1.0 / (hidden as f64).sqrt();
     let op = Op {
         ty,
@@ -138,6 +142,7 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
+        params,
     };
     Lowered::ok(op, output)
 }

@@ -24,16 +24,23 @@ pub struct BatchNorm<T: Scalar, const C: usize, const S: usize, const N: usize> 
     pub gamma: SVector<T, C>,
     /// β, the learnable shift (PyTorch's `bias`), initially 0.
     pub beta: SVector<T, C>,
+    /// Per-channel mean for inference, updated by each training batch; initially 0.
     pub running_mean: SVector<T, C>,
+    /// Per-channel unbiased variance for inference, updated by each training batch;
+    /// initially 1.
     pub running_var: SVector<T, C>,
+    /// m in running ← (1 − m)·running + m·batch (PyTorch's `momentum`, 0.1 by default).
     pub momentum: T,
+    /// ε added to the variance before the square root (1e-5 by default).
     pub eps: T,
 }
 
 /// The gradients of a batch norm's γ and β.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchNormGrad<T: Scalar, const C: usize> {
+    /// ∂L/∂γ per channel.
     pub gamma: SVector<T, C>,
+    /// ∂L/∂β per channel.
     pub beta: SVector<T, C>,
 }
 

@@ -7,6 +7,8 @@
 use crate::{InPlace, Layer, NoParams, NoRecord, Scalar, Zeros};
 use nalgebra::SVector;
 
+/// Flatten over `N` values: any input shape of `N` elements to `[N]`. It has no parameters
+/// and no record; forward and backward are copies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flatten<const N: usize>;
 

@@ -21,7 +21,7 @@
 //! [`MeanOverTime`] `y[f] = Σ_t x[t, f] / STEPS`, `∂L/∂x[t, f] = δ[f] / STEPS`;
 //! [`MaxOverTime`] `y[f] = max_t x[t, f]`, training records the step of each maximum (the
 //! first on ties, a NaN wins, the last one if several, as PyTorch's `max` over a dimension)
-//! and backward sends δ[f] there.
+//! and backward sends `δ[f]` there.
 
 use crate::init::Init;
 use crate::kernels::{gemm_nn, AddAt, Start, Store};

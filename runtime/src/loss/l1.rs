@@ -4,6 +4,12 @@ use super::Loss;
 use crate::Scalar;
 use nalgebra::SVector;
 
+/// Mean absolute error over `N` outputs against a target of the same shape (PyTorch's
+/// `nn.L1Loss` with `reduction = "mean"`).
+///
+/// Less sensitive to outliers than [`Mse`](super::Mse): every error pulls with the same
+/// gradient 1/N. At yᵢ = tᵢ the gradient is 0 (PyTorch's subgradient). Not to be confused
+/// with the L1 weight penalty, `regularize::L1` (the prelude's `L1Penalty`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct L1;
 

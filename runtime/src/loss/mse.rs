@@ -4,6 +4,10 @@ use super::Loss;
 use crate::Scalar;
 use nalgebra::SVector;
 
+/// Mean squared error over `N` outputs against a target of the same shape (PyTorch's
+/// `nn.MSELoss` with `reduction = "mean"`): the loss for regression.
+///
+/// Divided by N, not 2N, so the gradient is 2(y − t)/N, as in PyTorch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mse;
 

@@ -52,16 +52,19 @@ impl<T: Scalar, N: Network<T>> Adadelta<T, N> {
         }
     }
 
+    /// Sets ρ, the decay of both running averages.
     pub fn rho(mut self, rho: f64) -> Self {
         self.rho = T::of(rho);
         self
     }
 
+    /// Sets ε, added inside both square roots (it also sets the size of the first steps).
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = T::of(eps);
         self
     }
 
+    /// Sets the L2 weight decay λ, added to the gradient as λθ.
     pub fn weight_decay(mut self, lambda: f64) -> Self {
         self.weight_decay = T::of(lambda);
         self

@@ -52,21 +52,25 @@ impl<T: Scalar, N: Network<T>> Adagrad<T, N> {
         }
     }
 
+    /// Sets the learning-rate decay: step t uses α / (1 + (t − 1)·lr_decay).
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
         self.lr_decay = T::of(lr_decay);
         self
     }
 
+    /// Sets the L2 weight decay λ, added to the gradient as λθ.
     pub fn weight_decay(mut self, lambda: f64) -> Self {
         self.weight_decay = T::of(lambda);
         self
     }
 
+    /// Sets ε, added to the denominator (where: [`eps_placement`](Self::eps_placement)).
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = T::of(eps);
         self
     }
 
+    /// Sets whether ε goes outside or inside the square root.
     pub fn eps_placement(mut self, placement: EpsPlacement) -> Self {
         self.eps_placement = placement;
         self

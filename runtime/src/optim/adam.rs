@@ -89,11 +89,13 @@ macro_rules! adam_common {
                 self
             }
 
+            /// Sets ε, added to √v̂ in the denominator.
             pub fn eps(mut self, eps: f64) -> Self {
                 self.eps = T::of(eps);
                 self
             }
 
+            /// Sets the weight decay λ (see the `weight_decay` field for how it applies).
             pub fn weight_decay(mut self, lambda: f64) -> Self {
                 self.weight_decay = T::of(lambda);
                 self

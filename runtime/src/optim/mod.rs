@@ -40,9 +40,12 @@ use crate::{Network, Scalar};
 
 /// One optimisation step: θ ← update(θ, ∂L/∂θ, state).
 pub trait Optimizer<T: Scalar, N: Network<T>> {
+    /// Updates every parameter of `net` in place from `grad` (the trainers pass the
+    /// minibatch's mean gradient), advancing the optimiser's own state (moments, step count).
     fn step(&mut self, net: &mut N, grad: &N::Grad);
     /// The current learning rate (schedules change it between epochs).
     fn learning_rate(&self) -> T;
+    /// Replaces the learning rate for the following steps; the state is kept.
     fn set_learning_rate(&mut self, lr: T);
 }
 

@@ -54,16 +54,19 @@ impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
         self
     }
 
+    /// Sets ε, added to the denominator (where: [`eps_placement`](Self::eps_placement)).
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = T::of(eps);
         self
     }
 
+    /// Sets whether ε goes outside or inside the square root.
     pub fn eps_placement(mut self, placement: EpsPlacement) -> Self {
         self.eps_placement = placement;
         self
     }
 
+    /// Sets the L2 weight decay λ, added to the gradient as λθ.
     pub fn weight_decay(mut self, lambda: f64) -> Self {
         self.weight_decay = T::of(lambda);
         self

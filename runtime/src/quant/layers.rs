@@ -11,17 +11,25 @@ use super::{Requant, QMAX, QMIN};
 /// `[out, in]` (PyTorch's layout), one [`Requant`] per output.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DenseQ<const I: usize, const O: usize> {
+    /// Symmetric int8 weights, zero point 0, one scale per output channel (folded into
+    /// `requant`).
     pub weight: [[i8; I]; O],
+    /// int32 biases at scale s_in · s_w ([`quantize_bias`](super::quantize_bias)).
     pub bias: [i32; O],
+    /// Per output channel, M = s_in · s_w / s_out as a fixed-point multiplier and shift.
     pub requant: [Requant; O],
+    /// z_in, the input's zero point, subtracted from every input value.
     pub input_zero_point: i32,
+    /// z_out, the output's zero point, added after requantisation.
     pub output_zero_point: i32,
     /// The fused activation's clamp: [z_out, 127] for ReLU, [−128, 127] for none.
     pub min: i8,
+    /// The clamp's upper end, normally 127.
     pub max: i8,
 }
 
 impl<const I: usize, const O: usize> DenseQ<I, O> {
+    /// `y = clamp(requant(b + W (x − z_in)) + z_out)`, overwriting every value of `y`.
     pub fn forward(&self, x: &[i8; I], y: &mut [i8; O]) {
         for (o, out) in y.iter_mut().enumerate() {
             let mut acc = 0i32;
@@ -56,12 +64,20 @@ pub struct Conv2dQ<
     const OW: usize,
     const CKK: usize,
 > {
+    /// Symmetric int8 weights `[in, kh, kw]` per output channel, zero point 0, one scale per output channel (folded into
+    /// `requant`).
     pub weight: [[i8; CKK]; O],
+    /// int32 biases at scale s_in · s_w ([`quantize_bias`](super::quantize_bias)).
     pub bias: [i32; O],
+    /// Per output channel, M = s_in · s_w / s_out as a fixed-point multiplier and shift.
     pub requant: [Requant; O],
+    /// z_in, the input's zero point, subtracted from every input value.
     pub input_zero_point: i32,
+    /// z_out, the output's zero point, added after requantisation.
     pub output_zero_point: i32,
+    /// The fused activation's clamp, lower end: z_out for ReLU, −128 for none.
     pub min: i8,
+    /// The clamp's upper end, normally 127.
     pub max: i8,
 }
 

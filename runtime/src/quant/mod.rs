@@ -18,12 +18,15 @@ pub use layers::{max_pool2d, relu, Conv2dQ, DenseQ};
 
 /// int8's range, the activations' quantised range.
 pub const QMIN: i32 = -128;
+/// The upper end of int8's range (weights use the symmetric [−127, 127]).
 pub const QMAX: i32 = 127;
 
 /// An activation tensor's quantisation: real = scale · (q − zero_point).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QParams {
+    /// s, the real value of one quantisation step; positive.
     pub scale: f32,
+    /// z, the int8 value that represents real 0 (in [−128, 127]).
     pub zero_point: i32,
 }
 
@@ -63,7 +66,9 @@ impl QParams {
 /// Requantisation of one output channel: the real multiplier as TFLite's (m₀, shift).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Requant {
+    /// m₀, the multiplier's mantissa in Q31: M = m₀ · 2^(shift − 31), m₀ in [2³⁰, 2³¹).
     pub multiplier: i32,
+    /// The power of two: positive shifts left, negative shifts right (with rounding).
     pub shift: i32,
 }
 

@@ -6,21 +6,39 @@ use core::fmt;
 /// A tensor's element type, as the header spells it (`"F32"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
+///
+/// Every dtype of the format parses, so a file is validated whole; only the four float types
+/// ([`is_loadable`](Dtype::is_loadable)) load into a network.
 pub enum Dtype {
+    /// Booleans, one byte each.
     BOOL,
+    /// Unsigned 8-bit integers.
     U8,
+    /// Signed 8-bit integers.
     I8,
+    /// 8-bit float, 5 exponent and 2 mantissa bits (not loadable).
     F8_E5M2,
+    /// 8-bit float, 4 exponent and 3 mantissa bits (not loadable).
     F8_E4M3,
+    /// Signed 16-bit integers.
     I16,
+    /// Unsigned 16-bit integers.
     U16,
+    /// IEEE binary16 (half precision); loadable.
     F16,
+    /// bfloat16, the upper half of an f32; loadable.
     BF16,
+    /// Signed 32-bit integers.
     I32,
+    /// Unsigned 32-bit integers.
     U32,
+    /// IEEE binary32; loadable, and what `f32` networks save.
     F32,
+    /// Signed 64-bit integers.
     I64,
+    /// Unsigned 64-bit integers.
     U64,
+    /// IEEE binary64; loadable, and what `f64` networks save.
     F64,
 }
 
@@ -53,6 +71,7 @@ impl Dtype {
         ALL.iter().find(|(_, n)| name.eq_str(n)).map(|&(d, _)| d)
     }
 
+    /// The header's spelling (`"BF16"`), also what `Display` prints.
     pub fn name(self) -> &'static str {
         ALL.iter()
             .find(|(d, _)| *d == self)

@@ -12,78 +12,115 @@ use core::fmt;
 pub enum Error<N> {
     /// Fewer than the 8 bytes of the header length.
     TooShort {
+        /// The file's length in bytes.
         len: usize,
     },
     /// The header length claims more bytes than the file has after it.
     HeaderTooLarge {
+        /// The header length the first 8 bytes declare.
         header_len: u64,
+        /// The file's length in bytes, those 8 included.
         file_len: usize,
     },
     /// The header is not valid JSON (or not UTF-8); `offset` counts from the header's start.
     Json(JsonError),
     /// A tensor entry (or `__metadata__`) is not of the form the format defines.
     BadEntry {
+        /// The entry's key (`__metadata__` for the metadata).
         tensor: N,
+        /// What is wrong (`"missing `dtype`"`).
         reason: &'static str,
     },
+    /// A `dtype` the format does not define.
     UnknownDtype {
+        /// The tensor's name.
         tensor: N,
+        /// The dtype as written.
         dtype: N,
     },
+    /// A shape with more than [`MAX_RANK`] dimensions.
     RankTooHigh {
+        /// The tensor's name.
         tensor: N,
     },
     /// `data_offsets` run backwards.
     BadOffsets {
+        /// The tensor's name.
         tensor: N,
+        /// Its first byte, counted from the start of the data (after the header).
         start: u64,
+        /// One past its last byte, likewise; here below `start`.
         end: u64,
     },
     /// The bytes between the offsets are not shape × dtype size (`bytes` is `end − start`).
     SizeMismatch {
+        /// The tensor's name.
         tensor: N,
+        /// Its declared dtype.
         dtype: Dtype,
+        /// Its declared shape.
         shape: FileShape,
+        /// The bytes its offsets span.
         bytes: u64,
     },
     /// A tensor ends past the end of the file.
     Truncated {
+        /// The tensor's name.
         tensor: N,
+        /// One past its last byte, counted from the start of the data.
         end: u64,
+        /// The data's length in bytes (the file after the header).
         data_len: u64,
     },
     /// Two tensors share bytes.
     Overlap {
+        /// One tensor's name.
         tensor: N,
+        /// The other's.
         other: N,
     },
     /// The tensors do not cover the data exactly: holes, or bytes after the last tensor.
     Uncovered {
+        /// The bytes the tensors span together.
         covered: u64,
+        /// The data's length in bytes.
         data_len: u64,
     },
+    /// Two entries with the same name.
     Duplicate {
+        /// The repeated name.
         tensor: N,
     },
+    /// More tensors than [`MAX_TENSORS`](super::MAX_TENSORS), the bound that keeps the
+    /// overlap check's work bounded.
     TooManyTensors {
+        /// The limit.
         max: usize,
     },
     /// The network has a tensor the file does not.
     Missing {
+        /// The network's tensor (name, shape).
         expected: TensorInfo,
     },
     /// The file has a tensor the network does not.
     Unexpected {
+        /// The file's tensor name.
         tensor: N,
+        /// Its shape in the file.
         shape: FileShape,
     },
+    /// A tensor of the network's name with another shape.
     WrongShape {
+        /// The network's tensor, with the shape it needs.
         expected: TensorInfo,
+        /// The shape in the file.
         found: FileShape,
     },
     /// The file's dtype is not a float type loading converts.
     WrongDtype {
+        /// The network's tensor.
         expected: TensorInfo,
+        /// The dtype in the file.
         found: Dtype,
     },
 }

@@ -82,7 +82,9 @@ pub fn export<T: Scalar, P: Params<T>, E>(
 /// `out` is too small for the file (sizes in bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufferTooSmall {
+    /// The file's size.
     pub needed: usize,
+    /// The buffer's length.
     pub found: usize,
 }
 

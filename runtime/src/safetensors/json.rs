@@ -7,13 +7,16 @@
 
 use core::fmt;
 
-/// Deepest nesting [`Cursor::skip_value`] accepts (one bit of the bracket stack per level).
+/// Deepest nesting the header's parser accepts in a value it skips (one bit of the bracket
+/// stack per level).
 pub const MAX_DEPTH: usize = 64;
 
 /// What is wrong with the header's JSON, and where (a byte offset into the header).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JsonError {
+    /// Byte offset of the fault from the header's first byte (after the 8-byte length).
     pub offset: usize,
+    /// What was expected or found there (`"expected `:`"`).
     pub reason: &'static str,
 }
 
@@ -53,6 +56,7 @@ impl<'a> JsonStr<'a> {
         mine.next().is_none()
     }
 
+    /// Whether the decoded string equals `s`.
     pub fn eq_str(&self, s: &str) -> bool {
         self.eq_parts(&[s])
     }

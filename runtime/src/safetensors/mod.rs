@@ -49,6 +49,7 @@ pub struct FileShape {
 }
 
 impl FileShape {
+    /// The declared sizes, outermost first (`[]` for a scalar).
     pub fn dims(&self) -> &[u64] {
         &self.dims[..self.rank]
     }
@@ -97,8 +98,11 @@ impl fmt::Display for FileShape {
 /// One tensor of a validated file.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TensorView<'a> {
+    /// The header's key, escapes not yet decoded (compare with [`is`](TensorView::is)).
     pub name: JsonStr<'a>,
+    /// The element type.
     pub dtype: Dtype,
+    /// The declared shape, row-major.
     pub shape: FileShape,
     /// Raw little-endian bytes, exactly `numel × dtype.size()` of them.
     pub data: &'a [u8],
@@ -209,6 +213,7 @@ impl<'a> SafeTensors<'a> {
         self.count
     }
 
+    /// Whether the file holds no tensors (a valid file can).
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

@@ -32,7 +32,9 @@ pub(crate) fn keep_nan<T: Scalar>(x: T, v: T) -> T {
 
 /// A scalar function and its derivative; both must map NaN to NaN.
 pub trait Elementwise<T: Scalar>: Clone {
+    /// The layer kind in summaries and the grammar (`"relu"`).
     const KIND: &'static str;
+    /// The function itself, applied to one value.
     fn f(&self, x: T) -> T;
     /// f′ at `x`, where `y = f(x)`.
     fn df(&self, x: T, y: T) -> T;

@@ -32,10 +32,12 @@ impl<T: Scalar> Elementwise<T> for Relu {
 /// x for x > 0, `slope`·x otherwise.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LeakyRelu<T> {
+    /// The gradient for x ≤ 0 (PyTorch's `negative_slope`, 0.01 by default in the grammar).
     pub slope: T,
 }
 
 impl<T: Scalar> LeakyRelu<T> {
+    /// With the given negative slope, converted to `T`.
     pub fn new(slope: f64) -> Self {
         LeakyRelu {
             slope: T::of(slope),

@@ -58,10 +58,12 @@ impl<T: Scalar> Elementwise<T> for Tanh {
 /// takes it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Elu<T> {
+    /// α, the negative saturation value: f(x) → −α as x → −∞.
     pub alpha: T,
 }
 
 impl<T: Scalar> Elu<T> {
+    /// With the given α, converted to `T`.
     pub fn new(alpha: f64) -> Self {
         Elu {
             alpha: T::of(alpha),
@@ -141,7 +143,9 @@ impl<T: Scalar> Elementwise<T> for Selu {
 /// non-zero.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Softplus<T> {
+    /// β, the sharpness: larger β is closer to ReLU. Non-zero.
     pub beta: T,
+    /// Above this value of βx the output is x itself.
     pub threshold: T,
 }
 

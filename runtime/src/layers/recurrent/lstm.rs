@@ -86,7 +86,9 @@ pub struct Lstm<
 /// `(h_0, c_0)` and `(h_n, c_n)`, direction-major).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LstmState<T: Scalar, const H: usize, const DIRS: usize> {
+    /// The hidden state (the layer's output at the last step) per direction.
     pub h: [SVector<T, H>; DIRS],
+    /// The cell state per direction.
     pub c: [SVector<T, H>; DIRS],
 }
 

@@ -33,10 +33,10 @@
 //! (PyTorch's `h.detach()`).
 
 mod carry;
-mod gru;
-mod lstm;
+pub mod gru;
+pub mod lstm;
 mod math;
-mod rnn;
+pub mod rnn;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +52,7 @@ use nalgebra::SVector;
 /// `h_0` and `h_n`, direction-major).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HiddenState<T: Scalar, const H: usize, const DIRS: usize> {
+    /// The hidden state per direction: forward first, then reverse if bidirectional.
     pub h: [SVector<T, H>; DIRS],
 }
 
