@@ -71,21 +71,24 @@ pub mod parallel;
 pub mod runtime {
     // A module of inlined re-exports rather than `pub use stacknet_runtime as runtime`: rustdoc
     // does not inline a re-exported crate, so with `--no-deps` the runtime had no pages. Not
-    // a glob either: that would inline all of nalgebra's pages too. A module or item added
-    // to the runtime's root must be added here.
+    // a glob either: that would inline all of nalgebra's pages too (48 MB, even beside an
+    // explicit `no_inline` re-export). A module or item added to the runtime's root must be
+    // added here; generated code names them as `::stacknet::runtime::…`, so every network in
+    // the tests fails to compile when one is missing.
     #[doc(inline)]
     pub use stacknet_runtime::no_params;
     #[doc(inline)]
     pub use stacknet_runtime::{
         data, gradcheck, graph, init, kernels, layer, layers, loss, network, optim, quant,
-        regularize, rng, safetensors, scalar, schedule, train,
+        regularize, rng, safetensors, samples, scalar, schedule, train,
     };
     #[doc(no_inline)]
     pub use stacknet_runtime::{nalgebra, rand_core};
     #[doc(inline)]
     pub use stacknet_runtime::{
-        BatchNetwork, Flat, InPlace, Layer, LayerRow, Network, NoParams, NoRecord, ParamError,
-        Params, Recurrent, Scalar, Shape, TensorInfo, TensorKind, Zeros,
+        AsInput, AsTarget, BatchNetwork, Flat, InPlace, Label, Layer, LayerRow, Network, NoParams,
+        NoRecord, ParamError, Params, PerSample, Random, Recurrent, Scalar, Shape, TensorInfo,
+        TensorKind, Zeros,
     };
 }
 

@@ -31,8 +31,6 @@ pub mod safetensors;
 pub mod samples;
 pub mod scalar;
 pub mod schedule;
-// TODO(docs): drop this `allow` once train.rs documents its public items (as kernels.rs).
-#[allow(missing_docs)]
 pub mod train;
 
 pub use layer::{

@@ -21,8 +21,11 @@ pub enum Diverged {
     Loss(f64),
     /// A gradient value, of the tensor `layer.name`, while the loss was finite.
     Gradient {
+        /// The layer's path (`"fc1"`, `"layer1.conv1"`; empty for a network-level tensor).
         layer: &'static str,
+        /// The tensor's name in the layer (`"weight"`).
         name: &'static str,
+        /// The first non-finite value found.
         value: f64,
     },
 }
@@ -64,8 +67,12 @@ pub fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged>
 
 /// The working memory of training: gradients, one sample's record and ∂L/∂output.
 pub struct Trainer<T: Scalar, N: Network<T>> {
+    /// The gradient of the last step: the batch mean, after the hook of
+    /// [`step_with`](Trainer::step_with).
     pub grad: N::Grad,
+    /// The last sample's training record.
     pub record: N::Record,
+    /// ∂L/∂output of the last sample.
     pub dy: N::Output,
 }
 
@@ -193,8 +200,11 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
 /// activations of `B` samples and their output gradients. Needed for networks with batch
 /// norm; works for any network. Large for big `B`: keep it in a `static` or a `Box`.
 pub struct BatchTrainer<T: Scalar, N: BatchNetwork<T>, const B: usize> {
+    /// The gradient of the last step: the batch mean, after the hook.
     pub grad: N::Grad,
+    /// The last batch's activations, layer by layer.
     pub record: N::BatchRecord<B>,
+    /// ∂L/∂output of each sample of the last batch.
     pub dys: [N::Output; B],
 }
 
@@ -205,6 +215,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> Default for BatchTrainer<T, 
 }
 
 impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
+    /// Zeroed buffers for batches of `B` samples.
     pub fn new() -> Self {
         BatchTrainer {
             grad: N::Grad::zeros(),
