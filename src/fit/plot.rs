@@ -16,11 +16,12 @@ use crate::data::ConfusionMatrix;
 
 const PANEL_W: f64 = 480.0;
 const PANEL_H: f64 = 340.0;
-/// Space for the y ticks and label on the left, the x ticks and label below, the title above.
+/// Space for the y ticks and label on the left, the x ticks, label and legend below, the
+/// title above.
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 36.0;
-const BOTTOM: f64 = 48.0;
+const BOTTOM: f64 = 66.0;
 const TRAIN: &str = "#1f77b4";
 const VALIDATION: &str = "#d62728";
 
@@ -87,11 +88,11 @@ impl History {
 
 impl<const K: usize> ConfusionMatrix<K> {
     /// A heat map as an SVG document: true classes down, predicted classes across, each cell
-    /// shaded by its share of the true class's samples (so the diagonal shows recall) and
-    /// labelled with its count.
+    /// labelled with its count and shaded by its share of the true class's samples (the
+    /// diagonal shows recall), on a square-root scale so that a few confusions still show.
     pub fn to_svg(&self) -> String {
         let cell = if K <= 12 { 40.0 } else { 480.0 / K as f64 };
-        let (left, top) = (70.0, 60.0);
+        let (left, top) = (70.0, 76.0);
         let size = cell * K as f64;
         let (width, height) = (left + size + 20.0, top + size + 20.0);
         let mut s = String::new();
@@ -107,7 +108,7 @@ impl<const K: usize> ConfusionMatrix<K> {
             s,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">predicted class</text>"#,
             left + size / 2.0,
-            top - 26.0
+            top - 30.0
         );
         let _ = write!(
             s,
@@ -142,10 +143,14 @@ impl<const K: usize> ConfusionMatrix<K> {
                 let _ = write!(
                     s,
                     r##"<rect class="cell" data-true="{a}" data-predicted="{p}" data-count="{n}" x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="{}" stroke="#ffffff" stroke-width="0.5"/>"##,
-                    blue(share)
+                    blue(share.sqrt())
                 );
                 if n > 0 {
-                    let ink = if share > 0.5 { "#ffffff" } else { "#000000" };
+                    let ink = if share.sqrt() > 0.6 {
+                        "#ffffff"
+                    } else {
+                        "#000000"
+                    };
                     let _ = write!(
                         s,
                         r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" dominant-baseline="middle" font-size="{font:.1}" fill="{ink}">{n}</text>"#,
@@ -270,8 +275,9 @@ impl Panel {
             escape(&self.title)
         );
         // Grid and ticks.
-        let mut y = ymin;
-        while y <= ymax + ystep * 1e-9 {
+        let ticks = ((ymax - ymin) / ystep).round() as usize;
+        for k in 0..=ticks {
+            let y = ymin + k as f64 * ystep;
             let label = if self.percent {
                 format!("{}%", trim(100.0 * y, ystep * 100.0))
             } else {
@@ -284,7 +290,6 @@ impl Panel {
                 x2 = px + pw,
                 tx = px - 6.0,
             );
-            y += ystep;
         }
         let mut x = xmin;
         while x <= xmax + 1e-9 {
@@ -305,7 +310,7 @@ impl Panel {
             s,
             r#"<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">epoch</text>"#,
             px + pw / 2.0,
-            py + ph + 34.0
+            py + ph + 32.0
         );
         let (lx, ly) = (x0 + 14.0, py + ph / 2.0);
         let _ = write!(
@@ -338,8 +343,8 @@ impl Panel {
                     sy(y)
                 );
             }
-            // The legend, top right inside the plot.
-            let (lx, ly) = (px + pw - 150.0, py + 14.0 + 16.0 * k as f64);
+            // The legend, in a row below the axis label, where it hides no point.
+            let (lx, ly) = (px + 150.0 * k as f64, py + ph + 54.0);
             let _ = write!(
                 s,
                 r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}" dominant-baseline="middle" font-size="11" stroke="none">{name}</text></g>"#,
