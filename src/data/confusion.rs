@@ -27,6 +27,7 @@ pub fn confusion_matrix(pairs: impl IntoIterator<Item = (usize, usize)>) -> Conf
 }
 
 impl<const K: usize> ConfusionMatrix<K> {
+    /// An empty matrix.
     pub fn new() -> Self {
         ConfusionMatrix {
             counts: [[0; K]; K],
@@ -80,14 +81,17 @@ impl<const K: usize> ConfusionMatrix<K> {
         self.counts[actual][predicted]
     }
 
+    /// Every count, `counts()[true][predicted]`.
     pub fn counts(&self) -> &[[u64; K]; K] {
         &self.counts
     }
 
+    /// Samples counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().flatten().sum()
     }
 
+    /// Samples on the diagonal (predicted right).
     pub fn correct(&self) -> u64 {
         (0..K).map(|c| self.counts[c][c]).sum()
     }

@@ -71,7 +71,9 @@ pub struct Progress<W: Write = io::Stderr> {
 pub struct EpochStats {
     /// 1-based.
     pub epoch: usize,
+    /// Epochs planned.
     pub epochs: usize,
+    /// Samples trained on in the epoch.
     pub samples: usize,
     /// Mean loss per sample over the epoch (0 if no samples).
     pub loss: f64,
@@ -157,14 +159,13 @@ impl<W: Write> Progress<W> {
         let now = Instant::now();
         self.rate.add(samples, now.duration_since(self.mark));
         self.mark = now;
-        if self.terminal {
-            if self
+        if self.terminal
+            && self
                 .last_draw
                 .is_none_or(|t| now.duration_since(t) >= REDRAW_EVERY)
-            {
-                self.last_draw = Some(now);
-                self.draw(now.duration_since(self.start), "");
-            }
+        {
+            self.last_draw = Some(now);
+            self.draw(now.duration_since(self.start), "");
         }
     }
 

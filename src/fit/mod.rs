@@ -414,7 +414,6 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
                     p.update(chunk.len(), l);
                 }
             }
-            drop(observe);
             let train_values = metrics.iter().map(|m| MetricValue::of(&**m)).collect();
             drop(metrics);
 
@@ -529,7 +528,7 @@ fn split<X, Y>(
         });
     }
     // Its own stream, so the minibatch order does not depend on whether there is a split.
-    let mut rng = SplitMix64::new(seed ^ 0x5EED_0F_5_A11D_A7E);
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_5A11_DA7A_5E7E);
     let mut all: Vec<usize> = (0..n).collect();
     shuffle(&mut rng, &mut all);
     let mut held_out = all.split_off(n - held as usize);
