@@ -2,7 +2,8 @@
 //! stopping and its restored weights, validation splits, errors, callbacks, convergence, the
 //! batch path, and well-formed SVG.
 
-use std::cell::RefCell;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use stacknet::data::ConfusionMatrix;
@@ -27,6 +28,37 @@ network! {
 network! {
     /// Batch norm: trains through the minibatch path only.
     pub struct Normed(input: [3]) { fc1: dense(4), bn: batch_norm, relu, fc2: dense(2) }
+}
+
+/// Counts this thread's allocations (tests run in parallel on their own threads).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call unchanged to the system allocator; counting is a side effect.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        System.alloc(l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        System.realloc(p, l, n)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
 }
 
 fn v1(x: f64) -> SVector<f64, 1> {
@@ -585,4 +617,47 @@ fn learning_curves_and_heat_map_are_well_formed_svg() {
     let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     assert_eq!(csv.lines().count(), 8);
     assert!(csv.starts_with("epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n"));
+}
+
+#[test]
+fn steps_allocate_nothing() {
+    // The allocations of a fit do not grow with the number of steps: 8 samples or 64, one
+    // sample per step, the same count (buffers, records and metric values per epoch only).
+    let data = |n: usize| {
+        let xs: Vec<SVector<f32, 3>> = (0..n)
+            .map(|i| SVector::from([i as f32 / n as f32, 0.5, -0.25]))
+            .collect();
+        let ys: Vec<usize> = (0..n).map(|i| i % 2).collect();
+        (xs, ys)
+    };
+    let per_sample = |n: usize| {
+        let (xs, ys) = data(n);
+        let mut net = Xor::<f32>::new(&mut SplitMix64::new(1));
+        let xs2: Vec<SVector<f32, 2>> = xs.iter().map(|x| SVector::from([x[0], x[1]])).collect();
+        let mut opt = SgdMomentum::new(0.01, 0.9);
+        allocations(|| {
+            Fit::new(3)
+                .batch(1)
+                .validation_split(0.25)
+                .metric(Accuracy::default())
+                .quiet()
+                .run(&mut net, &mut opt, &SoftmaxCrossEntropy, &xs2, &ys)
+                .unwrap();
+        })
+    };
+    assert_eq!(per_sample(8), per_sample(64));
+    let batched = |n: usize| {
+        let (xs, ys) = data(n);
+        let mut net = Normed::<f32>::new(&mut SplitMix64::new(1));
+        let mut opt = Sgd::new(0.01);
+        allocations(|| {
+            Fit::new(3)
+                .validation(&xs, &ys)
+                .metric(Accuracy::default())
+                .quiet()
+                .run_batches::<2>(&mut net, &mut opt, &SoftmaxCrossEntropy, &xs, &ys)
+                .unwrap();
+        })
+    };
+    assert_eq!(batched(8), batched(64));
 }
