@@ -98,6 +98,7 @@ struct MetricPair<'a, Out, Y> {
 /// `T` is the scalar, `N` the network and `Y` the target type (`usize` class labels for
 /// [`SoftmaxCrossEntropy`](stacknet_runtime::loss::SoftmaxCrossEntropy), a vector for
 /// [`Mse`](stacknet_runtime::loss::Mse)); all three are inferred from `run`.
+#[must_use = "a `Fit` trains nothing until `run` or `run_batches`"]
 pub struct Fit<'a, T: Scalar, N: Network<T>, Y> {
     epochs: usize,
     batch: Option<usize>,
@@ -331,12 +332,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
             Some(rule) => Some(self.watch(rule, has_validation)?),
             None => None,
         };
-        let stepped = if stepper.takes(batch) && !stepper.takes(batch - 1) {
-            // A fixed batch size: whole batches only.
-            order.len() / batch * batch
-        } else {
-            order.len()
-        };
+        let stepped = stepper.per_epoch(order.len(), batch);
         if stepped == 0 {
             return Err(FitError::TooFewSamples {
                 samples: order.len(),

@@ -17,6 +17,12 @@ pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y> {
     /// final partial batch).
     fn takes(&self, len: usize) -> bool;
 
+    /// How many of an epoch's `samples` are stepped on in minibatches of `batch`.
+    fn per_epoch(&self, samples: usize, batch: usize) -> usize {
+        let _ = batch;
+        samples
+    }
+
     /// One optimiser step on the samples `batch` of (`xs`, `ys`): the mean gradient, `hook`,
     /// the finiteness check, the update. Calls `observe` with every sample's training
     /// output. Returns the mean loss plus the hook's penalty.
@@ -111,6 +117,10 @@ impl<T: Scalar, N: BatchNetwork<T>, Y: Clone, const B: usize> Stepper<T, N, Y>
 {
     fn takes(&self, len: usize) -> bool {
         len == B
+    }
+
+    fn per_epoch(&self, samples: usize, _batch: usize) -> usize {
+        samples / B * B
     }
 
     fn step<L, O>(
