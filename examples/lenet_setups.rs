@@ -31,15 +31,28 @@ fn run<O: Optimizer<f32, Net>>(name: &str, opt: &mut O, lr: f64, cosine: bool, d
     let args = &data.args;
     let mut net = Box::new(Net::new(&mut SplitMix64::new(args.seed)));
     let schedule = Cosine::new(lr, args.epochs);
-    let lr_at = |e: usize| if cosine { schedule.lr(e) } else { lr };
-    let acc = common::fit(&mut *net, opt, lr_at, &data.train, &data.test, args);
-    let Ok(acc) = acc.inspect_err(|e| println!("{name:<28} lr {lr:<7} {e}")) else {
+    let fit = Fit::new(args.epochs)
+        .batch(args.batch)
+        .seed(args.seed)
+        .schedule(move |e| if cosine { schedule.lr(e) } else { lr });
+    let trained = fit.run(
+        &mut *net,
+        opt,
+        &SoftmaxCrossEntropy,
+        &data.train.inputs,
+        &data.train.labels,
+    );
+    if let Err(e) = trained {
+        println!("{name:<28} lr {lr:<7} {e}");
         return;
-    };
+    }
+    let test = &data.test;
+    let eval = evaluate_classifier(&*net, &SoftmaxCrossEntropy, &test.inputs, &test.labels)
+        .expect("the test digits are not empty");
     let sched = if cosine { "cosine" } else { "constant" };
     println!(
         "{name:<28} lr {lr:<7} {sched:<9} test accuracy {:.2}%",
-        100.0 * acc
+        100.0 * eval.accuracy().unwrap_or_default()
     );
 }
 

@@ -39,8 +39,7 @@ fn main() {
         common::Samples::of(&mnist.test),
     );
     if let Some(n) = args.limit {
-        train.inputs.truncate(n);
-        train.labels.truncate(n);
+        train.truncate(n);
     }
 
     print!("{}", Mlp::<f32>::summary());
@@ -51,19 +50,29 @@ fn main() {
     );
     let mut net = Mlp::<f32>::new(&mut SplitMix64::new(args.seed));
     // SGD with momentum 0.9 and a cosine decay of the learning rate.
-    let schedule = Cosine::new(args.lr, args.epochs);
     let mut opt = Box::new(SgdMomentum::<f32, Mlp<f32>>::new(args.lr, 0.9));
-    let acc = common::fit(
-        &mut net,
-        &mut *opt,
-        |e| schedule.lr(e),
-        &train,
-        &test,
-        &args,
-    )
-    .unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(1)
-    });
-    println!("test accuracy: {:.2}%", 100.0 * acc);
+    let history = Fit::new(args.epochs)
+        .batch(args.batch)
+        .seed(args.seed)
+        .schedule(Cosine::new(args.lr, args.epochs))
+        .validation(&test.inputs, &test.labels)
+        .metric(Accuracy::default())
+        .run(
+            &mut net,
+            &mut *opt,
+            &SoftmaxCrossEntropy,
+            &train.inputs,
+            &train.labels,
+        )
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        });
+    eprintln!("trained in {:.1} s", history.seconds);
+    let eval = evaluate_classifier(&net, &SoftmaxCrossEntropy, &test.inputs, &test.labels)
+        .expect("the test digits are not empty");
+    println!(
+        "test accuracy: {:.2}%",
+        100.0 * eval.accuracy().unwrap_or_default()
+    );
 }

@@ -57,8 +57,7 @@ fn main() {
         common::Samples::of(&mnist.test),
     );
     if let Some(n) = args.limit {
-        train.inputs.truncate(n);
-        train.labels.truncate(n);
+        train.truncate(n);
     }
 
     print!("{}", ResNet::<f32>::summary());
@@ -73,17 +72,24 @@ fn main() {
             train.len(),
             test.len()
         );
-        let schedule = Cosine::new(args.lr, args.epochs);
         let mut opt = Box::new(SgdMomentum::<f32, ResNet<f32>>::new(args.lr, 0.9));
-        common::fit_batches::<_, _, 32>(
-            &mut *net,
-            &mut *opt,
-            |e| schedule.lr(e),
-            &train,
-            &test,
-            &args,
-        )
-        .unwrap_or_else(|e| fail(e));
+        // Batch norm needs whole minibatches: the batch path, 32 samples per step (a final
+        // partial minibatch is dropped each epoch).
+        let history = Fit::new(args.epochs)
+            .batch(args.batch)
+            .seed(args.seed)
+            .schedule(Cosine::new(args.lr, args.epochs))
+            .validation(&test.inputs, &test.labels)
+            .metric(Accuracy::default())
+            .run_batches::<32>(
+                &mut *net,
+                &mut *opt,
+                &SoftmaxCrossEntropy,
+                &train.inputs,
+                &train.labels,
+            )
+            .unwrap_or_else(|e| fail(e));
+        eprintln!("trained in {:.1} s", history.seconds);
         if let Some(path) = &args.save {
             save_network(path, &*net).unwrap_or_else(|e| fail(e));
             println!("saved weights to {}", path.display());

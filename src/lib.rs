@@ -8,6 +8,9 @@
 //! - [`runtime`]: the `no_std` kernels, losses, optimisers and traits the generated code uses.
 //! - [`data`] (feature `std`): MNIST's IDX loader, minibatch orders, a progress bar,
 //!   confusion matrices, a weights file and the examples' command line.
+//! - [`fit`] (feature `std`): [`Fit`](fit::Fit), the training loop (validation, metrics,
+//!   early stopping, callbacks, a progress bar), [`evaluate`](fit::evaluate) and the
+//!   [`History`](fit::History) with its learning-curve SVG.
 //! - [`prelude`]: what a training program needs in scope.
 //!
 //! Sequences: a network declared `(input: [steps, features])` reads a sequence and one
@@ -56,6 +59,8 @@
 
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod fit;
 #[cfg(feature = "std")]
 pub mod parallel;
 
@@ -275,6 +280,11 @@ pub mod __private {
 
 /// Everything a training program needs in scope.
 pub mod prelude {
+    #[cfg(feature = "std")]
+    pub use crate::fit::{
+        evaluate, evaluate_classifier, evaluate_with, Accuracy, Callback, Control, EarlyStopping,
+        EpochRecord, Evaluation, Fit, FitError, History, MeanAbsoluteError, Metric, Mode, Monitor,
+    };
     pub use crate::network;
     pub use stacknet_runtime::init::Init;
     pub use stacknet_runtime::loss::{

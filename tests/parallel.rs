@@ -236,3 +236,33 @@ fn steps_are_heap_free_on_every_thread() {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
     assert_eq!(ALLOCATIONS.load(SeqCst) - before, 1);
 }
+
+#[test]
+fn fit_on_threads_gives_the_same_weights_for_any_thread_count() {
+    let _serial = serial();
+    let (xs, ys) = data::<36>(40, 9);
+    let train = |threads: usize| {
+        let mut net = Cnn::<f64>::new(&mut SplitMix64::new(3));
+        let mut opt = SgdMomentum::new(0.05, 0.9);
+        let history = Fit::new(3)
+            .batch(8)
+            .seed(4)
+            .quiet()
+            .validation_split(0.25)
+            .metric(Accuracy::default())
+            .run_threads(threads, &mut net, &mut opt, &SoftmaxCrossEntropy, &xs, &ys)
+            .unwrap();
+        (params(&net), history)
+    };
+    let (one, h1) = train(1);
+    let (two, h2) = train(2);
+    assert!(one == two, "two threads changed the weights");
+    assert_eq!(h1.epochs.len(), 3);
+    for (a, b) in h1.epochs.iter().zip(&h2.epochs) {
+        assert_eq!(a.train_loss, b.train_loss);
+        assert_eq!(a.val_loss, b.val_loss);
+        // The training outputs stay on their threads: no training metrics.
+        assert!(a.train_metrics.is_empty());
+        assert_eq!(a.val_metrics.len(), 1);
+    }
+}

@@ -31,6 +31,8 @@ pub struct Args {
     pub save: Option<PathBuf>,
     /// Train on the first N training samples only (short runs, CI).
     pub limit: Option<usize>,
+    /// Threads that share each minibatch (0: one per core); the results do not depend on it.
+    pub threads: usize,
 }
 
 impl Default for Args {
@@ -44,6 +46,7 @@ impl Default for Args {
             load: None,
             save: None,
             limit: None,
+            threads: 0,
         }
     }
 }
@@ -226,6 +229,14 @@ const FLAGS: &[Flag] = &[
         expected: "a positive integer",
         set: |a, v| positive(v).map(|n| a.limit = Some(n)).is_some(),
         default: |a| a.limit.map(|n| n.to_string()),
+    },
+    Flag {
+        name: "--threads",
+        value: Some("N"),
+        help: "threads that share each minibatch (0: one per core; same results for any N)",
+        expected: "a non-negative integer",
+        set: |a, v| v.parse().map(|n| a.threads = n).is_ok(),
+        default: |a| Some(a.threads.to_string()),
     },
     Flag {
         name: "--help",
@@ -426,6 +437,8 @@ mod tests {
             "out.w",
             "--limit",
             "500",
+            "--threads",
+            "3",
         ])
         .unwrap();
         assert_eq!(a.epochs, 3);
@@ -436,6 +449,7 @@ mod tests {
         assert_eq!(a.load, Some(PathBuf::from("in.w")));
         assert_eq!(a.save, Some(PathBuf::from("out.w")));
         assert_eq!(a.limit, Some(500));
+        assert_eq!(a.threads, 3);
     }
 
     #[test]
@@ -498,6 +512,7 @@ mod tests {
             ("--lr", "inf"),
             ("--seed", "-1"),
             ("--limit", "0"),
+            ("--threads", "-1"),
             ("--data", ""),
         ] {
             let e = run(&[flag, value]).unwrap_err();

@@ -1,0 +1,224 @@
+//! How one minibatch becomes one optimiser step: the only piece of [`Fit`](super::Fit) that
+//! knows about a trainer. A new way of stepping (threads, say) is one more impl of
+//! [`Stepper`].
+
+use crate::parallel::{Batch, ParallelTrainer};
+use stacknet_runtime::loss::Loss;
+use stacknet_runtime::optim::Optimizer;
+use stacknet_runtime::train::{clear, finite, scale, BatchTrainer, Diverged, Trainer};
+use stacknet_runtime::{BatchNetwork, Network, PerSample, Scalar};
+
+/// The hook between the mean gradient and the update: may change the gradient, returns a
+/// penalty added to the reported loss.
+pub(crate) type Hook<'h, T, N> = dyn FnMut(&N, &mut <N as Network<T>>::Grad) -> T + 'h;
+
+/// Steps on minibatches given as indices into the training data.
+pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y> {
+    /// Whether a minibatch of `len` samples can be stepped on (a fixed-size stepper skips a
+    /// final partial batch).
+    fn takes(&self, len: usize) -> bool;
+
+    /// How many of an epoch's `samples` are stepped on in minibatches of `batch`.
+    fn per_epoch(&self, samples: usize, batch: usize) -> usize {
+        let _ = batch;
+        samples
+    }
+
+    /// Whether [`step`](Stepper::step) shows each sample's training output to `observe`
+    /// (the threaded stepper does not: the outputs stay on their threads).
+    fn observes(&self) -> bool {
+        true
+    }
+
+    /// One optimiser step on the samples `batch` of (`xs`, `ys`): the mean gradient, `hook`,
+    /// the finiteness check, the update. Calls `observe` with every sample's training
+    /// output. Returns the mean loss plus the hook's penalty.
+    #[allow(clippy::too_many_arguments)]
+    fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        data: (&[N::Input], &[Y]),
+        batch: &[usize],
+        hook: &mut Hook<'_, T, N>,
+        observe: &mut dyn FnMut(&N::Output, &Y),
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output, Target = Y> + Sync,
+        O: Optimizer<T, N>;
+}
+
+/// One sample at a time through [`Trainer`], in the memory of one sample.
+pub(crate) struct Sequential<T: Scalar, N: Network<T>> {
+    trainer: Box<Trainer<T, N>>,
+}
+
+impl<T: Scalar, N: PerSample<T>> Sequential<T, N> {
+    pub(crate) fn new() -> Self {
+        Sequential {
+            trainer: Box::new(Trainer::new()),
+        }
+    }
+}
+
+impl<T: Scalar, N: PerSample<T>, Y> Stepper<T, N, Y> for Sequential<T, N> {
+    fn takes(&self, len: usize) -> bool {
+        len > 0
+    }
+
+    fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        (xs, ys): (&[N::Input], &[Y]),
+        batch: &[usize],
+        hook: &mut Hook<'_, T, N>,
+        observe: &mut dyn FnMut(&N::Output, &Y),
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output, Target = Y> + Sync,
+        O: Optimizer<T, N>,
+    {
+        // `Trainer::step_with`, sample by sample so that each output can be observed: the
+        // same operations in the same order, so the same numbers.
+        let t = &mut *self.trainer;
+        clear(&mut t.grad);
+        let mut sum = T::zero();
+        for &i in batch {
+            sum += t.accumulate(net, loss, &xs[i], &ys[i]);
+            observe(N::output(&t.record), &ys[i]);
+        }
+        let inv = T::one() / T::of(batch.len().max(1) as f64);
+        if batch.len() > 1 {
+            scale(&mut t.grad, inv);
+        }
+        let penalty = hook(net, &mut t.grad);
+        let l = finite(sum * inv + penalty, &t.grad)?;
+        opt.step(net, &t.grad);
+        Ok(l)
+    }
+}
+
+/// Whole minibatches of `B` through [`BatchTrainer`] (what `batch_norm` needs). The samples
+/// are copied into buffers allocated once.
+pub(crate) struct Batched<T: Scalar, N: BatchNetwork<T>, Y, const B: usize> {
+    trainer: Box<BatchTrainer<T, N, B>>,
+    xs: Vec<N::Input>,
+    ys: Vec<Y>,
+}
+
+impl<T: Scalar, N: BatchNetwork<T>, Y, const B: usize> Batched<T, N, Y, B> {
+    pub(crate) fn new() -> Self {
+        Batched {
+            trainer: Box::new(BatchTrainer::new()),
+            xs: Vec::with_capacity(B),
+            ys: Vec::with_capacity(B),
+        }
+    }
+}
+
+impl<T: Scalar, N: BatchNetwork<T>, Y: Clone, const B: usize> Stepper<T, N, Y>
+    for Batched<T, N, Y, B>
+{
+    fn takes(&self, len: usize) -> bool {
+        len == B
+    }
+
+    fn per_epoch(&self, samples: usize, _batch: usize) -> usize {
+        samples / B * B
+    }
+
+    fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        (xs, ys): (&[N::Input], &[Y]),
+        batch: &[usize],
+        hook: &mut Hook<'_, T, N>,
+        observe: &mut dyn FnMut(&N::Output, &Y),
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output, Target = Y> + Sync,
+        O: Optimizer<T, N>,
+    {
+        // Within capacity: no allocation after the first batch.
+        self.xs.clear();
+        self.ys.clear();
+        self.xs.extend(batch.iter().map(|&i| xs[i].clone()));
+        self.ys.extend(batch.iter().map(|&i| ys[i].clone()));
+        let (Ok(bx), Ok(by)) = (
+            <&[N::Input; B]>::try_from(&self.xs[..]),
+            <&[Y; B]>::try_from(&self.ys[..]),
+        ) else {
+            unreachable!("`takes` admits batches of exactly {B} samples only")
+        };
+        let l = self
+            .trainer
+            .step_with(net, opt, loss, bx, by, |n, g| hook(n, g))?;
+        for (y, t) in N::batch_outputs(&self.trainer.record).iter().zip(by) {
+            observe(y, t);
+        }
+        Ok(l)
+    }
+}
+
+/// The batch split across threads through [`ParallelTrainer`]: the same parameters for any
+/// thread count.
+pub(crate) struct Threaded<T: Scalar, N: Network<T>> {
+    trainer: ParallelTrainer<T, N>,
+}
+
+impl<T, N> Threaded<T, N>
+where
+    T: Scalar + Send + Sync,
+    N: PerSample<T> + Clone + Send + Sync,
+    N::Grad: Send,
+    N::Record: Send,
+    N::Output: Send,
+    N::Input: Sync,
+{
+    pub(crate) fn new(trainer: ParallelTrainer<T, N>) -> Self {
+        Threaded { trainer }
+    }
+}
+
+impl<T, N, Y> Stepper<T, N, Y> for Threaded<T, N>
+where
+    T: Scalar + Send + Sync,
+    N: PerSample<T> + Clone + Send + Sync,
+    N::Grad: Send,
+    N::Record: Send,
+    N::Output: Send,
+    N::Input: Sync,
+    Y: Sync,
+{
+    fn takes(&self, len: usize) -> bool {
+        len > 0
+    }
+
+    fn observes(&self) -> bool {
+        false
+    }
+
+    fn step<L, O>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        (xs, ys): (&[N::Input], &[Y]),
+        batch: &[usize],
+        hook: &mut Hook<'_, T, N>,
+        _: &mut dyn FnMut(&N::Output, &Y),
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output, Target = Y> + Sync,
+        O: Optimizer<T, N>,
+    {
+        let batch = Batch::Indexed(batch);
+        self.trainer
+            .step_with(net, opt, loss, xs, ys, batch, |n, g| hook(n, g))
+    }
+}
