@@ -27,6 +27,9 @@
 //! (a build with another `CARGO_TARGET_DIR`, or the pages on a registry, lose the link but
 //! keep the path).
 //!
+//! - [`examples/quickstart.rs`](../../../examples/quickstart.rs): the README's quick start,
+//!   LeNet-5 through [`Fit`](fit::Fit) on both cores with a validation split, early stopping
+//!   and learning curves, then [`evaluate_classifier`](fit::evaluate_classifier).
 //! - [`examples/lenet.rs`](../../../examples/lenet.rs): the flagship. LeNet-5 trained on the
 //!   bundled MNIST digits with a progress bar, test accuracy, a confusion matrix, and the
 //!   weights saved as safetensors in PyTorch's names and reloaded with `--load`.

@@ -10,10 +10,10 @@
 //! use stacknet_runtime::optim::Optimizer;
 //! use stacknet_runtime::regularize::{clip_grad_norm, Regularizer, L2};
 //! use stacknet_runtime::train::{clear, scale, Trainer};
-//! use stacknet_runtime::Network;
+//! use stacknet_runtime::{Network, PerSample};
 //!
 //! /// One minibatch step with weight decay on the weights and a clipped gradient.
-//! fn step<N: Network<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output>>(
+//! fn step<N: PerSample<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output>>(
 //!     net: &mut N,
 //!     opt: &mut O,
 //!     trainer: &mut Trainer<f32, N>,

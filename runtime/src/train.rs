@@ -146,7 +146,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     /// ```
     /// # use stacknet_runtime::{Network, loss::Loss, optim::Optimizer, train::Trainer};
     /// use stacknet_runtime::regularize::{clip_grad_norm, Regularizer, L2};
-    /// # fn demo<N: Network<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output, Target = usize>>(
+    /// # fn demo<N: stacknet_runtime::PerSample<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output, Target = usize>>(
     /// #     net: &mut N, opt: &mut O, loss: &L, xs: &[N::Input], ts: &[usize]) {
     /// let mut trainer = Trainer::new();
     /// let l2 = L2::new(1e-4);
