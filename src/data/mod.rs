@@ -15,9 +15,6 @@ pub mod batches;
 pub mod confusion;
 pub mod idx;
 pub mod mnist;
-// TODO(docs): drop this `allow` once progress.rs documents its public items (it was being
-// edited elsewhere when `missing_docs` was turned on).
-#[allow(missing_docs)]
 pub mod progress;
 pub mod safetensors;
 pub mod text;
