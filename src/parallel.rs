@@ -15,8 +15,8 @@
 use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
-use crate::runtime::train::{clear, finite, Diverged};
-use crate::runtime::{Network, Params, Scalar, Zeros};
+use crate::runtime::train::{clear, finite, scale, Diverged};
+use crate::runtime::{Network, Params, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
 use std::sync::Mutex;
 
@@ -71,20 +71,27 @@ impl std::fmt::Display for ThreadsError {
 
 impl std::error::Error for ThreadsError {}
 
-impl<T, N> ParallelTrainer<T, N>
-where
-    T: Scalar + Send + Sync,
-    N: Network<T> + Clone + Send + Sync,
-    N::Grad: Send,
-    N::Record: Send,
-    N::Output: Send,
-    N::Input: Sync,
+/// A network that trains on several threads: one sample at a time ([`PerSample`]), cloned
+/// into a replica per thread, with buffers that live on those threads. Every generated
+/// network with `#[derive(Clone)]` and without `batch_norm` is one.
+pub trait Replicable<T: Scalar>:
+    PerSample<T, Grad: Send, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync
 {
+}
+
+impl<T, N> Replicable<T> for N
+where
+    T: Scalar,
+    N: PerSample<T, Grad: Send, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync,
+{
+}
+
+impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     /// `threads` threads (0: one per core) over [`DEFAULT_SHARDS`] shards per batch, replicas
     /// cloned from `net`, dropout masks drawn from `seed`.
     ///
-    /// Fails to compile for a network with batch layers, as
-    /// [`Trainer::new`](crate::runtime::train::Trainer::new) does.
+    /// A network with batch layers is refused by the [`PerSample`] bound, as
+    /// [`Trainer::new`](crate::runtime::train::Trainer::new) refuses it.
     pub fn new(net: &N, threads: usize, seed: u64) -> Result<Self, ThreadsError> {
         Self::with_shards(net, threads, DEFAULT_SHARDS, seed)
     }
@@ -97,12 +104,6 @@ where
         shards: usize,
         seed: u64,
     ) -> Result<Self, ThreadsError> {
-        const {
-            assert!(
-                !N::NEEDS_BATCH,
-                "this network has `batch_norm`, which needs whole minibatches; train it with `BatchTrainer`"
-            )
-        };
         if shards == 0 {
             return Err(ThreadsError::NoShards);
         }
@@ -306,11 +307,7 @@ where
                 }
             }
         }
-        for i in 0..<N::Grad as Params<T>>::TENSORS {
-            for g in self.grad.tensor_mut(i) {
-                *g *= inv;
-            }
-        }
+        scale(&mut *self.grad, inv);
         loss
     }
 }

@@ -175,10 +175,36 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
         Y: AsTarget<L::Target>,
         N: PerSample<T>,
     {
+        self.step_observed(net, opt, loss, batch, before_update, |_, _| {})
+    }
+
+    /// [`step_with`](Trainer::step_with) that also shows `observe` each sample's training
+    /// output and target as it is computed (training metrics see the outputs this way, at no
+    /// extra forward pass).
+    pub fn step_observed<L, O, X, Y>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        batch: impl IntoIterator<Item = (X, Y)>,
+        before_update: impl FnOnce(&N, &mut N::Grad) -> T,
+        mut observe: impl FnMut(&N::Output, &L::Target),
+    ) -> Result<T, Diverged>
+    where
+        L: Loss<T, N::Output>,
+        O: Optimizer<T, N> + ?Sized,
+        X: AsInput<N::Input>,
+        Y: AsTarget<L::Target>,
+        N: PerSample<T>,
+    {
         clear(&mut self.grad);
         let (mut sum, mut n) = (T::zero(), 0usize);
         for (x, t) in batch {
-            sum += t.with_target(|t| self.accumulate(net, loss, x.as_input(), t));
+            sum += t.with_target(|t| {
+                let l = self.accumulate(net, loss, x.as_input(), t);
+                observe(N::output(&self.record), t);
+                l
+            });
             n += 1;
         }
         if n == 0 {

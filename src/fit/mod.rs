@@ -250,10 +250,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         O: Optimizer<T, N>,
         N: PerSample<T>,
     {
-        let batch = self.batch.unwrap_or(32);
-        if batch == 0 {
-            return Err(FitError::ZeroBatch);
-        }
+        let batch = self.batch_size()?;
         self.train(
             &mut Sequential::new(),
             batch,
@@ -286,18 +283,10 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
     where
         L: Loss<T, N::Output, Target = Y> + Sync,
         O: Optimizer<T, N>,
-        T: Send + Sync,
-        N: PerSample<T> + Clone + Send + Sync,
-        N::Grad: Send,
-        N::Record: Send,
-        N::Output: Send,
-        N::Input: Sync,
+        N: crate::parallel::Replicable<T>,
         Y: Sync,
     {
-        let batch = self.batch.unwrap_or(32);
-        if batch == 0 {
-            return Err(FitError::ZeroBatch);
-        }
+        let batch = self.batch_size()?;
         let trainer = crate::parallel::ParallelTrainer::new(net, threads, self.seed)
             .map_err(|e| FitError::Threads(e.to_string()))?;
         let mut stepper = Threaded::new(trainer);
@@ -337,6 +326,14 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         }
         let mut stepper = Batched::<T, N, Y, B>::new();
         self.train(&mut stepper, B, net, opt, loss, inputs, targets)
+    }
+
+    /// The builder's batch size (32 when unset) for the per-sample paths; 0 is an error.
+    fn batch_size(&self) -> Result<usize, FitError> {
+        match self.batch.unwrap_or(32) {
+            0 => Err(FitError::ZeroBatch),
+            b => Ok(b),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -2,10 +2,10 @@
 //! knows about a trainer. A new way of stepping (threads, say) is one more impl of
 //! [`Stepper`].
 
-use crate::parallel::{Batch, ParallelTrainer};
+use crate::parallel::{Batch, ParallelTrainer, Replicable};
 use stacknet_runtime::loss::Loss;
 use stacknet_runtime::optim::Optimizer;
-use stacknet_runtime::train::{clear, finite, scale, BatchTrainer, Diverged, Trainer};
+use stacknet_runtime::train::{BatchTrainer, Diverged, Trainer};
 use stacknet_runtime::{BatchNetwork, Network, PerSample, Scalar};
 
 /// The hook between the mean gradient and the update: may change the gradient, returns a
@@ -81,23 +81,10 @@ impl<T: Scalar, N: PerSample<T>, Y> Stepper<T, N, Y> for Sequential<T, N> {
         L: Loss<T, N::Output, Target = Y> + Sync,
         O: Optimizer<T, N>,
     {
-        // `Trainer::step_with`, sample by sample so that each output can be observed: the
-        // same operations in the same order, so the same numbers.
-        let t = &mut *self.trainer;
-        clear(&mut t.grad);
-        let mut sum = T::zero();
-        for &i in batch {
-            sum += t.accumulate(net, loss, &xs[i], &ys[i]);
-            observe(N::output(&t.record), &ys[i]);
-        }
-        let inv = T::one() / T::of(batch.len().max(1) as f64);
-        if batch.len() > 1 {
-            scale(&mut t.grad, inv);
-        }
-        let penalty = hook(net, &mut t.grad);
-        let l = finite(sum * inv + penalty, &t.grad)?;
-        opt.step(net, &t.grad);
-        Ok(l)
+        let samples = batch.iter().map(|&i| (&xs[i], &ys[i]));
+        let update = |n: &N, g: &mut N::Grad| hook(n, g);
+        self.trainer
+            .step_observed(net, opt, loss, samples, update, |y, t| observe(y, t))
     }
 }
 
@@ -171,30 +158,13 @@ pub(crate) struct Threaded<T: Scalar, N: Network<T>> {
     trainer: ParallelTrainer<T, N>,
 }
 
-impl<T, N> Threaded<T, N>
-where
-    T: Scalar + Send + Sync,
-    N: PerSample<T> + Clone + Send + Sync,
-    N::Grad: Send,
-    N::Record: Send,
-    N::Output: Send,
-    N::Input: Sync,
-{
+impl<T: Scalar, N: Replicable<T>> Threaded<T, N> {
     pub(crate) fn new(trainer: ParallelTrainer<T, N>) -> Self {
         Threaded { trainer }
     }
 }
 
-impl<T, N, Y> Stepper<T, N, Y> for Threaded<T, N>
-where
-    T: Scalar + Send + Sync,
-    N: PerSample<T> + Clone + Send + Sync,
-    N::Grad: Send,
-    N::Record: Send,
-    N::Output: Send,
-    N::Input: Sync,
-    Y: Sync,
-{
+impl<T: Scalar, N: Replicable<T>, Y: Sync> Stepper<T, N, Y> for Threaded<T, N> {
     fn takes(&self, len: usize) -> bool {
         len > 0
     }
