@@ -7,7 +7,9 @@
 //!
 //! Everything is safe Rust on flat slices, written as loops over small fixed-size arrays
 //! (`[T; L]`, `L` lanes of one vector register) that LLVM turns into vector instructions on any
-//! target. How those loops are written decides whether it does, and the profile of every shape
+//! target. Each kernel takes the [`Width`] it is blocked for as its first generic argument;
+//! the instruction set is its caller's (the layers compile their hot paths once per level
+//! where the level is chosen at run time: [`crate::simd`]). How those loops are written decides whether it does, and the profile of every shape
 //! here was checked on AVX-512:
 //!
 //! - the loop over contiguous lanes must be the one LLVM vectorises: if it unrolls instead and
@@ -18,21 +20,54 @@
 //!   blocks compile badly, so remainders re-run a whole block that ends at the edge and
 //!   store only its new part.
 
+use crate::simd::Width;
 use crate::Scalar;
 
-/// Bytes in one SIMD register of the compilation target.
-pub(crate) const VECTOR_BYTES: usize = if cfg!(target_feature = "avx512f") {
-    64
-} else if cfg!(target_feature = "avx") {
-    32
-} else {
-    16
-};
-
-/// `f32` lanes in one vector register.
-pub(crate) const LANES_F32: usize = VECTOR_BYTES / 4;
-/// `f64` lanes in one vector register.
-pub(crate) const LANES_F64: usize = VECTOR_BYTES / 8;
+/// Runs `$body` with two constants in scope for the width `$V` and scalar `$T`: `L`, the
+/// lanes of one vector, and `ACC`, the accumulators of [`gemm_nn`] (about half the vector
+/// registers; the rest hold a panel of `A` and the broadcast row of `B`), counted in
+/// vectors. Constants, because generic arguments cannot be computed from generic parameters
+/// on stable Rust; the conditions are `const` blocks, so only the one arm that applies is
+/// compiled.
+macro_rules! with_lanes {
+    ($V:ty, $T:ty, $body:expr) => {
+        match const { <$V as Width>::BYTES } {
+            64 => {
+                #[allow(dead_code)]
+                const ACC: usize = 16;
+                if const { <$T as Scalar>::BYTES == 4 } {
+                    const L: usize = 16;
+                    $body
+                } else {
+                    const L: usize = 8;
+                    $body
+                }
+            }
+            32 => {
+                #[allow(dead_code)]
+                const ACC: usize = 8;
+                if const { <$T as Scalar>::BYTES == 4 } {
+                    const L: usize = 8;
+                    $body
+                } else {
+                    const L: usize = 4;
+                    $body
+                }
+            }
+            _ => {
+                #[allow(dead_code)]
+                const ACC: usize = 8;
+                if const { <$T as Scalar>::BYTES == 4 } {
+                    const L: usize = 4;
+                    $body
+                } else {
+                    const L: usize = 2;
+                    $body
+                }
+            }
+        }
+    };
+}
 
 /// Rows of the weight matrix the dense forward works on at once: they share each load of `x`.
 const ROWS: usize = 4;
@@ -56,21 +91,43 @@ fn hsum<T: Scalar, const L: usize>(mut v: [T; L]) -> T {
     v[0]
 }
 
+/// Defines a public kernel: `pub fn $name<V: Width, …>` calls `$body::<V, …>`, the
+/// `#[inline(always)]` loops the layers call directly, from inside the copies of their hot
+/// paths that [`crate::simd::target_copies!`] compiles for each instruction set. Called from
+/// elsewhere, a kernel runs with the caller's instruction set, blocked for `V`.
+macro_rules! kernel {
+    (
+        $(#[$attr:meta])*
+        pub fn $name:ident<[$($gen:tt)*], [$($garg:tt)*]>($($arg:ident: $ty:ty),* $(,)?) = $body:ident;
+    ) => {
+        $(#[$attr])*
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name<V: Width, $($gen)*>($($arg: $ty),*) {
+            $body::<V, $($garg)*>($($arg),*)
+        }
+    };
+}
+
+kernel! {
 /// `y = b + W x` for `W: O × I`, row-major (`w[o·I + i]`, PyTorch's `[out, in]`); `b = 0` when
 /// not given.
-#[inline]
-pub fn dense_forward<T: Scalar, const I: usize, const O: usize>(
+    pub fn dense_forward<[T: Scalar, const I: usize, const O: usize], [T, I, O]>(
+        w: &[T],
+        b: Option<&[T]>,
+        x: &[T],
+        y: &mut [T],
+    ) = dense_forward_at;
+}
+
+#[inline(always)]
+pub(crate) fn dense_forward_at<V: Width, T: Scalar, const I: usize, const O: usize>(
     w: &[T],
     b: Option<&[T]>,
     x: &[T],
     y: &mut [T],
 ) {
-    // One branch survives monomorphisation.
-    if T::BYTES == 4 {
-        dense_forward_l::<T, I, O, LANES_F32>(w, b, x, y);
-    } else {
-        dense_forward_l::<T, I, O, LANES_F64>(w, b, x, y);
-    }
+    with_lanes!(V, T, dense_forward_l::<T, I, O, L>(w, b, x, y))
 }
 
 #[inline(always)]
@@ -133,14 +190,25 @@ fn dot_rows<T: Scalar, const I: usize, const L: usize, const R: usize>(
     }
 }
 
+kernel! {
 /// Dense backward for `W: O × I` row-major: `gw += δ xᵀ` and, when `dx` is given,
 /// `dx = Wᵀ δ`, in one pass over the rows of `W` and `gw`.
 ///
 /// Rows whose `δ` is exactly zero (every unit a ReLU switched off) add nothing and are skipped,
 /// which halves the work behind a ReLU. (The one difference from the textbook product: an
 /// infinite or NaN input no longer turns such a row's gradient into NaN through `0 · ∞`.)
-#[inline]
-pub fn dense_backward<T: Scalar, const I: usize, const O: usize>(
+    pub fn dense_backward<[T: Scalar, const I: usize, const O: usize], [T, I, O]>(
+        w: &[T],
+        x: &[T],
+        dy: &[T],
+        gw: &mut [T],
+        dx: Option<&mut [T]>,
+    ) = dense_backward_at;
+}
+
+/// [`dense_backward`]'s loops, vectorised by LLVM along the rows (the width does not matter).
+#[inline(always)]
+pub(crate) fn dense_backward_at<V: Width, T: Scalar, const I: usize, const O: usize>(
     w: &[T],
     x: &[T],
     dy: &[T],
@@ -211,6 +279,7 @@ fn rows_backward<T: Scalar, const I: usize, const R: usize>(
 /// What a [`gemm_nn`] product's accumulators start from.
 #[derive(Clone, Copy)]
 pub enum Start<'a, T> {
+    /// Zero.
     Zero,
     /// One value per output column (a bias).
     Columns(&'a [T]),
@@ -226,7 +295,9 @@ pub trait Sink<T> {
 
 /// Column-major storage: `out[col·ld + row] = value`.
 pub struct Store<'a, T> {
+    /// The output.
     pub out: &'a mut [T],
+    /// The distance between columns (the leading dimension).
     pub ld: usize,
 }
 
@@ -240,7 +311,9 @@ impl<T: Scalar> Sink<T> for Store<'_, T> {
 /// Accumulation at a start offset per column: `out[offs(col) + row] += value`. Columns may
 /// overlap in memory: each `put` reads and writes its rows before the next begins.
 pub struct AddAt<'a, T, F> {
+    /// The output.
     pub out: &'a mut [T],
+    /// Where each column starts.
     pub offs: F,
 }
 
@@ -257,8 +330,11 @@ impl<T: Scalar, F: Fn(usize) -> usize> Sink<T> for AddAt<'_, T, F> {
 /// Storage across: the values of one `put` go down a row, `out[at + col + (row0 + l)·ld] =
 /// vals[l]` (a product computed transposed, stored the right way round).
 pub struct StoreAcross<'a, T> {
+    /// The output.
     pub out: &'a mut [T],
+    /// The distance between rows.
     pub ld: usize,
+    /// Where column 0 of row 0 goes.
     pub at: usize,
 }
 
@@ -274,7 +350,9 @@ impl<T: Scalar> Sink<T> for StoreAcross<'_, T> {
 
 /// Accumulation across, as [`StoreAcross`] stores: `out[col + (row0 + l)·ld] += vals[l]`.
 pub struct AddAcross<'a, T> {
+    /// The output.
     pub out: &'a mut [T],
+    /// The distance between rows.
     pub ld: usize,
 }
 
@@ -299,19 +377,7 @@ pub fn transpose<T: Scalar, const R: usize, const C: usize>(src: &[T], dst: &mut
     }
 }
 
-/// Lanes of `T` in one vector register.
-pub const fn lanes<T: Scalar>() -> usize {
-    if T::BYTES == 4 {
-        LANES_F32
-    } else {
-        LANES_F64
-    }
-}
-
-/// Accumulators of [`gemm_nn`]: about half the vector registers (the rest hold a panel of `A`
-/// and the broadcast row of `B`), counted in vectors.
-const NN_ACCUMULATORS: usize = if VECTOR_BYTES == 64 { 16 } else { 8 };
-
+kernel! {
 /// `C = start + A · B` into `sink`, for `A: m × R` whose column `r` is the contiguous run
 /// `a[acol(r) ..][.. m]` (columns may overlap: a convolution's input shifted per tap) and
 /// `B: R × N` given by strides, `B(r, n) = b[r·brs + n·bcs]`.
@@ -320,9 +386,21 @@ const NN_ACCUMULATORS: usize = if VECTOR_BYTES == 64 { 16 } else { 8 };
 /// rows are packed once into a contiguous `R × NR` array, then every `MR`-row panel of `A`
 /// is streamed past it; the last rows take narrower panels. A column block that overhangs
 /// `N` repeats the last column (computed, not stored), so one kernel shape serves every `N`.
-#[inline]
+    pub fn gemm_nn<[T: Scalar, const R: usize, const N: usize], [T, R, N]>(
+        m: usize,
+        a: &[T],
+        acol: impl Fn(usize) -> usize,
+        b: &[T],
+        brs: usize,
+        bcs: usize,
+        start: Start<'_, T>,
+        sink: &mut impl Sink<T>,
+    ) = gemm_nn_at;
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_nn<T: Scalar, const R: usize, const N: usize>(
+pub(crate) fn gemm_nn_at<V: Width, T: Scalar, const R: usize, const N: usize>(
     m: usize,
     a: &[T],
     acol: impl Fn(usize) -> usize,
@@ -334,29 +412,16 @@ pub fn gemm_nn<T: Scalar, const R: usize, const N: usize>(
 ) {
     // Constant conditions: one call survives monomorphisation. Narrow products get narrow
     // column blocks (LeNet's first convolution has 6 channels) and taller panels instead.
-    macro_rules! blocked {
-        ($lanes:expr) => {
-            if N <= 4 {
-                gemm_nn_blocked::<T, R, N, { NN_ACCUMULATORS / 4 * $lanes }, 4>(
-                    m, a, acol, b, brs, bcs, start, sink,
-                )
-            } else if N <= 6 {
-                // 1.5 times the usual accumulators: the narrow block leaves registers spare.
-                gemm_nn_blocked::<T, R, N, { NN_ACCUMULATORS / 4 * $lanes }, 6>(
-                    m, a, acol, b, brs, bcs, start, sink,
-                )
-            } else {
-                gemm_nn_blocked::<T, R, N, { NN_ACCUMULATORS / 8 * $lanes }, 8>(
-                    m, a, acol, b, brs, bcs, start, sink,
-                )
-            }
-        };
-    }
-    if T::BYTES == 4 {
-        blocked!(LANES_F32)
-    } else {
-        blocked!(LANES_F64)
-    }
+    with_lanes!(V, T, {
+        if const { N <= 4 } {
+            gemm_nn_blocked::<T, R, N, { ACC / 4 * L }, 4>(m, a, &acol, b, brs, bcs, start, sink)
+        } else if const { N <= 6 } {
+            // 1.5 times the usual accumulators: the narrow block leaves registers spare.
+            gemm_nn_blocked::<T, R, N, { ACC / 4 * L }, 6>(m, a, &acol, b, brs, bcs, start, sink)
+        } else {
+            gemm_nn_blocked::<T, R, N, { ACC / 8 * L }, 8>(m, a, &acol, b, brs, bcs, start, sink)
+        }
+    })
 }
 
 #[inline(always)]
@@ -392,6 +457,7 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
     }
 }
 
+kernel! {
 /// [`gemm_nn`] with the inner dimension `r ≤ RMAX` and the column count `n` known at run time
 /// only: the products of a grouped convolution, whose per-group sizes (`OC / G` output
 /// channels) cannot be generic arguments on stable Rust. The callers pass constants, so the
@@ -400,9 +466,23 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
 /// The same register blocks as [`gemm_nn`], plus one- and two-column blocks with taller
 /// panels for the matrix–vector products of depthwise convolutions (one output channel per
 /// group), which would otherwise compute three repeated columns for every real one.
-#[inline]
+    pub fn gemm_nn_part<[T: Scalar, const RMAX: usize], [T, RMAX]>(
+        m: usize,
+        r: usize,
+        n: usize,
+        a: &[T],
+        acol: impl Fn(usize) -> usize,
+        b: &[T],
+        brs: usize,
+        bcs: usize,
+        start: Start<'_, T>,
+        sink: &mut impl Sink<T>,
+    ) = gemm_nn_part_at;
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_nn_part<T: Scalar, const RMAX: usize>(
+pub(crate) fn gemm_nn_part_at<V: Width, T: Scalar, const RMAX: usize>(
     m: usize,
     r: usize,
     n: usize,
@@ -415,36 +495,29 @@ pub fn gemm_nn_part<T: Scalar, const RMAX: usize>(
     sink: &mut impl Sink<T>,
 ) {
     assert!(r <= RMAX, "gemm_nn_part: more rows of `B` than RMAX");
-    macro_rules! blocked {
-        ($lanes:expr) => {
-            if n == 1 {
-                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS * $lanes }, 1>(
-                    m, r, n, a, acol, b, brs, bcs, start, sink,
-                )
-            } else if n == 2 {
-                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 2 * $lanes }, 2>(
-                    m, r, n, a, acol, b, brs, bcs, start, sink,
-                )
-            } else if n <= 4 {
-                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 4 * $lanes }, 4>(
-                    m, r, n, a, acol, b, brs, bcs, start, sink,
-                )
-            } else if n <= 6 {
-                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 4 * $lanes }, 6>(
-                    m, r, n, a, acol, b, brs, bcs, start, sink,
-                )
-            } else {
-                gemm_nn_part_blocked::<T, RMAX, { NN_ACCUMULATORS / 8 * $lanes }, 8>(
-                    m, r, n, a, acol, b, brs, bcs, start, sink,
-                )
-            }
-        };
-    }
-    if T::BYTES == 4 {
-        blocked!(LANES_F32)
-    } else {
-        blocked!(LANES_F64)
-    }
+    with_lanes!(V, T, {
+        if n == 1 {
+            gemm_nn_part_blocked::<T, RMAX, { ACC * L }, 1>(
+                m, r, n, a, &acol, b, brs, bcs, start, sink,
+            )
+        } else if n == 2 {
+            gemm_nn_part_blocked::<T, RMAX, { ACC / 2 * L }, 2>(
+                m, r, n, a, &acol, b, brs, bcs, start, sink,
+            )
+        } else if n <= 4 {
+            gemm_nn_part_blocked::<T, RMAX, { ACC / 4 * L }, 4>(
+                m, r, n, a, &acol, b, brs, bcs, start, sink,
+            )
+        } else if n <= 6 {
+            gemm_nn_part_blocked::<T, RMAX, { ACC / 4 * L }, 6>(
+                m, r, n, a, &acol, b, brs, bcs, start, sink,
+            )
+        } else {
+            gemm_nn_part_blocked::<T, RMAX, { ACC / 8 * L }, 8>(
+                m, r, n, a, &acol, b, brs, bcs, start, sink,
+            )
+        }
+    })
 }
 
 /// [`gemm_nn_blocked`] for [`gemm_nn_part`]: the packed block holds `RMAX` rows of which the
@@ -486,14 +559,28 @@ fn gemm_nn_part_blocked<T: Scalar, const RMAX: usize, const MR: usize, const NR:
     }
 }
 
+kernel! {
 /// `C = start + A · B` for the `NR` output columns `c0 .. c0 + NR` only, with `A` as in
 /// [`gemm_nn`] and the row `r < rows` of `B`, restricted to those columns, the contiguous run
 /// `b[brow(r) ..][.. NR]`, read in place: the products of a convolution vectorised over its
 /// output channels, where `B` is the (padded) image and `brow` says where a tap's window
 /// starts.
-#[inline]
+    pub fn gemm_nb<[T: Scalar, const NR: usize], [T, NR]>(
+        m: usize,
+        rows: usize,
+        a: &[T],
+        acol: impl Fn(usize) -> usize,
+        b: &[T],
+        brow: impl Fn(usize) -> usize,
+        c0: usize,
+        start: Start<'_, T>,
+        sink: &mut impl Sink<T>,
+    ) = gemm_nb_at;
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_nb<T: Scalar, const NR: usize>(
+pub(crate) fn gemm_nb_at<V: Width, T: Scalar, const NR: usize>(
     m: usize,
     rows: usize,
     a: &[T],
@@ -513,17 +600,13 @@ pub fn gemm_nb<T: Scalar, const NR: usize>(
         start,
     };
     // Wide blocks leave registers for one vector of rows only.
-    if T::BYTES == 4 {
-        if NR > 8 {
-            block.panels::<LANES_F32>(m, a, sink)
+    with_lanes!(V, T, {
+        if const { NR > 8 } {
+            block.panels::<L>(m, a, sink)
         } else {
-            block.panels::<{ 2 * LANES_F32 }>(m, a, sink)
+            block.panels::<{ 2 * L }>(m, a, sink)
         }
-    } else if NR > 8 {
-        block.panels::<LANES_F64>(m, a, sink)
-    } else {
-        block.panels::<{ 2 * LANES_F64 }>(m, a, sink)
-    }
+    })
 }
 
 /// The rows of `B` a [`Block`] multiplies by, `NR` values each.
@@ -669,6 +752,7 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
     }
 }
 
+kernel! {
 /// `out(k, o) += Σ_q A(q, k) · D(q, o)` for `k < K`, `o < O`, summing over `q < m`, where
 /// column `k` of `A` is the contiguous run `a[acol(k) ..][.. m]`, column `o` of `D` is
 /// `d[o·ld ..][.. m]`, and `out(k, o) = out[o·K + k]` (a convolution's weight gradient: `A`
@@ -677,8 +761,19 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
 ///
 /// Each `out(k, o)` is a dot product along `q`, kept in one vector of partial sums that is
 /// summed across its lanes once at the end: worth it for long sums only.
-#[inline]
-pub fn gemm_tn<T: Scalar, const K: usize, const O: usize>(
+    pub fn gemm_tn<[T: Scalar, const K: usize, const O: usize], [T, K, O]>(
+        m: usize,
+        a: &[T],
+        acol: impl Fn(usize) -> usize,
+        d: &[T],
+        ld: usize,
+        out: &mut [T],
+    ) = gemm_tn_at;
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_tn_at<V: Width, T: Scalar, const K: usize, const O: usize>(
     m: usize,
     a: &[T],
     acol: impl Fn(usize) -> usize,
@@ -686,16 +781,13 @@ pub fn gemm_tn<T: Scalar, const K: usize, const O: usize>(
     ld: usize,
     out: &mut [T],
 ) {
-    if T::BYTES == 4 {
-        gemm_tn_l::<T, K, O, LANES_F32>(m, a, acol, d, ld, out)
-    } else {
-        gemm_tn_l::<T, K, O, LANES_F64>(m, a, acol, d, ld, out)
-    }
+    with_lanes!(V, T, gemm_tn_l::<T, K, O, L>(m, a, &acol, d, ld, out))
 }
 
-/// The multiple of the vector length [`gemm_tn`] needs for `m` rows: `m` rounded up.
-pub const fn gemm_tn_rows<T: Scalar>(m: usize) -> usize {
-    let lanes = if T::BYTES == 4 { LANES_F32 } else { LANES_F64 };
+/// The multiple of the vector length [`gemm_tn`] needs for `m` rows at a width of
+/// `vector_bytes`: `m` rounded up.
+pub const fn gemm_tn_rows<T: Scalar>(vector_bytes: usize, m: usize) -> usize {
+    let lanes = vector_bytes / T::BYTES;
     m.div_ceil(lanes) * lanes
 }
 
@@ -807,6 +899,7 @@ pub fn sum_sq_dev<T: Scalar>(v: &[T], mean: T) -> T {
 mod tests {
     use super::*;
     use crate::rng::{uniform_sym, SplitMix64};
+    use crate::simd::{V128, V256, V512};
     use std::vec;
     use std::vec::Vec;
 
@@ -816,7 +909,10 @@ mod tests {
 
     /// The kernels against the textbook loops, at sizes below, at and above the row block and
     /// the lane count, with some zero δ.
-    fn check_dense<T: Scalar, const I: usize, const O: usize>(rng: &mut SplitMix64, tol: f64) {
+    fn check_dense<V: Width, T: Scalar, const I: usize, const O: usize>(
+        rng: &mut SplitMix64,
+        tol: f64,
+    ) {
         let (w, x, b) = (random(rng, I * O), random(rng, I), random(rng, O));
         let mut dy = random(rng, O);
         for (o, d) in dy.iter_mut().enumerate() {
@@ -835,19 +931,19 @@ mod tests {
             }
         };
         let mut y = of(&[f64::NAN; O]);
-        dense_forward::<T, I, O>(&of(&w), Some(&of(&b)), &of(&x), &mut y);
+        dense_forward::<V, T, I, O>(&of(&w), Some(&of(&b)), &of(&x), &mut y);
         let want: Vec<f64> = (0..O)
             .map(|o| b[o] + (0..I).map(|i| w[o * I + i] * x[i]).sum::<f64>())
             .collect();
         close("y", &y, &want);
-        dense_forward::<T, I, O>(&of(&w), None, &of(&x), &mut y);
+        dense_forward::<V, T, I, O>(&of(&w), None, &of(&x), &mut y);
         let want: Vec<f64> = want.iter().zip(&b).map(|(y, b)| y - b).collect();
         close("y without bias", &y, &want);
 
         // Backward adds to a gradient of ones and overwrites a NaN dx.
         let mut gw = of(&vec![1.0; I * O]);
         let mut dx = of(&[f64::NAN; I]);
-        dense_backward::<T, I, O>(&of(&w), &of(&x), &of(&dy), &mut gw, Some(&mut dx));
+        dense_backward::<V, T, I, O>(&of(&w), &of(&x), &of(&dy), &mut gw, Some(&mut dx));
         let gw_want: Vec<f64> = (0..I * O).map(|k| 1.0 + dy[k / I] * x[k % I]).collect();
         let dx_want: Vec<f64> = (0..I)
             .map(|i| (0..O).map(|o| w[o * I + i] * dy[o]).sum())
@@ -855,28 +951,49 @@ mod tests {
         close("gw", &gw, &gw_want);
         close("dx", &dx, &dx_want);
         let mut gw = of(&vec![1.0; I * O]);
-        dense_backward::<T, I, O>(&of(&w), &of(&x), &of(&dy), &mut gw, None);
+        dense_backward::<V, T, I, O>(&of(&w), &of(&x), &of(&dy), &mut gw, None);
         close("gw without dx", &gw, &gw_want);
     }
 
     #[test]
     fn dense_kernels_match_the_textbook_loops() {
         let rng = &mut SplitMix64::new(3);
-        check_dense::<f64, 1, 1>(rng, 1e-13);
-        check_dense::<f64, 3, 5>(rng, 1e-13);
-        check_dense::<f64, 17, 9>(rng, 1e-13);
-        check_dense::<f64, 40, 12>(rng, 1e-13);
-        check_dense::<f32, 1, 1>(rng, 1e-5);
-        check_dense::<f32, 7, 3>(rng, 1e-5);
-        check_dense::<f32, 33, 13>(rng, 1e-5);
-        check_dense::<f32, 84, 10>(rng, 1e-5);
-        check_dense::<f32, 400, 8>(rng, 1e-5);
+        check_dense::<V128, f64, 1, 1>(rng, 1e-13);
+        check_dense::<V256, f64, 1, 1>(rng, 1e-13);
+        check_dense::<V512, f64, 1, 1>(rng, 1e-13);
+        check_dense::<V128, f64, 3, 5>(rng, 1e-13);
+        check_dense::<V256, f64, 3, 5>(rng, 1e-13);
+        check_dense::<V512, f64, 3, 5>(rng, 1e-13);
+        check_dense::<V128, f64, 17, 9>(rng, 1e-13);
+        check_dense::<V256, f64, 17, 9>(rng, 1e-13);
+        check_dense::<V512, f64, 17, 9>(rng, 1e-13);
+        check_dense::<V128, f64, 40, 12>(rng, 1e-13);
+        check_dense::<V256, f64, 40, 12>(rng, 1e-13);
+        check_dense::<V512, f64, 40, 12>(rng, 1e-13);
+        check_dense::<V128, f32, 1, 1>(rng, 1e-5);
+        check_dense::<V256, f32, 1, 1>(rng, 1e-5);
+        check_dense::<V512, f32, 1, 1>(rng, 1e-5);
+        check_dense::<V128, f32, 7, 3>(rng, 1e-5);
+        check_dense::<V256, f32, 7, 3>(rng, 1e-5);
+        check_dense::<V512, f32, 7, 3>(rng, 1e-5);
+        check_dense::<V128, f32, 33, 13>(rng, 1e-5);
+        check_dense::<V256, f32, 33, 13>(rng, 1e-5);
+        check_dense::<V512, f32, 33, 13>(rng, 1e-5);
+        check_dense::<V128, f32, 84, 10>(rng, 1e-5);
+        check_dense::<V256, f32, 84, 10>(rng, 1e-5);
+        check_dense::<V512, f32, 84, 10>(rng, 1e-5);
+        check_dense::<V128, f32, 400, 8>(rng, 1e-5);
+        check_dense::<V256, f32, 400, 8>(rng, 1e-5);
+        check_dense::<V512, f32, 400, 8>(rng, 1e-5);
     }
 
     /// [`gemm_nn`] against the textbook triple loop for every row count up to 80 (full
     /// panels, overlapped last panels, tiny products), with columns of `A` at scattered
     /// offsets, a strided `B`, a bias start, plain stores and overlapping accumulation.
-    fn check_gemm_nn<T: Scalar, const R: usize, const N: usize>(rng: &mut SplitMix64, tol: f64) {
+    fn check_gemm_nn<V: Width, T: Scalar, const R: usize, const N: usize>(
+        rng: &mut SplitMix64,
+        tol: f64,
+    ) {
         let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
         for m in 1..=80 {
             // Column r of A starts at 3r: columns overlap, as a convolution's taps do.
@@ -892,7 +1009,7 @@ mod tests {
                 ld: m,
             };
             let bias_t = of(&bias);
-            gemm_nn::<T, R, N>(
+            gemm_nn::<V, T, R, N>(
                 m,
                 &at,
                 |r| 3 * r,
@@ -917,7 +1034,7 @@ mod tests {
                 out: &mut acc,
                 offs: |n: usize| 2 * n,
             };
-            gemm_nn::<T, R, N>(m, &at, |r| 3 * r, &bt, N, 1, Start::Zero, &mut sink);
+            gemm_nn::<V, T, R, N>(m, &at, |r| 3 * r, &bt, N, 1, Start::Zero, &mut sink);
             let mut exp = vec![1.0; m + 2 * N];
             for n in 0..N {
                 for i in 0..m {
@@ -938,19 +1055,31 @@ mod tests {
     fn gemm_nn_matches_the_textbook_product() {
         let rng = &mut SplitMix64::new(5);
         // Narrow (4, 6) and wide (8 and more) column blocks, ragged column counts.
-        check_gemm_nn::<f64, 3, 1>(rng, 1e-12);
-        check_gemm_nn::<f64, 5, 6>(rng, 1e-12);
-        check_gemm_nn::<f64, 7, 11>(rng, 1e-12);
-        check_gemm_nn::<f32, 4, 3>(rng, 1e-5);
-        check_gemm_nn::<f32, 9, 6>(rng, 1e-5);
-        check_gemm_nn::<f32, 2, 17>(rng, 1e-5);
+        check_gemm_nn::<V128, f64, 3, 1>(rng, 1e-12);
+        check_gemm_nn::<V256, f64, 3, 1>(rng, 1e-12);
+        check_gemm_nn::<V512, f64, 3, 1>(rng, 1e-12);
+        check_gemm_nn::<V128, f64, 5, 6>(rng, 1e-12);
+        check_gemm_nn::<V256, f64, 5, 6>(rng, 1e-12);
+        check_gemm_nn::<V512, f64, 5, 6>(rng, 1e-12);
+        check_gemm_nn::<V128, f64, 7, 11>(rng, 1e-12);
+        check_gemm_nn::<V256, f64, 7, 11>(rng, 1e-12);
+        check_gemm_nn::<V512, f64, 7, 11>(rng, 1e-12);
+        check_gemm_nn::<V128, f32, 4, 3>(rng, 1e-5);
+        check_gemm_nn::<V256, f32, 4, 3>(rng, 1e-5);
+        check_gemm_nn::<V512, f32, 4, 3>(rng, 1e-5);
+        check_gemm_nn::<V128, f32, 9, 6>(rng, 1e-5);
+        check_gemm_nn::<V256, f32, 9, 6>(rng, 1e-5);
+        check_gemm_nn::<V512, f32, 9, 6>(rng, 1e-5);
+        check_gemm_nn::<V128, f32, 2, 17>(rng, 1e-5);
+        check_gemm_nn::<V256, f32, 2, 17>(rng, 1e-5);
+        check_gemm_nn::<V512, f32, 2, 17>(rng, 1e-5);
     }
 
     /// [`gemm_nn_part`] against the textbook triple loop, as [`check_gemm_nn`]: `r` of the
     /// `RMAX` rows of `B` and `n` columns, for every row count up to 80 and every block shape
     /// (one, two, four, six and eight columns), with a bias start, plain stores and
     /// overlapping accumulation.
-    fn check_gemm_nn_part<T: Scalar, const RMAX: usize>(
+    fn check_gemm_nn_part<V: Width, T: Scalar, const RMAX: usize>(
         rng: &mut SplitMix64,
         r: usize,
         n: usize,
@@ -969,7 +1098,7 @@ mod tests {
                 ld: m,
             };
             let start = Start::Columns(&bias_t);
-            gemm_nn_part::<T, RMAX>(m, r, n, &at, |k| 3 * k, &bt, n, 1, start, &mut sink);
+            gemm_nn_part::<V, T, RMAX>(m, r, n, &at, |k| 3 * k, &bt, n, 1, start, &mut sink);
             for j in 0..n {
                 for i in 0..m {
                     let (got, exp) = (out[j * m + i].to_f64(), bias[j] + want(i, j));
@@ -984,7 +1113,7 @@ mod tests {
                 out: &mut acc,
                 offs: |j: usize| 2 * j,
             };
-            gemm_nn_part::<T, RMAX>(m, r, n, &at, |k| 3 * k, &bt, n, 1, Start::Zero, &mut sink);
+            gemm_nn_part::<V, T, RMAX>(m, r, n, &at, |k| 3 * k, &bt, n, 1, Start::Zero, &mut sink);
             let mut exp = vec![1.0; m + 2 * n];
             for j in 0..n {
                 for i in 0..m {
@@ -1014,20 +1143,27 @@ mod tests {
             (9, 7),
             (6, 11),
         ] {
-            check_gemm_nn_part::<f64, 9>(rng, r, n, 1e-12);
-            check_gemm_nn_part::<f32, 9>(rng, r, n, 1e-5);
+            check_gemm_nn_part::<V128, f64, 9>(rng, r, n, 1e-12);
+            check_gemm_nn_part::<V256, f64, 9>(rng, r, n, 1e-12);
+            check_gemm_nn_part::<V512, f64, 9>(rng, r, n, 1e-12);
+            check_gemm_nn_part::<V128, f32, 9>(rng, r, n, 1e-5);
+            check_gemm_nn_part::<V256, f32, 9>(rng, r, n, 1e-5);
+            check_gemm_nn_part::<V512, f32, 9>(rng, r, n, 1e-5);
         }
     }
 
     /// [`gemm_tn`] against the textbook sums, for tap counts below, at and above a block,
     /// columns of `A` at overlapping offsets, and sums of several vector lengths.
-    fn check_gemm_tn<T: Scalar, const K: usize, const O: usize>(rng: &mut SplitMix64, tol: f64) {
+    fn check_gemm_tn<V: Width, T: Scalar, const K: usize, const O: usize>(
+        rng: &mut SplitMix64,
+        tol: f64,
+    ) {
         let of = |v: &[f64]| v.iter().map(|&v| T::of(v)).collect::<Vec<T>>();
         for vectors in [1, 2, 7] {
-            let m = gemm_tn_rows::<T>(vectors * 8);
+            let m = gemm_tn_rows::<T>(V::BYTES, vectors * 8);
             let (a, d) = (random(rng, 5 * K + m), random(rng, O * m + 3));
             let mut out = of(&vec![1.0; K * O]);
-            gemm_tn::<T, K, O>(m, &of(&a), |k| 5 * k, &of(&d), m, &mut out);
+            gemm_tn::<V, T, K, O>(m, &of(&a), |k| 5 * k, &of(&d), m, &mut out);
             for o in 0..O {
                 for k in 0..K {
                     let exp = 1.0 + (0..m).map(|q| a[5 * k + q] * d[o * m + q]).sum::<f64>();
@@ -1044,11 +1180,21 @@ mod tests {
     #[test]
     fn gemm_tn_matches_the_textbook_sums() {
         let rng = &mut SplitMix64::new(8);
-        check_gemm_tn::<f64, 1, 2>(rng, 1e-12);
-        check_gemm_tn::<f64, 4, 1>(rng, 1e-12);
-        check_gemm_tn::<f64, 25, 6>(rng, 1e-12);
-        check_gemm_tn::<f32, 3, 3>(rng, 1e-5);
-        check_gemm_tn::<f32, 9, 2>(rng, 1e-5);
+        check_gemm_tn::<V128, f64, 1, 2>(rng, 1e-12);
+        check_gemm_tn::<V256, f64, 1, 2>(rng, 1e-12);
+        check_gemm_tn::<V512, f64, 1, 2>(rng, 1e-12);
+        check_gemm_tn::<V128, f64, 4, 1>(rng, 1e-12);
+        check_gemm_tn::<V256, f64, 4, 1>(rng, 1e-12);
+        check_gemm_tn::<V512, f64, 4, 1>(rng, 1e-12);
+        check_gemm_tn::<V128, f64, 25, 6>(rng, 1e-12);
+        check_gemm_tn::<V256, f64, 25, 6>(rng, 1e-12);
+        check_gemm_tn::<V512, f64, 25, 6>(rng, 1e-12);
+        check_gemm_tn::<V128, f32, 3, 3>(rng, 1e-5);
+        check_gemm_tn::<V256, f32, 3, 3>(rng, 1e-5);
+        check_gemm_tn::<V512, f32, 3, 3>(rng, 1e-5);
+        check_gemm_tn::<V128, f32, 9, 2>(rng, 1e-5);
+        check_gemm_tn::<V256, f32, 9, 2>(rng, 1e-5);
+        check_gemm_tn::<V512, f32, 9, 2>(rng, 1e-5);
     }
 
     #[test]

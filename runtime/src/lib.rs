@@ -8,16 +8,14 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 pub mod data;
 pub mod gradcheck;
 pub mod graph;
+pub mod hint;
 pub mod init;
-// TODO(docs): drop this `allow` once kernels.rs documents its public items (it was being
-// edited elsewhere when `missing_docs` was turned on).
-#[allow(missing_docs)]
 pub mod kernels;
 pub mod layer;
 pub mod layers;
@@ -31,6 +29,7 @@ pub mod safetensors;
 pub mod samples;
 pub mod scalar;
 pub mod schedule;
+pub mod simd;
 pub mod train;
 
 pub use layer::{

@@ -92,6 +92,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     where
         N: PerSample<T>,
     {
+        crate::hint::unoptimized_build();
         Trainer {
             grad: N::Grad::zeros(),
             record: N::Record::zeros(),
@@ -243,6 +244,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> Default for BatchTrainer<T, 
 impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     /// Zeroed buffers for batches of `B` samples.
     pub fn new() -> Self {
+        crate::hint::unoptimized_build();
         BatchTrainer {
             grad: N::Grad::zeros(),
             record: Zeros::zeros(),

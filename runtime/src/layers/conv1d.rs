@@ -38,6 +38,7 @@
 
 use crate::init::Init;
 use crate::kernels::{gemm_nn_part, AddAt, Sink, Start, Store};
+use crate::simd::Native;
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -290,7 +291,7 @@ conv1d_impl! {
         let base = lo * S * IC - PL * IC;
         if Self::ONE {
             let mut sink = Store { out: y, ld: OC };
-            gemm_nn_part::<T, KC>(
+            gemm_nn_part::<Native, T, KC>(
                 OC, KC, n, wt, |j| j * OC, &x[base..], 1, S * IC, bias(0), &mut sink,
             );
             return;
@@ -303,10 +304,10 @@ conv1d_impl! {
                 let (m, r) = (Self::OG, Self::CG);
                 if k == 0 {
                     let mut sink = Store { out: &mut y[o0..], ld: OC };
-                    gemm_nn_part::<T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, bias(g), &mut sink);
+                    gemm_nn_part::<Native, T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, bias(g), &mut sink);
                 } else {
                     let mut sink = AddAt { out: &mut y[o0..], offs: |t| t * OC };
-                    gemm_nn_part::<T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, Start::Zero, &mut sink);
+                    gemm_nn_part::<Native, T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, Start::Zero, &mut sink);
                 }
             }
         }
@@ -322,7 +323,7 @@ conv1d_impl! {
         let dy = &dy[lo * OC..];
         if Self::ONE {
             let mut sink = Taps { gw, kc: KC, k: K, span: IC, k0: 0, o0: 0 };
-            gemm_nn_part::<T, OL>(
+            gemm_nn_part::<Native, T, OL>(
                 KC, n, OC, x, |t| base + t * S * IC, dy, OC, 1, Start::Zero, &mut sink,
             );
             return;
@@ -332,7 +333,7 @@ conv1d_impl! {
             for k in 0..K {
                 let at = base + k * D * IC + c0;
                 let mut sink = Taps { gw: &mut *gw, kc: KC, k: K, span: Self::CG, k0: k, o0 };
-                gemm_nn_part::<T, OL>(
+                gemm_nn_part::<Native, T, OL>(
                     Self::CG,
                     n,
                     Self::OG,
@@ -368,7 +369,7 @@ conv1d_impl! {
         let dy = &dy[lo * OC..];
         if Self::ONE {
             let mut sink = AddAt { out: dx, offs: |t| base + t * S * IC };
-            gemm_nn_part::<T, OC>(KC, OC, n, wr, |o| o * KC, dy, 1, OC, Start::Zero, &mut sink);
+            gemm_nn_part::<Native, T, OC>(KC, OC, n, wr, |o| o * KC, dy, 1, OC, Start::Zero, &mut sink);
             return;
         }
         for g in 0..G {
@@ -376,7 +377,7 @@ conv1d_impl! {
             for k in 0..K {
                 let at = base + k * D * IC + c0;
                 let mut sink = AddAt { out: &mut *dx, offs: |t| at + t * S * IC };
-                gemm_nn_part::<T, OC>(
+                gemm_nn_part::<Native, T, OC>(
                     Self::CG,
                     Self::OG,
                     n,

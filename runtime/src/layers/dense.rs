@@ -9,6 +9,7 @@
 
 use crate::init::Init;
 use crate::kernels;
+use crate::simd::{self, Width};
 use crate::{Layer, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -82,6 +83,40 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Params<T>
     }
 }
 
+/// The kernels at a width `V`, and their copies for the instruction sets chosen at run time.
+impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Dense<T, I, O, BIAS> {
+    #[inline(always)]
+    fn forward_at<V: Width>(w: &[T], b: Option<&[T]>, x: &[T], y: &mut [T]) {
+        kernels::dense_forward_at::<V, T, I, O>(w, b, x, y)
+    }
+
+    #[inline(always)]
+    fn backward_at<V: Width>(w: &[T], x: &[T], dy: &[T], gw: &mut [T], dx: Option<&mut [T]>) {
+        kernels::dense_backward_at::<V, T, I, O>(w, x, dy, gw, dx)
+    }
+
+    simd::target_copies! {
+        /// [`forward_at`](Self::forward_at) compiled for AVX2 or AVX-512.
+        fn forward_avx2, forward_avx512 = forward_at(
+            w: &[T],
+            b: Option<&[T]>,
+            x: &[T],
+            y: &mut [T],
+        );
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(
+            w: &[T],
+            x: &[T],
+            dy: &[T],
+            gw: &mut [T],
+            dx: Option<&mut [T]>,
+        );
+    }
+}
+
 impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Layer<T>
     for Dense<T, I, O, BIAS>
 {
@@ -95,13 +130,9 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Layer<T>
     #[inline]
     fn forward(&self, x: &SVector<T, I>, y: &mut SVector<T, O>) {
         // y = b + W x, one dot product per contiguous row of W (column of the stored Wᵀ).
-        let b = BIAS.then_some(self.bias.as_slice());
-        kernels::dense_forward::<T, I, O>(
-            self.weight.as_slice(),
-            b,
-            x.as_slice(),
-            y.as_mut_slice(),
-        );
+        let (w, b) = (self.weight.as_slice(), BIAS.then_some(self.bias.as_slice()));
+        let (x, y) = (x.as_slice(), y.as_mut_slice());
+        simd::dispatch!(Self::forward_at | forward_avx2 | forward_avx512(w, b, x, y));
     }
 
     #[inline]
@@ -115,15 +146,11 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Layer<T>
         grad: &mut Self,
     ) {
         // ∂L/∂W += δ xᵀ and ∂L/∂x = Wᵀ δ, in one pass over the rows of W.
-        kernels::dense_backward::<T, I, O>(
-            self.weight.as_slice(),
-            x.as_slice(),
-            dy.as_slice(),
-            grad.weight.as_mut_slice(),
-            dx.map(|dx| dx.as_mut_slice()),
-        );
+        let (w, x, dy) = (self.weight.as_slice(), x.as_slice(), dy.as_slice());
+        let (gw, dx) = (grad.weight.as_mut_slice(), dx.map(|dx| dx.as_mut_slice()));
+        simd::dispatch!(Self::backward_at | backward_avx2 | backward_avx512(w, x, dy, gw, dx));
         if BIAS {
-            for (b, &d) in grad.bias.as_mut_slice().iter_mut().zip(dy.as_slice()) {
+            for (b, &d) in grad.bias.as_mut_slice().iter_mut().zip(dy) {
                 *b += d;
             }
         }

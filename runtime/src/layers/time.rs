@@ -25,6 +25,7 @@
 
 use crate::init::Init;
 use crate::kernels::{gemm_nn, AddAt, Start, Store};
+use crate::simd::Native;
 use crate::{Layer, NoParams, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -192,7 +193,7 @@ impl<
             out: y.as_mut_slice(),
             ld: OUT,
         };
-        gemm_nn::<T, IN, STEPS>(
+        gemm_nn::<Native, T, IN, STEPS>(
             OUT,
             wt.as_slice(),
             |i| i * OUT,
@@ -222,7 +223,7 @@ impl<
             out: grad.weight.as_mut_slice(),
             offs: |o| o * IN,
         };
-        gemm_nn::<T, STEPS, OUT>(IN, x, |t| t * IN, dy, OUT, 1, Start::Zero, &mut sink);
+        gemm_nn::<Native, T, STEPS, OUT>(IN, x, |t| t * IN, dy, OUT, 1, Start::Zero, &mut sink);
         if BIAS {
             for d in dy.chunks_exact(OUT) {
                 for (b, &d) in grad.bias.as_mut_slice().iter_mut().zip(d) {
@@ -237,7 +238,7 @@ impl<
                 out: dx.as_mut_slice(),
                 ld: IN,
             };
-            gemm_nn::<T, OUT, STEPS>(
+            gemm_nn::<Native, T, OUT, STEPS>(
                 IN,
                 self.weight.as_slice(),
                 |o| o * IN,

@@ -47,12 +47,12 @@
 //!   of the zero-padded image if outputs are numbered in padded-width rows, so the product
 //!   reads the image in place; taken when the unused positions that numbering adds cost less
 //!   than building `col` (LeNet's first convolution, and depthwise layers at stride 1);
-//! - forward *by channels* (`CHANNELS_FORWARD`): `Yᵀ = Wmatᵀ · colᵀ` one output row at a time,
+//! - forward *by channels* (`channels_forward`): `Yᵀ = Wmatᵀ · colᵀ` one output row at a time,
 //!   the output channels in the vector lanes and each tap's row of `colᵀ` read in place from
 //!   the image (LeNet's second convolution, 16 channels);
 //! - otherwise `col` is built and `Y = col · Wmat` computed along P;
-//! - ∂L/∂Wmat by *dot products* along the padded-width rows (`DOT_WEIGHTS`, long rows), *by
-//!   channels* (`CHANNELS_WEIGHTS`), or through the transposed `colᵀ: K × P` (each position's
+//! - ∂L/∂Wmat by *dot products* along the padded-width rows (`dot_weights`, long rows), *by
+//!   channels* (`channels_weights`), or through the transposed `colᵀ: K × P` (each position's
 //!   K taps contiguous), so that the product runs along K rather than ending every entry in a
 //!   horizontal sum over P;
 //! - ∂L/∂x: `D · Wmatᵀ` along P into a `P × K` matrix, then col2im a whole output row at a
@@ -70,9 +70,10 @@
 
 use crate::init::Init;
 use crate::kernels::{
-    gemm_nb, gemm_nn, gemm_nn_part, gemm_tn, gemm_tn_rows, lanes, transpose, AddAcross, AddAt,
+    gemm_nb_at, gemm_nn_at, gemm_nn_part_at, gemm_tn_at, gemm_tn_rows, transpose, AddAcross, AddAt,
     Sink, Start, Store, StoreAcross,
 };
+use crate::simd::{self, Width, WIDTHS};
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -280,12 +281,14 @@ impl<
     /// (10 of 14) does not.
     const DIRECT: bool = Self::DIRECT_FITS && (Self::Q - P) * Self::OG <= 4 * P;
 
-    /// Whether the buffers of [`weight_grad_dots`](Self::weight_grad_dots) fit: the padded
-    /// image and one channel's wide output gradient, both rounded up to whole vectors, in
-    /// arrays of twice the input and twice `P`.
-    const DOTS_FIT: bool = Self::DIRECT_FITS
-        && Self::XP + (gemm_tn_rows::<T>(Self::Q) - Self::Q) <= 2 * IN
-        && gemm_tn_rows::<T>(Self::Q) <= 2 * P;
+    /// Whether the buffers of [`weight_grad_dots`](Self::weight_grad_dots) fit at a vector
+    /// width of `vb` bytes: the padded image and one channel's wide output gradient, both
+    /// rounded up to whole vectors, in arrays of twice the input and twice `P`.
+    const fn dots_fit(vb: usize) -> bool {
+        Self::DIRECT_FITS
+            && Self::XP + (gemm_tn_rows::<T>(vb, Self::Q) - Self::Q) <= 2 * IN
+            && gemm_tn_rows::<T>(vb, Self::Q) <= 2 * P
+    }
 
     /// Whether backward takes the weight gradient as dot products along the wide rows
     /// ([`gemm_tn`]), reading the padded image in place like the direct forward, instead of
@@ -293,10 +296,11 @@ impl<
     /// (at least 512 positions: the final sums across the lanes then cost little) on AVX-512
     /// (with narrower vectors LLVM vectorises these dot products across taps instead, with
     /// shuffles, and the transposed im2col path is faster: measured on AVX2), when the
-    /// buffers fit ([`DOTS_FIT`](Self::DOTS_FIT)). LeNet's first convolution (896 positions)
-    /// takes it.
-    const DOT_WEIGHTS: bool =
-        Self::DIRECT && crate::kernels::VECTOR_BYTES == 64 && Self::Q >= 512 && Self::DOTS_FIT;
+    /// buffers fit ([`dots_fit`](Self::dots_fit)). LeNet's first convolution (896 positions)
+    /// takes it. `vb` is the vector width in bytes, as for the other choices that count lanes.
+    const fn dot_weights(vb: usize) -> bool {
+        Self::DIRECT && vb == 64 && Self::Q >= 512 && Self::dots_fit(vb)
+    }
 
     /// Whether the padded image is at hand: no padding (the input itself), or it fits in an
     /// array of twice the input.
@@ -311,19 +315,21 @@ impl<
     /// each tap's row of that matrix read in place from the (padded) image (a run of `OW`
     /// inputs at stride 1). No im2col matrix and no unused rows; one group's channels fill
     /// whole vectors. LeNet's second convolution (16 channels, 10-wide rows) takes it.
-    const CHANNELS_FORWARD: bool =
-        !Self::DIRECT && OW <= 16 && Self::OG >= lanes::<T>() && Self::CHANNELS_FORWARD_FITS;
+    const fn channels_forward(vb: usize) -> bool {
+        !Self::DIRECT && OW <= 16 && Self::OG >= vb / T::BYTES && Self::CHANNELS_FORWARD_FITS
+    }
 
     /// Whether the weight gradient by channels applies: dilation 1 along the rows (a row of
     /// `KW` taps a contiguous run of the image) and the image at hand.
     const CHANNELS_WEIGHTS_FITS: bool = DW == 1 && Self::PADDED_FITS;
 
-    /// Whether backward's weight gradient, off [`DOT_WEIGHTS`](Self::DOT_WEIGHTS), is
+    /// Whether backward's weight gradient, off [`dot_weights`](Self::dot_weights), is
     /// vectorised over output channels as well: `∂L/∂Wmatᵀ = Dᵀ · col`, one row of taps
     /// (fixed channel and kernel row, `KW` taps a contiguous run of the image at dilation
     /// 1) at a time.
-    const CHANNELS_WEIGHTS: bool =
-        !Self::DOT_WEIGHTS && Self::OG >= lanes::<T>() && Self::CHANNELS_WEIGHTS_FITS;
+    const fn channels_weights(vb: usize) -> bool {
+        !Self::dot_weights(vb) && Self::OG >= vb / T::BYTES && Self::CHANNELS_WEIGHTS_FITS
+    }
 
     /// Calls `f` with the zero-padded image of `x` (`x` itself without padding).
     #[inline(always)]
@@ -358,8 +364,9 @@ impl<
         }
     }
 
-    /// Forward vectorised over output channels ([`CHANNELS_FORWARD`](Self::CHANNELS_FORWARD)).
-    fn forward_channels(&self, x: &[T], y: &mut [T]) {
+    /// Forward vectorised over output channels ([`channels_forward`](Self::channels_forward)).
+    #[inline(always)]
+    fn forward_channels<V: Width>(&self, x: &[T], y: &mut [T]) {
         // Column k of `wt` holds the OC weights of tap k (of its group).
         let mut wt = SMatrix::<T, OC, K>::zeros();
         transpose::<T, OC, K>(self.weight.as_slice(), wt.as_mut_slice());
@@ -376,7 +383,7 @@ impl<
                         ld: P,
                         at: i * OW,
                     };
-                    gemm_nb::<T, OW>(
+                    gemm_nb_at::<V, T, OW>(
                         Self::OG,
                         K,
                         wt,
@@ -393,8 +400,9 @@ impl<
     }
 
     /// ∂L/∂Wmat += colᵀ · D vectorised over output channels
-    /// ([`CHANNELS_WEIGHTS`](Self::CHANNELS_WEIGHTS)).
-    fn weight_grad_channels(x: &[T], dy: &[T], grad: &mut [T]) {
+    /// ([`channels_weights`](Self::channels_weights)).
+    #[inline(always)]
+    fn weight_grad_channels<V: Width>(x: &[T], dy: &[T], grad: &mut [T]) {
         // Column p of `dt` holds the OC output gradients at position p.
         let mut dt = SMatrix::<T, OC, P>::zeros();
         transpose::<T, OC, P>(dy, dt.as_mut_slice());
@@ -413,7 +421,7 @@ impl<
                             ld: K,
                         };
                         let k0 = (c * KH + u) * KW;
-                        gemm_nb::<T, KW>(
+                        gemm_nb_at::<V, T, KW>(
                             Self::OG,
                             P,
                             dt,
@@ -432,6 +440,7 @@ impl<
 
     /// `off(k)` of every tap k = (c, u, v) of a group: where column k of its im2col matrix
     /// starts in the padded image, counted from the group's first channel.
+    #[inline(always)]
     fn offsets() -> [usize; K] {
         core::array::from_fn(|k| {
             let (c, u, v) = (k / (KH * KW), k / KW % KH, k % KW);
@@ -441,20 +450,21 @@ impl<
 
     /// Forward on the direct path: `Y = col · Wmat` with the columns of `col` read in place
     /// from the padded image, the wide rows of `Y` written compactly into `y`.
-    fn forward_direct(&self, x: &[T], y: &mut [T]) {
+    #[inline(always)]
+    fn forward_direct<V: Width>(&self, x: &[T], y: &mut [T]) {
         if Self::PADDED {
             let mut buf = [[T::zero(); IN]; 2];
             let xp = buf.as_flattened_mut();
             Self::pad_into(x, xp);
-            self.direct_products(xp, y);
+            self.direct_products::<V>(xp, y);
         } else {
-            self.direct_products(&x[..IN], y);
+            self.direct_products::<V>(&x[..IN], y);
         }
     }
 
     /// The products of [`forward_direct`](Self::forward_direct) on the padded image `xp`.
     #[inline(always)]
-    fn direct_products(&self, xp: &[T], y: &mut [T]) {
+    fn direct_products<V: Width>(&self, xp: &[T], y: &mut [T]) {
         let (offs, w) = (Self::offsets(), self.weight.as_slice());
         for g in 0..G {
             let (o0, base) = (g * Self::OG, g * Self::GROUP_XP);
@@ -467,17 +477,29 @@ impl<
                 p: P,
             };
             if G == 1 {
-                gemm_nn::<T, K, OC>(Self::Q, xp, |k| offs[k], w, 1, K, start, &mut sink);
+                gemm_nn_at::<V, T, K, OC>(Self::Q, xp, |k| offs[k], w, 1, K, start, &mut sink);
             } else {
                 let w = &w[o0 * K..];
                 let acol = |k: usize| offs[k] + base;
-                gemm_nn_part::<T, K>(Self::Q, K, Self::OG, xp, acol, w, 1, K, start, &mut sink);
+                gemm_nn_part_at::<V, T, K>(
+                    Self::Q,
+                    K,
+                    Self::OG,
+                    xp,
+                    acol,
+                    w,
+                    1,
+                    K,
+                    start,
+                    &mut sink,
+                );
             }
         }
     }
 
     /// Forward through an im2col matrix (any stride), one group at a time.
-    fn forward_im2col(&self, x: &[T], y: &mut [T]) {
+    #[inline(always)]
+    fn forward_im2col<V: Width>(&self, x: &[T], y: &mut [T]) {
         let mut col = SMatrix::<T, P, K>::zeros();
         let w = self.weight.as_slice();
         for g in 0..G {
@@ -491,19 +513,31 @@ impl<
                 ld: P,
             };
             if G == 1 {
-                gemm_nn::<T, K, OC>(P, col, |k| k * P, w, 1, K, start, &mut sink);
+                gemm_nn_at::<V, T, K, OC>(P, col, |k| k * P, w, 1, K, start, &mut sink);
             } else {
                 let w = &w[o0 * K..];
-                gemm_nn_part::<T, K>(P, K, Self::OG, col, |k| k * P, w, 1, K, start, &mut sink);
+                gemm_nn_part_at::<V, T, K>(
+                    P,
+                    K,
+                    Self::OG,
+                    col,
+                    |k| k * P,
+                    w,
+                    1,
+                    K,
+                    start,
+                    &mut sink,
+                );
             }
         }
     }
 
-    /// ∂L/∂Wmat += colᵀ · D, for [`DOT_WEIGHTS`](Self::DOT_WEIGHTS): with D in wide rows
+    /// ∂L/∂Wmat += colᵀ · D, for [`dot_weights`](Self::dot_weights): with D in wide rows
     /// (`Dw`, zero in the unused rows and up to a whole number of vectors), each entry is
     /// the dot product of a run of the padded image and a row of `Dw`.
-    fn weight_grad_dots(x: &[T], dy: &[T], grad: &mut [T]) {
-        let (offs, qb) = (Self::offsets(), gemm_tn_rows::<T>(Self::Q));
+    #[inline(always)]
+    fn weight_grad_dots<V: Width>(x: &[T], dy: &[T], grad: &mut [T]) {
+        let (offs, qb) = (Self::offsets(), gemm_tn_rows::<T>(V::BYTES, Self::Q));
         let mut xbuf = [[T::zero(); IN]; 2];
         let xp = xbuf.as_flattened_mut();
         Self::pad_into(x, xp);
@@ -522,14 +556,15 @@ impl<
             } else {
                 o / Self::OG * Self::GROUP_XP
             };
-            gemm_tn::<T, K, 1>(qb, xp, |k| offs[k] + base, dw, qb, grad);
+            gemm_tn_at::<V, T, K, 1>(qb, xp, |k| offs[k] + base, dw, qb, grad);
         }
     }
 
     /// ∂L/∂Wmat += colᵀ · D through the transposed im2col matrix `colᵀ` (K × P, each
     /// position's K taps contiguous), so that the product runs along K, contiguous in the
     /// weight gradient, rather than along P with horizontal sums; one group at a time.
-    fn weight_grad_by_columns(x: &[T], dy: &[T], grad: &mut [T], colt: &mut [T]) {
+    #[inline(always)]
+    fn weight_grad_by_columns<V: Width>(x: &[T], dy: &[T], grad: &mut [T], colt: &mut [T]) {
         for g in 0..G {
             let o0 = g * Self::OG;
             Self::im2col_t(&x[g * Self::GROUP_IN..], colt);
@@ -539,11 +574,22 @@ impl<
                 offs: |o: usize| o * K,
             };
             if G == 1 {
-                gemm_nn::<T, P, OC>(K, colt, |p| p * K, dy, 1, P, Start::Zero, &mut sink);
+                gemm_nn_at::<V, T, P, OC>(K, colt, |p| p * K, dy, 1, P, Start::Zero, &mut sink);
             } else {
                 let d = &dy[o0 * P..];
                 let n = Self::OG;
-                gemm_nn_part::<T, P>(K, P, n, colt, |p| p * K, d, 1, P, Start::Zero, &mut sink);
+                gemm_nn_part_at::<V, T, P>(
+                    K,
+                    P,
+                    n,
+                    colt,
+                    |p| p * K,
+                    d,
+                    1,
+                    P,
+                    Start::Zero,
+                    &mut sink,
+                );
             }
         }
     }
@@ -554,7 +600,8 @@ impl<
     /// time, each block added back while it is still in L1; the last block ends at tap K and
     /// adds only its new columns. The groups' input channels partition `dx`, which is zeroed
     /// first: every entry is written.
-    fn input_grad(&self, dy: &[T], dx: &mut [T]) {
+    #[inline(always)]
+    fn input_grad<V: Width>(&self, dy: &[T], dx: &mut [T]) {
         let dx = &mut dx[..IN];
         dx.fill(T::zero());
         let mut buf = [[T::zero(); P]; TAPS];
@@ -569,7 +616,7 @@ impl<
                     out: &mut *gm,
                     ld: P,
                 };
-                Self::input_product::<K>(dy, w, &mut sink);
+                Self::input_product::<V, K>(dy, w, &mut sink);
                 Self::col2im(gm, 0, 0..K, dx);
                 continue;
             }
@@ -580,7 +627,7 @@ impl<
                     out: &mut *gm,
                     ld: P,
                 };
-                Self::input_product::<TAPS>(dy, &w[from..], &mut sink);
+                Self::input_product::<V, TAPS>(dy, &w[from..], &mut sink);
                 Self::col2im(gm, from, k0 - from..TAPS, dx);
                 k0 = from + TAPS;
             }
@@ -590,13 +637,88 @@ impl<
     /// `N` columns of `G = D · Wmatᵀ` for one group: A = D (column o at o·P), B(o, k) =
     /// `w[o·K + k]`.
     #[inline(always)]
-    fn input_product<const N: usize>(dy: &[T], w: &[T], sink: &mut Store<'_, T>) {
+    fn input_product<V: Width, const N: usize>(dy: &[T], w: &[T], sink: &mut Store<'_, T>) {
         if G == 1 {
-            gemm_nn::<T, OC, N>(P, dy, |o| o * P, w, K, 1, Start::Zero, sink);
+            gemm_nn_at::<V, T, OC, N>(P, dy, |o| o * P, w, K, 1, Start::Zero, sink);
         } else {
             let r = Self::OG;
-            gemm_nn_part::<T, OC>(P, r, N, dy, |o| o * P, w, K, 1, Start::Zero, sink);
+            gemm_nn_part_at::<V, T, OC>(P, r, N, dy, |o| o * P, w, K, 1, Start::Zero, sink);
         }
+    }
+
+    /// Forward on the path the geometry and the width `V` choose (constant conditions: only
+    /// that path is compiled).
+    #[inline(always)]
+    fn forward_at<V: Width>(&self, x: &[T], y: &mut [T]) {
+        if const { Self::DIRECT } {
+            self.forward_direct::<V>(x, y);
+        } else if const { Self::channels_forward(V::BYTES) } {
+            self.forward_channels::<V>(x, y);
+        } else {
+            self.forward_im2col::<V>(x, y);
+        }
+    }
+
+    /// Backward's weight gradient and, when `dx` is given, input gradient, at width `V`.
+    #[inline(always)]
+    fn backward_at<V: Width>(&self, x: &[T], dy: &[T], gw: &mut [T], dx: Option<&mut [T]>) {
+        Self::weight_grad_at::<V>(x, dy, gw);
+        if let Some(dx) = dx {
+            self.input_grad::<V>(dy, dx);
+        }
+    }
+
+    simd::target_copies! {
+        /// [`forward_at`](Self::forward_at) compiled for AVX2 or AVX-512.
+        fn forward_avx2, forward_avx512 = forward_at(&self, x: &[T], y: &mut [T]);
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(
+            &self,
+            x: &[T],
+            dy: &[T],
+            gw: &mut [T],
+            dx: Option<&mut [T]>,
+        );
+    }
+
+    /// ∂L/∂Wmat += colᵀ · D on the path the geometry and the width `V` choose.
+    #[inline(always)]
+    fn weight_grad_at<V: Width>(x: &[T], dy: &[T], gw: &mut [T]) {
+        if const { Self::dot_weights(V::BYTES) } {
+            Self::weight_grad_dots::<V>(x, dy, gw);
+        } else if const { Self::channels_weights(V::BYTES) } {
+            Self::weight_grad_channels::<V>(x, dy, gw);
+        } else {
+            let mut buf = SMatrix::<T, K, P>::zeros();
+            Self::weight_grad_by_columns::<V>(x, dy, gw, buf.as_mut_slice());
+        }
+    }
+
+    /// The values of scratch the paths taken at a vector width of `vb` bytes keep live at
+    /// once, without the packed block ([`SCRATCH_BYTES`](Layer::SCRATCH_BYTES)).
+    const fn scratch_values(vb: usize) -> usize {
+        let padded = if Self::PADDED { 2 * IN } else { 0 };
+        let mut most = P * TAPS;
+        if !Self::DIRECT && !Self::channels_forward(vb) {
+            most = max(most, P * K);
+        }
+        if Self::DIRECT {
+            most = max(most, padded);
+        }
+        if Self::channels_forward(vb) {
+            most = max(most, padded + OC * K);
+        }
+        if Self::dot_weights(vb) {
+            most = max(most, 2 * IN + 2 * P);
+        } else if Self::channels_weights(vb) {
+            most = max(most, padded + OC * P);
+        } else {
+            most = max(most, P * K);
+        }
+        most
     }
 }
 
@@ -815,26 +937,14 @@ impl<
     /// group's, reused by the next); the padded image (an array of twice the input) with, on
     /// the paths vectorised over channels, the transposed weights (forward) or output
     /// gradient (backward); the padded image and one channel's wide output gradient of
-    /// `DOT_WEIGHTS` (twice the input and twice `P`); eight columns of ∂L/∂col; plus one
+    /// `dot_weights` (twice the input and twice `P`); eight columns of ∂L/∂col; plus one
     /// packed block of a product's right factor, at most 8 columns of `K`, `P` or `OC` rows.
+    /// The paths depend on the vector width: the largest over the widths this build may run.
     const SCRATCH_BYTES: usize = {
-        let padded = if Self::PADDED { 2 * IN } else { 0 };
-        let mut most = P * TAPS;
-        if !Self::DIRECT && !Self::CHANNELS_FORWARD {
-            most = max(most, P * K);
-        }
-        if Self::DIRECT {
-            most = max(most, padded);
-        }
-        if Self::CHANNELS_FORWARD {
-            most = max(most, padded + OC * K);
-        }
-        if Self::DOT_WEIGHTS {
-            most = max(most, 2 * IN + 2 * P);
-        } else if Self::CHANNELS_WEIGHTS {
-            most = max(most, padded + OC * P);
-        } else {
-            most = max(most, P * K);
+        let (mut i, mut most) = (0, 0);
+        while i < WIDTHS.len() {
+            most = max(most, Self::scratch_values(WIDTHS[i]));
+            i += 1;
         }
         (most + 8 * max(max(K, P), OC)) * T::BYTES
     };
@@ -843,13 +953,8 @@ impl<
     fn forward(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        if Self::DIRECT {
-            self.forward_direct(x.as_slice(), y.as_mut_slice());
-        } else if Self::CHANNELS_FORWARD {
-            self.forward_channels(x.as_slice(), y.as_mut_slice());
-        } else {
-            self.forward_im2col(x.as_slice(), y.as_mut_slice());
-        }
+        let (x, y) = (x.as_slice(), y.as_mut_slice());
+        simd::dispatch!(self.forward_at | forward_avx2 | forward_avx512(x, y))
     }
 
     #[inline]
@@ -867,17 +972,7 @@ impl<
         let (x, dy) = (x.as_slice(), dy.as_slice());
         let dx = dx.map(|dx| dx.as_mut_slice());
         let gw = grad.weight.as_mut_slice();
-        if Self::DOT_WEIGHTS {
-            Self::weight_grad_dots(x, dy, gw);
-        } else if Self::CHANNELS_WEIGHTS {
-            Self::weight_grad_channels(x, dy, gw);
-        } else {
-            let mut buf = SMatrix::<T, K, P>::zeros();
-            Self::weight_grad_by_columns(x, dy, gw, buf.as_mut_slice());
-        }
-        if let Some(dx) = dx {
-            self.input_grad(dy, dx);
-        }
+        simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, dy, gw, dx));
         if BIAS {
             for (db, d) in grad.bias.as_mut_slice().iter_mut().zip(dy.chunks_exact(P)) {
                 *db += crate::kernels::sum(d);

@@ -4,6 +4,7 @@
 use super::*;
 use crate::gradcheck::check_layer;
 use crate::rng::{uniform_sym, SplitMix64};
+use crate::simd::{lanes, Native, V128, V256, V512};
 use crate::Flat;
 use std::vec;
 use std::vec::Vec;
@@ -227,12 +228,21 @@ enum Weights {
 
 /// Every computation path of a convolution, whichever `forward` and `backward` choose.
 trait Paths<T: Scalar>: Layer<T, Input: Flat<T>> + Zeros {
-    /// The paths `forward` and `backward` take.
-    const CHOSEN: (Forward, Weights);
-    /// Forward by `path`; `false` (and nothing done) where the path does not apply.
-    fn forward_by(&self, path: Forward, x: &Self::Input, y: &mut Self::Output) -> bool;
-    /// Adds the weight gradient into `grad` by `path`; `false` where it does not apply.
-    fn weight_grad_by(path: Weights, x: &Self::Input, dy: &Self::Output, grad: &mut [T]) -> bool;
+    /// The paths `forward` and `backward` take at a vector width of `vb` bytes.
+    fn chosen_at(vb: usize) -> (Forward, Weights);
+    /// Forward by `path` at width `V`; `false` (and nothing done) where the path does not
+    /// apply.
+    fn forward_by<V: Width>(&self, path: Forward, x: &Self::Input, y: &mut Self::Output) -> bool;
+    /// Adds the weight gradient into `grad` by `path` at width `V`; `false` where it does not
+    /// apply.
+    fn weight_grad_by<V: Width>(
+        path: Weights,
+        x: &Self::Input,
+        dy: &Self::Output,
+        grad: &mut [T],
+    ) -> bool;
+    /// Backward's input gradient at width `V`.
+    fn input_grad_at<V: Width>(&self, dy: &Self::Output, dx: &mut Self::Input);
 }
 
 impl<
@@ -286,35 +296,42 @@ impl<
         BIAS,
     >
 {
-    const CHOSEN: (Forward, Weights) = (
-        if Self::DIRECT {
-            Forward::Direct
-        } else if Self::CHANNELS_FORWARD {
-            Forward::Channels
-        } else {
-            Forward::Im2col
-        },
-        if Self::DOT_WEIGHTS {
-            Weights::Dots
-        } else if Self::CHANNELS_WEIGHTS {
-            Weights::Channels
-        } else {
-            Weights::Columns
-        },
-    );
+    fn chosen_at(vb: usize) -> (Forward, Weights) {
+        (
+            if Self::DIRECT {
+                Forward::Direct
+            } else if Self::channels_forward(vb) {
+                Forward::Channels
+            } else {
+                Forward::Im2col
+            },
+            if Self::dot_weights(vb) {
+                Weights::Dots
+            } else if Self::channels_weights(vb) {
+                Weights::Channels
+            } else {
+                Weights::Columns
+            },
+        )
+    }
 
-    fn forward_by(&self, path: Forward, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) -> bool {
+    fn forward_by<V: Width>(
+        &self,
+        path: Forward,
+        x: &SVector<T, IN>,
+        y: &mut SVector<T, OUT>,
+    ) -> bool {
         let (x, y) = (x.as_slice(), y.as_mut_slice());
         match path {
-            Forward::Direct if Self::DIRECT_FITS => self.forward_direct(x, y),
-            Forward::Channels if Self::CHANNELS_FORWARD_FITS => self.forward_channels(x, y),
-            Forward::Im2col => self.forward_im2col(x, y),
+            Forward::Direct if Self::DIRECT_FITS => self.forward_direct::<V>(x, y),
+            Forward::Channels if Self::CHANNELS_FORWARD_FITS => self.forward_channels::<V>(x, y),
+            Forward::Im2col => self.forward_im2col::<V>(x, y),
             _ => return false,
         }
         true
     }
 
-    fn weight_grad_by(
+    fn weight_grad_by<V: Width>(
         path: Weights,
         x: &SVector<T, IN>,
         dy: &SVector<T, OUT>,
@@ -322,17 +339,21 @@ impl<
     ) -> bool {
         let (x, dy) = (x.as_slice(), dy.as_slice());
         match path {
-            Weights::Dots if Self::DOTS_FIT => Self::weight_grad_dots(x, dy, grad),
+            Weights::Dots if Self::dots_fit(V::BYTES) => Self::weight_grad_dots::<V>(x, dy, grad),
             Weights::Channels if Self::CHANNELS_WEIGHTS_FITS => {
-                Self::weight_grad_channels(x, dy, grad)
+                Self::weight_grad_channels::<V>(x, dy, grad)
             }
             Weights::Columns => {
                 let mut buf = SMatrix::<T, K, P>::zeros();
-                Self::weight_grad_by_columns(x, dy, grad, buf.as_mut_slice());
+                Self::weight_grad_by_columns::<V>(x, dy, grad, buf.as_mut_slice());
             }
             _ => return false,
         }
         true
+    }
+
+    fn input_grad_at<V: Width>(&self, dy: &SVector<T, OUT>, dx: &mut SVector<T, IN>) {
+        self.input_grad::<V>(dy.as_slice(), dx.as_mut_slice());
     }
 }
 
@@ -355,7 +376,7 @@ fn check_forward<T: Scalar, L: Paths<T>>(g: Geometry, rng: &mut SplitMix64, tol:
     for path in [Forward::Im2col, Forward::Direct, Forward::Channels] {
         let mut y = L::Output::zeros();
         y.flat_mut().fill(T::of(f64::NAN));
-        if layer.forward_by(path, &x, &mut y) {
+        if layer.forward_by::<Native>(path, &x, &mut y) {
             assert_close(&std::format!("y {path:?}"), g, y.flat(), &want, tol);
         }
     }
@@ -398,7 +419,7 @@ fn check_backward<T: Scalar, L: Paths<T>>(g: Geometry, rng: &mut SplitMix64, tol
     assert_close("dx", g, dx.flat(), &dx_want, tol);
     for path in [Weights::Columns, Weights::Dots, Weights::Channels] {
         let mut gw = vec![T::one(); layer.tensor(0).len()];
-        if L::weight_grad_by(path, &x, &dy, &mut gw) {
+        if L::weight_grad_by::<Native>(path, &x, &dy, &mut gw) {
             assert_close(&std::format!("dW {path:?}"), g, &gw, &plus_one(&dw), tol);
         }
     }
@@ -536,8 +557,8 @@ fn grouped_backward_matches_the_textbook_formula() {
 fn paths_for_groups_and_asymmetric_padding() {
     use Forward as F;
     use Weights as Wg;
-    let (f64_lanes, f32_lanes) = (lanes::<f64>(), lanes::<f32>());
-    let wide = crate::kernels::VECTOR_BYTES == 64;
+    let (f64_lanes, f32_lanes) = (lanes::<Native, f64>(), lanes::<Native, f32>());
+    let wide = <Native as Width>::BYTES == 64;
     let by_channels = |og: usize, lanes: usize| {
         if og >= lanes {
             Wg::Channels
@@ -547,7 +568,7 @@ fn paths_for_groups_and_asymmetric_padding() {
     };
     macro_rules! chosen {
         ($t:ty; $($geometry:tt)*) => {
-            <conv!($t; $($geometry)*) as Paths<$t>>::CHOSEN
+            <conv!($t; $($geometry)*) as Paths<$t>>::chosen_at(<Native as Width>::BYTES)
         };
     }
     // A: Q = 7·10 + 8 = 78 wide rows for 64 outputs, one channel per group.
@@ -603,7 +624,7 @@ fn outputs_prefilled_with_nan_are_overwritten() {
             assert!(y.iter().all(|v| v.is_finite()), "y {:?}", geometry!($($geometry)*));
             for path in [Forward::Im2col, Forward::Direct, Forward::Channels] {
                 y.flat_mut().fill(f32::NAN);
-                if layer.forward_by(path, &x, &mut y) {
+                if layer.forward_by::<Native>(path, &x, &mut y) {
                     assert!(y.iter().all(|v| v.is_finite()), "y by {path:?}");
                 }
             }
@@ -634,22 +655,78 @@ fn lenet_takes_the_direct_paths_where_they_pay() {
     type Conv2 = conv!(f32; 6, 14, 14 => 16; k(5, 5) s(1, 1) p(0, 0) d(1, 1) true);
     type Strided = conv!(f32; 2, 8, 9 => 3; k(3, 3) s(2, 2) p(1, 1) d(1, 1) true);
     // 892 wide rows for 784 outputs; 136 for 100; no direct path at stride 2.
-    // (The dot products need AVX-512; see `DOT_WEIGHTS`.)
-    let wide = crate::kernels::VECTOR_BYTES == 64;
+    // (The dot products need AVX-512; see `dot_weights`.)
     assert_eq!(
-        (Conv1::Q, Conv1::DIRECT, Conv1::DOT_WEIGHTS),
-        (892, true, wide)
+        (Conv1::Q, Conv1::DIRECT, Conv2::Q, Conv2::DIRECT),
+        (892, true, 136, false)
     );
-    assert_eq!(
-        (Conv2::Q, Conv2::DIRECT, Conv2::DOT_WEIGHTS),
-        (136, false, false)
-    );
-    assert_eq!((Strided::DIRECT, Strided::DOT_WEIGHTS), (false, false));
-    // The second convolution's 16 channels fill whole vectors instead.
-    assert_eq!(
-        (Conv2::CHANNELS_FORWARD, Conv2::CHANNELS_WEIGHTS),
-        (true, true)
-    );
+    for vb in [16, 32, 64] {
+        assert_eq!(Conv1::dot_weights(vb), vb == 64, "{vb}");
+        assert!(!Conv2::dot_weights(vb) && !Strided::dot_weights(vb));
+        // The second convolution's 16 channels fill whole vectors instead, at every width.
+        assert!(
+            Conv2::channels_forward(vb) && Conv2::channels_weights(vb),
+            "{vb}"
+        );
+    }
+    assert!(!Strided::DIRECT);
+}
+
+/// Every path at every vector width, not only the build's own: forward, the weight gradient
+/// and the input gradient of LeNet's convolutions, a grouped and a strided one, blocked for
+/// 128-, 256- and 512-bit vectors (the widths a dispatching build may run), against the
+/// formula.
+#[test]
+fn every_width_computes_the_formula() {
+    fn at_width<V: Width, L: Paths<f64>>(g: Geometry, rng: &mut SplitMix64) {
+        let tol = 1e-12;
+        let (layer, x) = random_layer::<f64, L>(rng);
+        let bias = (L::TENSORS == 2).then(|| to_f64(layer.tensor(1)));
+        let w = to_f64(layer.tensor(0));
+        let want = reference(g, &to_f64(x.flat()), &w, bias.as_deref());
+        for path in [Forward::Im2col, Forward::Direct, Forward::Channels] {
+            let mut y = L::Output::zeros();
+            y.flat_mut().fill(f64::NAN);
+            if layer.forward_by::<V>(path, &x, &mut y) {
+                assert_close(
+                    &std::format!("y {path:?} {}", V::NAME),
+                    g,
+                    y.flat(),
+                    &want,
+                    tol,
+                );
+            }
+        }
+        let mut dy = L::Output::zeros();
+        dy.flat_mut()
+            .iter_mut()
+            .for_each(|v| *v = uniform_sym(rng, 1.0));
+        let (dw, _, dx_want) = reference_backward(g, &to_f64(x.flat()), &w, &to_f64(dy.flat()));
+        for path in [Weights::Columns, Weights::Dots, Weights::Channels] {
+            let mut gw = vec![0.0; w.len()];
+            if L::weight_grad_by::<V>(path, &x, &dy, &mut gw) {
+                assert_close(&std::format!("dW {path:?} {}", V::NAME), g, &gw, &dw, tol);
+            }
+        }
+        let mut dx = L::Input::zeros();
+        dx.flat_mut().fill(f64::NAN);
+        layer.input_grad_at::<V>(&dy, &mut dx);
+        assert_close(&std::format!("dx {}", V::NAME), g, dx.flat(), &dx_want, tol);
+    }
+    macro_rules! every_width {
+        ($rng:expr; $($geometry:tt)*) => {{
+            type L = conv!(f64; $($geometry)*);
+            let g = geometry!($($geometry)*);
+            at_width::<V128, L>(g, $rng);
+            at_width::<V256, L>(g, $rng);
+            at_width::<V512, L>(g, $rng);
+        }};
+    }
+    let rng = &mut SplitMix64::new(41);
+    every_width!(rng; 1, 28, 28 => 6; k(5, 5) s(1, 1) p(2, 2) d(1, 1) true);
+    every_width!(rng; 6, 14, 14 => 16; k(5, 5) s(1, 1) p(0, 0) d(1, 1) true);
+    every_width!(rng; 4, 10, 10 => 32; k(5, 5) s(1, 1) p(1, 0, 0, 1) d(1, 1) g(2) true);
+    every_width!(rng; 3, 6, 6 => 6; k(3, 3) s(2, 2) p(0, 1, 0, 1) d(1, 1) g(3) true);
 }
 
 #[test]
@@ -814,8 +891,11 @@ fn grouped_weight_is_in_pytorch_order() {
     // Direct forward (twice the input for the padded image, 216 values), backward through
     // colᵀ (K × P = 9·36 = 324) and ∂L/∂col (P × 8 = 288), with an 8-column block of
     // max(K, P, OC) = 36 rows.
-    assert_eq!(<Dw as Paths<f64>>::CHOSEN.0, Forward::Direct);
-    if <Dw as Paths<f64>>::CHOSEN.1 == Weights::Columns {
+    assert_eq!(
+        <Dw as Paths<f64>>::chosen_at(<Native as Width>::BYTES).0,
+        Forward::Direct
+    );
+    if <Dw as Paths<f64>>::chosen_at(<Native as Width>::BYTES).1 == Weights::Columns {
         assert_eq!(<Dw as Layer<f64>>::SCRATCH_BYTES, (324 + 8 * 36) * 8);
     }
 }

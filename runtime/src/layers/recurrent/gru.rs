@@ -28,6 +28,7 @@ use super::{
     transposed, Deltas, Direction, HiddenState, Walk,
 };
 use crate::kernels::dense_forward;
+use crate::simd::Native;
 use crate::{Layer, Scalar, Zeros};
 use nalgebra::SVector;
 
@@ -204,7 +205,7 @@ impl<
                     if H.is_multiple_of(8) {
                         gemv_bias::<T, H, H>(dir.w_hh(g), b, h, a);
                     } else {
-                        dense_forward::<T, H, H>(dir.w_hh(g), Some(b), h, a);
+                        dense_forward::<Native, T, H, H>(dir.w_hh(g), Some(b), h, a);
                     }
                 }
             }

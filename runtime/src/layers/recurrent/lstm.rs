@@ -27,6 +27,7 @@ use super::{
     transposed, Deltas, Direction, Walk,
 };
 use crate::kernels::dense_forward;
+use crate::simd::Native;
 use crate::{Layer, Scalar, Zeros};
 use nalgebra::SVector;
 
@@ -237,7 +238,7 @@ impl<
                     if H.is_multiple_of(8) {
                         gemv_bias::<T, H, H>(dir.w_hh(g), p, h, a);
                     } else {
-                        dense_forward::<T, H, H>(dir.w_hh(g), Some(p), h, a);
+                        dense_forward::<Native, T, H, H>(dir.w_hh(g), Some(p), h, a);
                     }
                 }
             }

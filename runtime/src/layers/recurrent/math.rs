@@ -117,9 +117,9 @@ pub(super) fn gemv_bias<T: Scalar, const I: usize, const O: usize>(
     y: &mut [T],
 ) {
     if T::BYTES == 4 {
-        gemv_bias_l::<T, I, O, { crate::kernels::lanes::<f32>() }>(w, b, x, y)
+        gemv_bias_l::<T, I, O, { crate::simd::lanes::<crate::simd::Native, f32>() }>(w, b, x, y)
     } else {
-        gemv_bias_l::<T, I, O, { crate::kernels::lanes::<f64>() }>(w, b, x, y)
+        gemv_bias_l::<T, I, O, { crate::simd::lanes::<crate::simd::Native, f64>() }>(w, b, x, y)
     }
 }
 

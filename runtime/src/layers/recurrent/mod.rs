@@ -45,6 +45,7 @@ pub use lstm::{Lstm, LstmRecord, LstmState};
 pub use rnn::{Rnn, RnnRecord};
 
 use crate::kernels::{gemm_nn, gemm_nn_part, transpose, AddAt, Start, StoreAcross};
+use crate::simd::Native;
 use crate::{Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::SVector;
 
@@ -316,7 +317,7 @@ fn project<T: Scalar, const STEPS: usize, const IN: usize, const H: usize, const
     ld: usize,
 ) {
     // A = X (STEPS × IN, column i = feature i over the steps), B(i, r) = W_ih[r, i].
-    gemm_nn_part::<T, IN>(
+    gemm_nn_part::<Native, T, IN>(
         STEPS,
         IN,
         G * H,
@@ -357,7 +358,7 @@ impl<T: Scalar> Deltas<'_, T> {
             return;
         }
         // C = Aᵀ · Δ (K × rows, column-major = gw's row-major [rows, K]).
-        gemm_nn_part::<T, STEPS>(
+        gemm_nn_part::<Native, T, STEPS>(
             K,
             n,
             rows,
@@ -395,7 +396,7 @@ impl<T: Scalar> Deltas<'_, T> {
         dx: &mut [T],
     ) {
         // Dxᵀ (IN × STEPS) = W_gᵀ (IN × H, column r = row r of W) · Δ_gᵀ.
-        gemm_nn::<T, H, STEPS>(
+        gemm_nn::<Native, T, H, STEPS>(
             IN,
             w.as_flattened(),
             |r| r * IN,

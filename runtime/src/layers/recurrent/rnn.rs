@@ -14,6 +14,7 @@ use super::{
     transposed, Deltas, Direction, HiddenState, Walk,
 };
 use crate::kernels::dense_forward;
+use crate::simd::Native;
 use crate::{Layer, Scalar, Zeros};
 use nalgebra::SVector;
 
@@ -181,7 +182,7 @@ impl<
                 if H.is_multiple_of(8) {
                     gemv_bias::<T, H, H>(dir.w_hh(0), slot, &prev, h);
                 } else {
-                    dense_forward::<T, H, H>(dir.w_hh(0), Some(&*slot), &prev, h);
+                    dense_forward::<Native, T, H, H>(dir.w_hh(0), Some(&*slot), &prev, h);
                 }
             }
             zero = false;
