@@ -121,7 +121,7 @@ pub struct Fit<'a, T: Scalar, N: Network<T>, Y> {
     epochs: usize,
     batch: Option<usize>,
     seed: u64,
-    schedule: Option<Box<dyn Schedule + 'a>>,
+    schedule: Option<Box<dyn Schedule<T> + 'a>>,
     validation: Validation<'a, N::Input, Y>,
     metrics: Vec<MetricPair<'a, N::Output, Y>>,
     train_metrics: bool,
@@ -164,7 +164,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
 
     /// A learning rate per epoch, set on the optimiser before each epoch (any
     /// [`Schedule`], or a closure `|epoch| rate`). Without one the optimiser keeps its rate.
-    pub fn schedule(mut self, schedule: impl Schedule + 'a) -> Self {
+    pub fn schedule(mut self, schedule: impl Schedule<T> + 'a) -> Self {
         self.schedule = Some(Box::new(schedule));
         self
     }
@@ -409,7 +409,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         for epoch in 0..self.epochs {
             let epoch_start = Instant::now();
             if let Some(s) = &self.schedule {
-                opt.set_learning_rate(T::of(s.lr(epoch)));
+                opt.set_learning_rate(s.lr(epoch));
             }
             if let Some(p) = progress.as_mut() {
                 p.start_epoch(epoch);
