@@ -694,7 +694,8 @@ fn labels_of_any_unsigned_type_train_and_evaluate_alike() {
             .metric(Accuracy::default())
             .quiet()
     }
-    let run = |ys: &dyn Fn(&mut Three<f64>, &mut Adam<f64, Three<f64>>) -> History| {
+    type Train<'a> = &'a dyn Fn(&mut Three<f64>, &mut Adam<f64, Three<f64>>) -> History;
+    let run = |ys: Train<'_>| {
         let mut net = Three::<f64>::new(&mut SplitMix64::new(2));
         let mut opt = Adam::new(0.05);
         let h = ys(&mut net, &mut opt);

@@ -142,7 +142,7 @@ impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
     pub fn new(lr: T, momentum: T) -> Self {
         SgdMomentum {
             lr,
-            momentum: momentum,
+            momentum,
             dampening: T::zero(),
             nesterov: false,
             weight_decay: T::zero(),
