@@ -69,7 +69,7 @@ fn main() {
         let mut progress = Progress::new(args.epochs, train.len());
         let started = Instant::now();
         for epoch in 0..args.epochs {
-            opt.set_learning_rate(schedule.lr(epoch) as f32);
+            opt.set_learning_rate(schedule.lr(epoch));
             progress.start_epoch(epoch);
             for batch in batches.epoch() {
                 let pairs = batch.iter().map(|&i| (&train.inputs[i], &train.labels[i]));

@@ -16,7 +16,7 @@ use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
 use crate::runtime::train::{clear, finite, scale, Diverged};
-use crate::runtime::{Network, Params, PerSample, Scalar, Zeros};
+use crate::runtime::{AsTarget, Network, Params, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
 use std::sync::Mutex;
 
@@ -158,23 +158,23 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         &self.grad
     }
 
-    /// One step on the batch `inputs` with `targets`: the mean of the per-sample gradients,
-    /// then one optimiser update. Returns the mean loss (zero for an empty batch, which
+    /// One step on the batch `inputs` with `targets` (the loss's, or class labels of any
+    /// unsigned integer type): the mean of the per-sample gradients, then one optimiser update. Returns the mean loss (zero for an empty batch, which
     /// changes nothing), or [`Diverged`] without updating.
     ///
     /// # Panics
     /// If `inputs` and `targets` differ in length.
-    pub fn step<L, O>(
+    pub fn step<L, O, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
         inputs: &[N::Input],
-        targets: &[L::Target],
+        targets: &[Y],
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output> + Sync,
-        L::Target: Sized + Sync,
+        Y: AsTarget<L::Target> + Sync,
         O: Optimizer<T, N> + ?Sized,
     {
         self.step_with(net, opt, loss, inputs, targets, Batch::All, |_, _| {
@@ -186,18 +186,18 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     ///
     /// # Panics
     /// If `inputs` and `targets` differ in length, or an index is out of range.
-    pub fn step_indexed<L, O>(
+    pub fn step_indexed<L, O, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
         inputs: &[N::Input],
-        targets: &[L::Target],
+        targets: &[Y],
         batch: &[usize],
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output> + Sync,
-        L::Target: Sized + Sync,
+        Y: AsTarget<L::Target> + Sync,
         O: Optimizer<T, N> + ?Sized,
     {
         let batch = Batch::Indexed(batch);
@@ -210,19 +210,19 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     /// # Panics
     /// If `inputs` and `targets` differ in length, or an index is out of range.
     #[allow(clippy::too_many_arguments)]
-    pub fn step_with<L, O>(
+    pub fn step_with<L, O, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
         inputs: &[N::Input],
-        targets: &[L::Target],
+        targets: &[Y],
         batch: Batch<'_>,
         before_update: impl FnOnce(&N, &mut N::Grad) -> T,
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output> + Sync,
-        L::Target: Sized + Sync,
+        Y: AsTarget<L::Target> + Sync,
         O: Optimizer<T, N> + ?Sized,
     {
         assert_eq!(
@@ -266,7 +266,8 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
                     let i = batch.sample(k);
                     w.net.forward_train(&inputs[i], &mut w.record);
                     let y = N::output(&w.record);
-                    shard.loss += loss.value_and_grad(y, &targets[i], &mut w.dy);
+                    let dy = &mut w.dy;
+                    shard.loss += targets[i].with_target(|t| loss.value_and_grad(y, t, dy));
                     w.net.backward(&w.record, &w.dy, &mut shard.grad, None);
                 }
             }

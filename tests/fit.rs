@@ -272,7 +272,7 @@ fn mismatched_or_empty_data_is_a_typed_error() {
     ));
     let err = Fit::new(1)
         .quiet()
-        .run(&mut net, &mut opt, &Mse, &[], &[])
+        .run(&mut net, &mut opt, &Mse, &[], &ts[..0])
         .unwrap_err();
     assert_eq!(err, FitError::Empty { data: "training" });
     let err = Fit::new(1)
@@ -660,4 +660,74 @@ fn steps_allocate_nothing() {
         })
     };
     assert_eq!(batched(8), batched(64));
+}
+
+network! {
+    /// A 2-6-3 classifier that can be replicated onto threads.
+    #[derive(Clone)]
+    pub struct Three(input: [2]) { fc1: dense(6), tanh, fc2: dense(3) }
+}
+
+#[test]
+fn labels_of_any_unsigned_type_train_and_evaluate_alike() {
+    // The same run on `u8`, `u16` and `usize` labels: the labels are widened on the way, so
+    // every parameter ends bit for bit the same, on each training path.
+    let mut rng = SplitMix64::new(11);
+    let xs: Vec<SVector<f64, 2>> = (0..40)
+        .map(|_| SVector::from_fn(|_, _| stacknet::runtime::rng::uniform_sym(&mut rng, 1.0)))
+        .collect();
+    let wide: Vec<usize> = xs
+        .iter()
+        .map(|x| (x[0] > 0.0) as usize + (x[1] > 0.5) as usize)
+        .collect();
+    let bytes: Vec<u8> = wide.iter().map(|&c| c as u8).collect();
+    let shorts: Vec<u16> = wide.iter().map(|&c| c as u16).collect();
+    let params = |net: &Three<f64>| {
+        let mut p = vec![0.0; Three::<f64>::PARAMS];
+        net.copy_params_to(&mut p).unwrap();
+        p
+    };
+    fn fit<Y: Label>() -> Fit<'static, f64, Three<f64>, Y> {
+        Fit::new(3)
+            .batch(8)
+            .validation_split(0.25)
+            .metric(Accuracy::default())
+            .quiet()
+    }
+    type Train<'a> = &'a dyn Fn(&mut Three<f64>, &mut Adam<f64, Three<f64>>) -> History;
+    let run = |ys: Train<'_>| {
+        let mut net = Three::<f64>::new(&mut SplitMix64::new(2));
+        let mut opt = Adam::new(0.05);
+        let h = ys(&mut net, &mut opt);
+        (params(&net), h.last().unwrap().val_metric("accuracy"))
+    };
+    let ce = &SoftmaxCrossEntropy;
+    let per_sample = [
+        run(&|n, o| fit().run(n, o, ce, &xs, &wide).unwrap()),
+        run(&|n, o| fit().run(n, o, ce, &xs, &bytes).unwrap()),
+        run(&|n, o| fit().run(n, o, ce, &xs, &shorts).unwrap()),
+    ];
+    let threads = [
+        run(&|n, o| fit().run_threads(2, n, o, ce, &xs, &wide).unwrap()),
+        run(&|n, o| fit().run_threads(2, n, o, ce, &xs, &bytes).unwrap()),
+    ];
+    let batches = [
+        run(&|n, o| fit().run_batches::<8>(n, o, ce, &xs, &wide).unwrap()),
+        run(&|n, o| fit().run_batches::<8>(n, o, ce, &xs, &bytes).unwrap()),
+    ];
+    for runs in [&per_sample[..], &threads, &batches] {
+        assert!(runs.iter().all(|r| r == &runs[0]), "{runs:?}");
+    }
+    // The paths differ from one another (the threaded sum rounds differently), so the checks
+    // above compare like with like; training did move the parameters.
+    let start = params(&Three::<f64>::new(&mut SplitMix64::new(2)));
+    assert_ne!(per_sample[0].0, start);
+
+    let net = Three::<f64>::new(&mut SplitMix64::new(2));
+    let on_bytes = evaluate_classifier(&net, ce, &xs, &bytes).unwrap();
+    assert_eq!(on_bytes, evaluate_classifier(&net, ce, &xs, &wide).unwrap());
+    let mut acc = Accuracy::default();
+    let with = evaluate_with(&net, ce, &xs, &shorts, &mut [&mut acc]).unwrap();
+    assert_eq!(with.loss, evaluate(&net, ce, &xs, &wide).unwrap().loss);
+    assert_eq!(with.accuracy(), on_bytes.accuracy());
 }

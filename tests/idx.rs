@@ -15,7 +15,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use stacknet::data::idx::{self, IdxKind, Part, MAX_PAYLOAD_BYTES};
 use stacknet::data::mnist::{self, MnistSplit};
-use stacknet::data::{IdxError, Mnist};
+use stacknet::data::{IdxError, ImageSplit, Mnist};
 use stacknet::nalgebra::SVector;
 
 // ---------------------------------------------------------------------------------------
@@ -719,4 +719,152 @@ fn loading_the_real_files_allocates_about_their_size() {
         peak < 2 * images.pixels().len() + FEW_MB,
         "{peak} bytes allocated at peak"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Image data sets of other sizes: the same loader, the shape in the type.
+
+/// Three-by-five grayscale images of four classes.
+type Small = ImageSplit<1, 3, 5, 15, 4>;
+/// Two channels of two-by-three images, three classes.
+type Color = ImageSplit<2, 2, 3, 12, 3>;
+
+#[test]
+fn any_image_size_loads_into_its_split() {
+    let dir = Scratch::new("small-split");
+    let pixels = pattern(3 * 15);
+    let images = dir.write("images", &images_file(3, 3, 5, &pixels));
+    let labels = dir.write("labels.gz", &gzip(&labels_file(&[3, 0, 3])));
+    let split = Small::load(&images, &labels).unwrap();
+    assert_eq!(
+        (split.len(), split.images().rows(), split.images().cols()),
+        (3, 3, 5)
+    );
+    assert_eq!(split.labels(), &[3, 0, 3]);
+    assert_eq!(split.class_counts(), [1, 0, 0, 2]);
+    // Image 1 is bytes 15..30 of the payload, over 255, row-major.
+    let x: SVector<f64, 15> = split.input(1);
+    for (k, &v) in x.iter().enumerate() {
+        assert_eq!(v, f64::from(pixels[15 + k]) / 255.0);
+    }
+    assert_eq!(split.inputs::<f32>()[2], split.input::<f32>(2));
+    let (head, tail) = split.split_at(2);
+    assert_eq!((head.len(), tail.labels()), (2, &[3][..]));
+
+    // The same file is not MNIST, nor a split of another size: the error names the file.
+    let e = MnistSplit::load(&images, &labels).unwrap_err();
+    assert_eq!(e.path(), Some(images.as_path()));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "`{}`: wrong image size: expected 28×28, found 3×5",
+            images.display()
+        )
+    );
+    let e = ImageSplit::<1, 5, 3, 15, 4>::load(&images, &labels).unwrap_err();
+    assert!(matches!(
+        e.root(),
+        IdxError::ImageSize {
+            expected: (5, 3),
+            found: (3, 5)
+        }
+    ));
+    // Label 3 is not a class of a three-class split.
+    let e = ImageSplit::<1, 3, 5, 15, 3>::load(&images, &labels).unwrap_err();
+    assert!(
+        matches!(
+            e.root(),
+            IdxError::LabelOutOfRange {
+                index: 0,
+                classes: 3,
+                found: 3
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn channel_images_are_rank_four_in_channel_row_column_order() {
+    let pixels = pattern(2 * 12);
+    let file = idx_bytes(0x08, &[2, 2, 2, 3], &pixels);
+    let images = idx::parse_channel_images(&file).unwrap();
+    assert_eq!((images.channels(), images.pixels_per_image()), (2, 12));
+    let split = Color::new(images, vec![2, 1]).unwrap();
+    let x: SVector<f32, 12> = split.input(1);
+    assert_eq!(x[7], f32::from(pixels[12 + 7]) / 255.0);
+    // Through files, gzip included.
+    let dir = Scratch::new("channel-split");
+    let path = dir.write("images.gz", &gzip(&file));
+    let labels = dir.write("labels", &labels_file(&[0, 2]));
+    assert_eq!(Color::load(&path, &labels).unwrap().labels(), &[0, 2]);
+
+    // A rank-3 file where channels are expected, and the other way round.
+    let gray = images_file(2, 2, 3, &pixels[..12]);
+    let e = idx::parse_channel_images(&gray).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "wrong magic number for IDX channel images: expected 0x00000804, found 0x00000803; \
+         this is an IDX images file"
+    );
+    assert!(matches!(
+        idx::parse_images(&file),
+        Err(IdxError::BadMagic {
+            kind: IdxKind::Images,
+            found: 0x0000_0804
+        })
+    ));
+    let one_channel = idx::parse_images(&gray).unwrap();
+    let e = Color::new(one_channel, vec![0, 1]).unwrap_err();
+    assert_eq!(e.to_string(), "wrong channel count: expected 2, found 1");
+}
+
+#[test]
+fn a_small_file_claiming_huge_images_fails_fast_without_allocating() {
+    let dir = Scratch::new("small-hostile");
+    let labels = dir.write("labels", &labels_file(&[0]));
+    // 100,000 images of 64×64 (410 MB, under the cap) in a 16-byte file, plain and gzip;
+    // 2,000 images of 3 × 400 × 400 (960 MB) behind a rank-4 header.
+    let cases: [(&str, Vec<u8>, u64); 3] = [
+        (
+            "plain",
+            images_file(100_000, 64, 64, &[]),
+            100_000 * 64 * 64,
+        ),
+        (
+            "gzip",
+            gzip(&images_file(100_000, 64, 64, &[7; 50])),
+            100_000 * 64 * 64,
+        ),
+        (
+            "channels",
+            idx_bytes(0x08, &[2_000, 3, 400, 400], &[1; 10]),
+            2_000 * 3 * 400 * 400,
+        ),
+    ];
+    for (name, bytes, claimed) in cases {
+        let path = dir.write(name, &bytes);
+        let (r, peak, time) = measure(|| {
+            if name == "channels" {
+                ImageSplit::<3, 400, 400, 480_000, 10>::load(&path, &labels).map(|s| s.len())
+            } else {
+                ImageSplit::<1, 64, 64, 4096, 10>::load(&path, &labels).map(|s| s.len())
+            }
+        });
+        let e = r.unwrap_err();
+        assert_eq!(e.path(), Some(path.as_path()), "{name}");
+        match e.root() {
+            IdxError::Truncated {
+                part: Part::Payload,
+                expected,
+                ..
+            } => assert_eq!(*expected, claimed, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(peak < FEW_MB, "{name}: {peak} bytes allocated at peak");
+        assert!(time < Duration::from_secs(1), "{name}: took {time:?}");
+    }
+    // Over the cap: refused from the header alone.
+    let e = idx::parse_channel_images(&idx_bytes(0x08, &[u32::MAX, 3, 32, 32], &[])).unwrap_err();
+    assert!(matches!(e, IdxError::TooLarge { claimed, .. } if claimed == u32::MAX as u64 * 3072));
 }

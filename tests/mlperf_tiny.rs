@@ -218,7 +218,7 @@ fn train<N, L, const B: usize>(
     loss: &L,
     xs: &[N::Input; B],
     targets: &[L::Target; B],
-    lr: f64,
+    lr: f32,
     steps: usize,
 ) -> Vec<f32>
 where
@@ -325,7 +325,7 @@ fn mobilenet_v1_vww_has_the_reference_parameter_count() {
 fn runs_and_trains<N, const I: usize, const O: usize>(
     seed: u64,
     labels: [usize; 4],
-    lr: f64,
+    lr: f32,
     steps: usize,
 ) where
     N: BatchNetwork<f32, Input = SVector<f32, I>, Output = SVector<f32, O>> + Send + 'static,

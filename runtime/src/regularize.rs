@@ -42,12 +42,13 @@
 
 use crate::{Params, Scalar, TensorKind};
 
-/// A penalty R(θ) added to the loss.
-pub trait Regularizer {
+/// A penalty R(θ) added to the loss, with its strength in the parameters' scalar `T` (as the
+/// optimisers' hyperparameters are).
+pub trait Regularizer<T: Scalar> {
     /// R(θ).
-    fn penalty<T: Scalar, P: Params<T>>(&self, params: &P) -> T;
+    fn penalty<P: Params<T>>(&self, params: &P) -> T;
     /// Adds ∂R/∂θ to `grad` (the tensors of `params`, in the same order) and returns R(θ).
-    fn add_grad<T: Scalar, P: Params<T>, G: Params<T>>(&self, params: &P, grad: &mut G) -> T;
+    fn add_grad<P: Params<T>, G: Params<T>>(&self, params: &P, grad: &mut G) -> T;
 }
 
 fn applies(kind: TensorKind, biases: bool) -> bool {
@@ -56,16 +57,16 @@ fn applies(kind: TensorKind, biases: bool) -> bool {
 
 /// L2 penalty R = λ/2 · Σ w², gradient λ w.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct L2 {
+pub struct L2<T> {
     /// λ, the penalty's strength (PyTorch's `weight_decay` for SGD, where the gradient is λw).
-    pub lambda: f64,
+    pub lambda: T,
     /// Whether biases are penalised too. Default false.
     pub biases: bool,
 }
 
-impl L2 {
+impl<T: Scalar> L2<T> {
     /// λ on weight tensors only.
-    pub fn new(lambda: f64) -> Self {
+    pub fn new(lambda: T) -> Self {
         L2 {
             lambda,
             biases: false,
@@ -79,17 +80,17 @@ impl L2 {
     }
 }
 
-impl Regularizer for L2 {
-    fn penalty<T: Scalar, P: Params<T>>(&self, params: &P) -> T {
+impl<T: Scalar> Regularizer<T> for L2<T> {
+    fn penalty<P: Params<T>>(&self, params: &P) -> T {
         let mut sum = T::zero();
         for i in (0..P::TENSORS).filter(|&i| applies(P::tensor_info(i).kind, self.biases)) {
             sum += params.tensor(i).iter().fold(T::zero(), |s, &w| s + w * w);
         }
-        T::of(self.lambda / 2.0) * sum
+        self.lambda / T::of(2.0) * sum
     }
 
-    fn add_grad<T: Scalar, P: Params<T>, G: Params<T>>(&self, params: &P, grad: &mut G) -> T {
-        let lambda = T::of(self.lambda);
+    fn add_grad<P: Params<T>, G: Params<T>>(&self, params: &P, grad: &mut G) -> T {
+        let lambda = self.lambda;
         for i in (0..P::TENSORS).filter(|&i| applies(P::tensor_info(i).kind, self.biases)) {
             for (g, &w) in grad.tensor_mut(i).iter_mut().zip(params.tensor(i)) {
                 *g += lambda * w;
@@ -102,17 +103,17 @@ impl Regularizer for L2 {
 /// L1 penalty R = λ · Σ |w|, gradient λ · sign(w) (0 at w = 0, the subgradient PyTorch's
 /// `sign` gives).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct L1 {
+pub struct L1<T> {
     /// λ, the penalty's strength: every penalised weight is pulled towards 0 by λ per step of
     /// the gradient.
-    pub lambda: f64,
+    pub lambda: T,
     /// Whether biases are penalised too. Default false.
     pub biases: bool,
 }
 
-impl L1 {
+impl<T: Scalar> L1<T> {
     /// λ on weight tensors only.
-    pub fn new(lambda: f64) -> Self {
+    pub fn new(lambda: T) -> Self {
         L1 {
             lambda,
             biases: false,
@@ -136,17 +137,17 @@ fn sign<T: Scalar>(w: T) -> T {
     }
 }
 
-impl Regularizer for L1 {
-    fn penalty<T: Scalar, P: Params<T>>(&self, params: &P) -> T {
+impl<T: Scalar> Regularizer<T> for L1<T> {
+    fn penalty<P: Params<T>>(&self, params: &P) -> T {
         let mut sum = T::zero();
         for i in (0..P::TENSORS).filter(|&i| applies(P::tensor_info(i).kind, self.biases)) {
             sum += params.tensor(i).iter().fold(T::zero(), |s, &w| s + w.abs());
         }
-        T::of(self.lambda) * sum
+        self.lambda * sum
     }
 
-    fn add_grad<T: Scalar, P: Params<T>, G: Params<T>>(&self, params: &P, grad: &mut G) -> T {
-        let lambda = T::of(self.lambda);
+    fn add_grad<P: Params<T>, G: Params<T>>(&self, params: &P, grad: &mut G) -> T {
+        let lambda = self.lambda;
         for i in (0..P::TENSORS).filter(|&i| applies(P::tensor_info(i).kind, self.biases)) {
             for (g, &w) in grad.tensor_mut(i).iter_mut().zip(params.tensor(i)) {
                 *g += lambda * sign(w);
@@ -190,9 +191,9 @@ pub fn grad_norm<T: Scalar, G: Params<T>>(grad: &G) -> T {
 ///
 /// PyTorch's `clip_grad_norm_` divides by ‖g‖ + 10⁻⁶ instead; the difference is a relative
 /// 10⁻⁶/‖g‖ in the clipped gradient. A NaN norm leaves the gradient unchanged.
-pub fn clip_grad_norm<T: Scalar, G: Params<T>>(grad: &mut G, max_norm: f64) -> T {
+pub fn clip_grad_norm<T: Scalar, G: Params<T>>(grad: &mut G, max_norm: T) -> T {
     let norm = grad_norm(grad);
-    let theta = T::of(max_norm);
+    let theta = max_norm;
     if norm > theta {
         crate::train::scale(grad, theta / norm);
     }
@@ -200,8 +201,7 @@ pub fn clip_grad_norm<T: Scalar, G: Params<T>>(grad: &mut G, max_norm: f64) -> T
 }
 
 /// Clips every element to [−c, c] (PyTorch's `clip_grad_value_`).
-pub fn clip_grad_value<T: Scalar, G: Params<T>>(grad: &mut G, c: f64) {
-    let c = T::of(c);
+pub fn clip_grad_value<T: Scalar, G: Params<T>>(grad: &mut G, c: T) {
     for i in 0..G::TENSORS {
         for g in grad.tensor_mut(i) {
             if *g > c {
@@ -260,7 +260,7 @@ mod tests {
     }
 
     /// Central differences of the penalty against `add_grad`, entry by entry.
-    fn check_fd(r: &impl Regularizer) {
+    fn check_fd(r: &impl Regularizer<f64>) {
         let l = layer();
         let mut g = <Dense<f64, 3, 2> as Layer<f64>>::Grad::zeros();
         r.add_grad(&l, &mut g);
@@ -272,7 +272,7 @@ mod tests {
                 let (mut hi, mut lo) = (l.clone(), l.clone());
                 hi.tensor_mut(i)[k] += EPS;
                 lo.tensor_mut(i)[k] -= EPS;
-                let numeric = (r.penalty::<f64, _>(&hi) - r.penalty::<f64, _>(&lo)) / (2.0 * EPS);
+                let numeric = (r.penalty(&hi) - r.penalty(&lo)) / (2.0 * EPS);
                 let err = relative_error(g.tensor(i)[k], numeric);
                 assert!(
                     err < 1e-7,

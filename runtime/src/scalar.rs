@@ -9,7 +9,7 @@ pub trait Scalar:
 {
     /// Bytes of one value, for the memory figures in summaries.
     const BYTES: usize;
-    /// Converts a constant (learning rate, initialisation bound…) to this type.
+    /// Converts a constant (an initialisation bound, a default hyperparameter…) to this type.
     fn of(x: f64) -> Self;
     /// Widens to `f64` for reporting.
     fn to_f64(self) -> f64;

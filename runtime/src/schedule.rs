@@ -10,7 +10,7 @@
 //! let schedule = StepDecay::new(0.1, 10, 0.5); // 0.1 for epochs 0–9, 0.05 for 10–19…
 //! let mut opt = Sgd::<f32>::new(0.1);
 //! for epoch in 0..30 {
-//!     opt.set_learning_rate(schedule.lr_as(epoch));
+//!     opt.set_learning_rate(schedule.lr(epoch));
 //!     // … one epoch of `trainer.step(&mut net, &mut opt, …)` …
 //! }
 //! assert_eq!(opt.learning_rate(), 0.025);
@@ -18,87 +18,81 @@
 //!
 //! Epochs count from 0, as PyTorch's `last_epoch` after the first `scheduler.step()` does not:
 //! here `lr(0)` is the rate of the first epoch, which is α₀ for every schedule but
-//! [`InverseSqrt`] (see there). Any `Fn(usize) -> f64` is a schedule too.
+//! [`InverseSqrt`] (see there). Any `Fn(usize) -> T` is a schedule too.
+//!
+//! Rates are in the network's scalar `T`, as the optimisers take them (see
+//! [`optim`](crate::optim)): a schedule's rate goes to
+//! [`set_learning_rate`](crate::optim::Optimizer::set_learning_rate) as it is.
 
 use crate::Scalar;
-use nalgebra::ComplexField;
 
-/// A learning rate for each epoch.
-pub trait Schedule {
+/// A learning rate for each epoch, in the scalar `T` of the network it trains.
+pub trait Schedule<T: Scalar> {
     /// The learning rate of `epoch` (from 0).
-    fn lr(&self, epoch: usize) -> f64;
-
-    /// [`lr`](Schedule::lr) converted to the network's scalar, ready for
-    /// [`Optimizer::set_learning_rate`](crate::optim::Optimizer::set_learning_rate).
-    fn lr_as<T: Scalar>(&self, epoch: usize) -> T
-    where
-        Self: Sized,
-    {
-        T::of(self.lr(epoch))
-    }
+    fn lr(&self, epoch: usize) -> T;
 }
 
-impl<F: Fn(usize) -> f64> Schedule for F {
-    fn lr(&self, epoch: usize) -> f64 {
+impl<T: Scalar, F: Fn(usize) -> T> Schedule<T> for F {
+    fn lr(&self, epoch: usize) -> T {
         self(epoch)
     }
 }
 
-fn powf(base: f64, exponent: f64) -> f64 {
-    <f64 as ComplexField>::powf(base, exponent)
+fn epochs<T: Scalar>(n: usize) -> T {
+    T::of(n as f64)
 }
 
 /// α₀ for every epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Constant(pub f64);
+pub struct Constant<T>(pub T);
 
-impl Schedule for Constant {
-    fn lr(&self, _epoch: usize) -> f64 {
+impl<T: Scalar> Schedule<T> for Constant<T> {
+    fn lr(&self, _epoch: usize) -> T {
         self.0
     }
 }
 
 /// Inverse-time decay α₀ / (1 + k·epoch).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct InverseTime {
+pub struct InverseTime<T> {
     /// α₀, the learning rate at epoch 0.
-    pub lr0: f64,
+    pub lr0: T,
     /// k, the decay per epoch: the rate has halved at epoch 1/k.
-    pub k: f64,
+    pub k: T,
 }
 
-impl InverseTime {
+impl<T: Scalar> InverseTime<T> {
     /// α₀ / (1 + k·epoch).
-    pub fn new(lr0: f64, k: f64) -> Self {
+    pub fn new(lr0: T, k: T) -> Self {
         InverseTime { lr0, k }
     }
 }
 
-impl Schedule for InverseTime {
-    fn lr(&self, epoch: usize) -> f64 {
-        self.lr0 / (1.0 + self.k * epoch as f64)
+impl<T: Scalar> Schedule<T> for InverseTime<T> {
+    fn lr(&self, epoch: usize) -> T {
+        self.lr0 / (T::one() + self.k * epochs(epoch))
     }
 }
 
 /// Exponential decay α₀·γ^epoch (PyTorch's `ExponentialLR`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Exponential {
+pub struct Exponential<T> {
     /// α₀, the learning rate at epoch 0.
-    pub lr0: f64,
+    pub lr0: T,
     /// γ, the factor applied each epoch (below 1 to decay).
-    pub gamma: f64,
+    pub gamma: T,
 }
 
-impl Exponential {
+impl<T: Scalar> Exponential<T> {
     /// α₀·γ^epoch.
-    pub fn new(lr0: f64, gamma: f64) -> Self {
+    pub fn new(lr0: T, gamma: T) -> Self {
         Exponential { lr0, gamma }
     }
 }
 
-impl Schedule for Exponential {
-    fn lr(&self, epoch: usize) -> f64 {
-        self.lr0 * powf(self.gamma, epoch as f64)
+impl<T: Scalar> Schedule<T> for Exponential<T> {
+    fn lr(&self, epoch: usize) -> T {
+        self.lr0 * self.gamma.powf(epochs(epoch))
     }
 }
 
@@ -107,48 +101,48 @@ impl Schedule for Exponential {
 /// 1/√0 is infinite, so epoch 0 takes epoch 1's rate: α₀·k for epochs 0 and 1, then
 /// α₀·k/√2, α₀·k/√3… (the same as α₀·k / √max(epoch, 1)).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct InverseSqrt {
+pub struct InverseSqrt<T> {
     /// α₀, the base learning rate.
-    pub lr0: f64,
+    pub lr0: T,
     /// k, a scale on α₀: epochs 0 and 1 run at α₀·k.
-    pub k: f64,
+    pub k: T,
 }
 
-impl InverseSqrt {
+impl<T: Scalar> InverseSqrt<T> {
     /// α₀·k / √max(epoch, 1).
-    pub fn new(lr0: f64, k: f64) -> Self {
+    pub fn new(lr0: T, k: T) -> Self {
         InverseSqrt { lr0, k }
     }
 }
 
-impl Schedule for InverseSqrt {
-    fn lr(&self, epoch: usize) -> f64 {
-        self.lr0 * self.k / <f64 as ComplexField>::sqrt(epoch.max(1) as f64)
+impl<T: Scalar> Schedule<T> for InverseSqrt<T> {
+    fn lr(&self, epoch: usize) -> T {
+        self.lr0 * self.k / epochs::<T>(epoch.max(1)).sqrt()
     }
 }
 
 /// Step decay α₀·γ^⌊epoch / step⌋: multiply by γ every `step` epochs (PyTorch's `StepLR`).
 /// A `step` of 0 behaves as 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepDecay {
+pub struct StepDecay<T> {
     /// α₀, the learning rate at epoch 0.
-    pub lr0: f64,
+    pub lr0: T,
     /// Epochs between two decays (PyTorch's `step_size`).
     pub step: usize,
     /// γ, the factor applied every `step` epochs.
-    pub gamma: f64,
+    pub gamma: T,
 }
 
-impl StepDecay {
+impl<T: Scalar> StepDecay<T> {
     /// α₀·γ^⌊epoch / step⌋.
-    pub fn new(lr0: f64, step: usize, gamma: f64) -> Self {
+    pub fn new(lr0: T, step: usize, gamma: T) -> Self {
         StepDecay { lr0, step, gamma }
     }
 }
 
-impl Schedule for StepDecay {
-    fn lr(&self, epoch: usize) -> f64 {
-        self.lr0 * powf(self.gamma, (epoch / self.step.max(1)) as f64)
+impl<T: Scalar> Schedule<T> for StepDecay<T> {
+    fn lr(&self, epoch: usize) -> T {
+        self.lr0 * self.gamma.powf(epochs(epoch / self.step.max(1)))
     }
 }
 
@@ -161,30 +155,30 @@ impl Schedule for StepDecay {
 /// the rate jumps back to α₀ every `t_max` epochs (SGDR; PyTorch's
 /// `CosineAnnealingWarmRestarts` with `T_mult = 1`). A `t_max` of 0 behaves as 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Cosine {
+pub struct Cosine<T> {
     /// α₀, the rate at epoch 0 (and after each restart).
-    pub lr0: f64,
+    pub lr0: T,
     /// The rate at epoch `t_max` (PyTorch's `eta_min`).
-    pub lr_min: f64,
+    pub lr_min: T,
     /// Epochs of one half-cosine from α₀ to `lr_min` (PyTorch's `T_max`).
     pub t_max: usize,
     /// Whether to jump back to α₀ every `t_max` epochs instead of climbing back.
     pub restarts: bool,
 }
 
-impl Cosine {
+impl<T: Scalar> Cosine<T> {
     /// From `lr0` to 0 over `t_max` epochs, no restarts.
-    pub fn new(lr0: f64, t_max: usize) -> Self {
+    pub fn new(lr0: T, t_max: usize) -> Self {
         Cosine {
             lr0,
-            lr_min: 0.0,
+            lr_min: T::zero(),
             t_max,
             restarts: false,
         }
     }
 
     /// Sets the lowest rate (PyTorch's `eta_min`).
-    pub fn lr_min(mut self, lr_min: f64) -> Self {
+    pub fn lr_min(mut self, lr_min: T) -> Self {
         self.lr_min = lr_min;
         self
     }
@@ -196,12 +190,12 @@ impl Cosine {
     }
 }
 
-impl Schedule for Cosine {
-    fn lr(&self, epoch: usize) -> f64 {
+impl<T: Scalar> Schedule<T> for Cosine<T> {
+    fn lr(&self, epoch: usize) -> T {
         let t_max = self.t_max.max(1);
         let t = if self.restarts { epoch % t_max } else { epoch };
-        let cos = <f64 as ComplexField>::cos(core::f64::consts::PI * t as f64 / t_max as f64);
-        self.lr_min + (self.lr0 - self.lr_min) * (1.0 + cos) / 2.0
+        let cos = (T::pi() * epochs(t) / epochs(t_max)).cos();
+        self.lr_min + (self.lr0 - self.lr_min) * (T::one() + cos) / T::of(2.0)
     }
 }
 
@@ -213,7 +207,7 @@ mod tests {
         (a - b).abs() <= 1e-14 * b.abs().max(1e-300)
     }
 
-    fn check(s: &impl Schedule, want: &[(usize, f64)]) {
+    fn check(s: &impl Schedule<f64>, want: &[(usize, f64)]) {
         for &(epoch, w) in want {
             let got = s.lr(epoch);
             assert!(close(got, w), "epoch {epoch}: {got} vs {w}");
@@ -275,6 +269,11 @@ mod tests {
         let warmup = |e: usize| if e < 5 { 0.01 * (e + 1) as f64 } else { 0.05 };
         assert_eq!(warmup.lr(0), 0.01);
         assert_eq!(warmup.lr(9), 0.05);
-        assert_eq!(Constant(0.125).lr_as::<f32>(3), 0.125f32);
+        assert_eq!(Constant(0.125f32).lr(3), 0.125f32);
+        // In `f32`, as an `f32` network trains: the same rates to `f32` precision.
+        let c = Cosine::new(1.0f32, 4).lr_min(0.1);
+        assert!(
+            (c.lr(1) - (0.1 + 0.9 * (1.0 + core::f32::consts::FRAC_1_SQRT_2) / 2.0)).abs() < 1e-6
+        );
     }
 }

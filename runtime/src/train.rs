@@ -256,44 +256,46 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     /// the per-sample gradients, one optimiser update. Returns the mean loss, or [`Diverged`]
     /// without updating the parameters (batch norm's running statistics have moved, as in
     /// any training forward) if the loss or a gradient value is not finite.
-    pub fn step<L, O>(
+    ///
+    /// Targets are the loss's, or class labels of any unsigned integer type ([`AsTarget`]).
+    pub fn step<L, O, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
         xs: &[N::Input; B],
-        targets: &[L::Target; B],
+        targets: &[Y; B],
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        L::Target: Sized,
         O: Optimizer<T, N> + ?Sized,
+        Y: AsTarget<L::Target>,
     {
         self.step_with(net, opt, loss, xs, targets, |_, _| T::zero())
     }
 
     /// [`step`](BatchTrainer::step) with a hook between the mean gradient and the update
     /// (see [`Trainer::step_with`]).
-    pub fn step_with<L, O>(
+    pub fn step_with<L, O, Y>(
         &mut self,
         net: &mut N,
         opt: &mut O,
         loss: &L,
         xs: &[N::Input; B],
-        targets: &[L::Target; B],
+        targets: &[Y; B],
         before_update: impl FnOnce(&N, &mut N::Grad) -> T,
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        L::Target: Sized,
         O: Optimizer<T, N> + ?Sized,
+        Y: AsTarget<L::Target>,
     {
         clear(&mut self.grad);
         net.forward_train_batch(xs, &mut self.record);
         let mut sum = T::zero();
         let ys = N::batch_outputs(&self.record);
         for ((y, t), dy) in ys.iter().zip(targets).zip(self.dys.iter_mut()) {
-            sum += loss.value_and_grad(y, t, dy);
+            sum += t.with_target(|t| loss.value_and_grad(y, t, dy));
         }
         net.backward_batch(&self.record, &self.dys, &mut self.grad);
         let inv = T::one() / T::of(B.max(1) as f64);

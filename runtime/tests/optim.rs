@@ -429,8 +429,8 @@ fn schedules_drive_the_learning_rate() {
     let mut adam = Adam::<f64, Net>::new(1.0);
     let (mut first_a, mut first_b, mut last_a, mut last_b) = (0.0, 0.0, 0.0, 0.0);
     for epoch in 0..30 {
-        sgd.set_learning_rate(step.lr_as(epoch));
-        adam.set_learning_rate(cosine.lr_as(epoch));
+        sgd.set_learning_rate(step.lr(epoch));
+        adam.set_learning_rate(cosine.lr(epoch));
         assert_eq!(sgd.learning_rate(), 0.5 * 0.5f64.powi(epoch as i32 / 10));
         let want = 0.01 * (1.0 + (std::f64::consts::PI * epoch as f64 / 30.0).cos());
         assert!((adam.learning_rate() - want).abs() < 1e-15);
@@ -462,7 +462,11 @@ fn schedules_drive_the_learning_rate() {
 /// `reg` on a network: the value against `formula` over (value, is_weight) pairs, the gradient
 /// against central differences of the penalty, added to what the buffer held, and tensors the
 /// penalty skips left alone.
-fn check_penalty(reg: &impl Regularizer, biases: bool, formula: impl Fn(&[(f64, bool)]) -> f64) {
+fn check_penalty(
+    reg: &impl Regularizer<f64>,
+    biases: bool,
+    formula: impl Fn(&[(f64, bool)]) -> f64,
+) {
     let net = Net::new(&mut SplitMix64::new(8));
     let mut grad = TinyGrad::zeros();
     for i in 0..Net::TENSORS {
@@ -483,7 +487,7 @@ fn check_penalty(reg: &impl Regularizer, biases: bool, formula: impl Fn(&[(f64, 
         "{value} vs {}",
         formula(&pairs)
     );
-    assert_eq!(reg.penalty::<f64, _>(&net), value);
+    assert_eq!(reg.penalty(&net), value);
     for i in 0..Net::TENSORS {
         let info = Net::tensor_info(i);
         let skipped = info.kind == TensorKind::Bias && !biases;
@@ -496,7 +500,7 @@ fn check_penalty(reg: &impl Regularizer, biases: bool, formula: impl Fn(&[(f64, 
             let (mut hi, mut lo) = (net.clone(), net.clone());
             hi.tensor_mut(i)[k] += EPS;
             lo.tensor_mut(i)[k] -= EPS;
-            let numeric = (reg.penalty::<f64, _>(&hi) - reg.penalty::<f64, _>(&lo)) / (2.0 * EPS);
+            let numeric = (reg.penalty(&hi) - reg.penalty(&lo)) / (2.0 * EPS);
             assert!(
                 relative_error(added, numeric) < 1e-7,
                 "{info}[{k}]: {added} vs {numeric}"
@@ -684,7 +688,7 @@ fn no_heap_allocation_in_any_step() {
     let schedule = Cosine::new(0.01, 10);
     let n = allocations(|| {
         for epoch in 0..3 {
-            opt.set_learning_rate(schedule.lr_as(epoch));
+            opt.set_learning_rate(schedule.lr(epoch));
             clear(&mut trainer.grad);
             for (x, t) in xs.iter().zip(&ts) {
                 trainer.accumulate(&mut net, &Mse, x, t);

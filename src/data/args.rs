@@ -19,8 +19,9 @@ pub struct Args {
     pub epochs: usize,
     /// Minibatch size, at least 1.
     pub batch: usize,
-    /// Learning rate, positive.
-    pub lr: f64,
+    /// Learning rate, positive; `f32`, the scalar of the networks the examples train, as
+    /// the optimisers take their hyperparameters in the network's scalar.
+    pub lr: f32,
     /// Seeds initialisation and shuffling.
     pub seed: u64,
     /// A directory with the standard MNIST IDX files, instead of the bundled sample.
@@ -183,7 +184,7 @@ const FLAGS: &[Flag] = &[
         help: "learning rate",
         expected: "a positive number",
         set: |a, v| {
-            positive::<f64>(v)
+            positive::<f32>(v)
                 .filter(|x| x.is_finite())
                 .map(|x| a.lr = x)
                 .is_some()

@@ -3,7 +3,8 @@
 //! An IDX file is a big-endian header (two zero bytes, an element-type code, the rank, then
 //! one `u32` per dimension) followed by the elements in row-major order. MNIST uses unsigned
 //! bytes: labels are rank 1 (magic `0x00000801`), images rank 3 (magic `0x00000803`:
-//! count, rows, columns).
+//! count, rows, columns). Images with channels are rank 4 (magic `0x00000804`: count,
+//! channels, rows, columns, PyTorch's `[N, C, H, W]`), read by [`load_channel_images`].
 //!
 //! Nothing here allocates what a header merely claims. The payload size it implies is
 //! computed with checked arithmetic, compared with [`MAX_PAYLOAD_BYTES`] and with the bytes
@@ -32,6 +33,8 @@ pub const MAX_PAYLOAD_BYTES: u64 = 1 << 30;
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Magic number of an IDX images file: unsigned bytes, rank 3.
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// Magic number of an IDX file of images with channels: unsigned bytes, rank 4.
+pub const CHANNEL_IMAGES_MAGIC: u32 = 0x0000_0804;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const UNSIGNED_BYTE: u8 = 0x08;
@@ -43,6 +46,8 @@ pub enum IdxKind {
     Labels,
     /// Rank 3: count, rows, columns.
     Images,
+    /// Rank 4: count, channels, rows, columns.
+    ChannelImages,
 }
 
 impl IdxKind {
@@ -51,6 +56,7 @@ impl IdxKind {
         match self {
             IdxKind::Labels => LABELS_MAGIC,
             IdxKind::Images => IMAGES_MAGIC,
+            IdxKind::ChannelImages => CHANNEL_IMAGES_MAGIC,
         }
     }
 
@@ -59,6 +65,7 @@ impl IdxKind {
         match self {
             IdxKind::Labels => 1,
             IdxKind::Images => 3,
+            IdxKind::ChannelImages => 4,
         }
     }
 
@@ -71,6 +78,7 @@ impl IdxKind {
         match self {
             IdxKind::Labels => "labels",
             IdxKind::Images => "images",
+            IdxKind::ChannelImages => "channel images",
         }
     }
 }
@@ -168,6 +176,13 @@ pub enum IdxError {
         /// The count found.
         found: usize,
     },
+    /// Images do not have the channel count the dataset needs.
+    ChannelCount {
+        /// Channels required.
+        expected: usize,
+        /// Channels in the file (1 for a rank-3 images file).
+        found: usize,
+    },
     /// Images are not of the size the dataset needs.
     ImageSize {
         /// (rows, columns) required.
@@ -243,11 +258,10 @@ impl fmt::Display for IdxError {
                     kind.name(),
                     kind.magic()
                 )?;
-                let other = match kind {
-                    IdxKind::Labels => IdxKind::Images,
-                    IdxKind::Images => IdxKind::Labels,
-                };
-                if *found == other.magic() {
+                let other = [IdxKind::Labels, IdxKind::Images, IdxKind::ChannelImages]
+                    .into_iter()
+                    .find(|k| k != kind && *found == k.magic());
+                if let Some(other) = other {
                     write!(f, "; this is an IDX {} file", other.name())
                 } else if found >> 16 != 0 {
                     write!(f, "; not an IDX file (its first two bytes must be zero)")
@@ -301,6 +315,10 @@ impl fmt::Display for IdxError {
             IdxError::CountMismatch { what, expected, found } => {
                 write!(f, "{what} disagree: expected {expected}, found {found}")
             }
+            IdxError::ChannelCount { expected, found } => write!(
+                f,
+                "wrong channel count: expected {expected}, found {found}"
+            ),
             IdxError::ImageSize { expected, found } => write!(
                 f,
                 "wrong image size: expected {}×{}, found {}×{}",
@@ -326,19 +344,33 @@ impl Error for IdxError {
     }
 }
 
-/// A stack of same-size grayscale images: `count` × `rows` × `cols` bytes, row-major.
+/// A stack of same-size images: `count` × `channels` × `rows` × `cols` bytes, in PyTorch's
+/// (image, channel, row, column) order; grayscale images have one channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Images {
     count: usize,
+    channels: usize,
     rows: usize,
     cols: usize,
     pixels: Vec<u8>,
 }
 
 impl Images {
-    /// `pixels` must hold exactly `count * rows * cols` bytes.
+    /// Grayscale images: `pixels` must hold exactly `count * rows * cols` bytes.
     pub fn new(count: usize, rows: usize, cols: usize, pixels: Vec<u8>) -> Result<Self, IdxError> {
-        let dims = [count, rows, cols].map(|d| d as u64);
+        Self::with_channels(count, 1, rows, cols, pixels)
+    }
+
+    /// Images with channels: `pixels` must hold exactly `count * channels * rows * cols`
+    /// bytes, channel after channel within each image.
+    pub fn with_channels(
+        count: usize,
+        channels: usize,
+        rows: usize,
+        cols: usize,
+        pixels: Vec<u8>,
+    ) -> Result<Self, IdxError> {
+        let dims = [count, channels, rows, cols].map(|d| d as u64);
         let expected = checked_product(&dims).ok_or_else(|| IdxError::DimensionOverflow {
             dims: dims
                 .iter()
@@ -346,8 +378,13 @@ impl Images {
                 .collect(),
         })?;
         let found = pixels.len() as u64;
+        let kind = if channels == 1 {
+            IdxKind::Images
+        } else {
+            IdxKind::ChannelImages
+        };
         if found < expected {
-            let (part, kind) = (Part::Payload, IdxKind::Images);
+            let part = Part::Payload;
             return Err(IdxError::Truncated {
                 kind,
                 part,
@@ -357,13 +394,14 @@ impl Images {
         }
         if found > expected {
             return Err(IdxError::TrailingBytes {
-                kind: IdxKind::Images,
+                kind,
                 expected,
                 found,
             });
         }
         Ok(Images {
             count,
+            channels,
             rows,
             cols,
             pixels,
@@ -385,6 +423,11 @@ impl Images {
         self.count == 0
     }
 
+    /// Channels of each image (1 for grayscale, and for every rank-3 file).
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
     /// Rows of each image (28 for MNIST).
     pub fn rows(&self) -> usize {
         self.rows
@@ -395,9 +438,9 @@ impl Images {
         self.cols
     }
 
-    /// Pixels in one image.
+    /// Bytes in one image: channels × rows × columns (pixels, for grayscale).
     pub fn pixels_per_image(&self) -> usize {
-        self.rows * self.cols
+        self.channels * self.rows * self.cols
     }
 
     /// All pixels, image after image.
@@ -410,7 +453,7 @@ impl Images {
         self.pixels
     }
 
-    /// The pixels of image `i`, row-major.
+    /// The bytes of image `i`: channel by channel, each row-major.
     ///
     /// # Panics
     /// If `i >= self.count()`.
@@ -419,10 +462,11 @@ impl Images {
         &self.pixels[i * n..(i + 1) * n]
     }
 
-    /// Writes image `i` into `out` scaled to [0, 1] (pixel / 255), row-major.
+    /// Writes image `i` into `out` scaled to [0, 1] (pixel / 255), in (channel, row, column)
+    /// order.
     ///
     /// # Panics
-    /// If `i >= self.count()` or `N != rows * cols`.
+    /// If `i >= self.count()` or `N != channels * rows * cols`.
     pub fn write_unit<T: Scalar, const N: usize>(&self, i: usize, out: &mut SVector<T, N>) {
         to_unit(self.image(i), out);
     }
@@ -444,9 +488,10 @@ impl Images {
     pub fn split_at(mut self, n: usize) -> (Images, Images) {
         let n = n.min(self.count);
         let rest = self.pixels.split_off(n * self.pixels_per_image());
-        let (rows, cols) = (self.rows, self.cols);
+        let (channels, rows, cols) = (self.channels, self.rows, self.cols);
         let tail = Images {
             count: self.count - n,
+            channels,
             rows,
             cols,
             pixels: rest,
@@ -474,10 +519,27 @@ pub fn to_unit<T: Scalar, const N: usize>(pixels: &[u8], out: &mut SVector<T, N>
 
 /// Loads an IDX images file (magic `0x00000803`), plain or gzip-compressed.
 pub fn load_images(path: impl AsRef<Path>) -> Result<Images, IdxError> {
-    let path = path.as_ref();
-    let (dims, pixels) = load(path, IdxKind::Images)?;
-    let [count, rows, cols] = dims.map(|d| d as usize);
-    Images::new(count, rows, cols, pixels).map_err(|e| e.in_file(path))
+    load_kind(path.as_ref(), IdxKind::Images)
+}
+
+/// Loads an IDX file of images with channels (magic `0x00000804`: count, channels, rows,
+/// columns), plain or gzip-compressed.
+pub fn load_channel_images(path: impl AsRef<Path>) -> Result<Images, IdxError> {
+    load_kind(path.as_ref(), IdxKind::ChannelImages)
+}
+
+fn load_kind(path: &Path, kind: IdxKind) -> Result<Images, IdxError> {
+    let raw = load(path, kind)?;
+    images(raw, kind).map_err(|e| e.in_file(path))
+}
+
+/// The images of a raw images stream (rank 3 has one channel).
+fn images((dims, pixels): Raw, kind: IdxKind) -> Result<Images, IdxError> {
+    let [count, a, b, c] = dims.map(|d| d as usize);
+    match kind {
+        IdxKind::ChannelImages => Images::with_channels(count, a, b, c, pixels),
+        _ => Images::new(count, a, b, pixels),
+    }
 }
 
 /// Loads an IDX labels file (magic `0x00000801`), plain or gzip-compressed.
@@ -487,9 +549,13 @@ pub fn load_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, IdxError> {
 
 /// Parses IDX images from bytes, plain or gzip-compressed.
 pub fn parse_images(bytes: &[u8]) -> Result<Images, IdxError> {
-    let (dims, pixels) = parse(bytes, IdxKind::Images)?;
-    let [count, rows, cols] = dims.map(|d| d as usize);
-    Images::new(count, rows, cols, pixels)
+    images(parse(bytes, IdxKind::Images)?, IdxKind::Images)
+}
+
+/// Parses IDX images with channels (rank 4) from bytes, plain or gzip-compressed.
+pub fn parse_channel_images(bytes: &[u8]) -> Result<Images, IdxError> {
+    let kind = IdxKind::ChannelImages;
+    images(parse(bytes, kind)?, kind)
 }
 
 /// Parses IDX labels from bytes, plain or gzip-compressed.
@@ -498,7 +564,7 @@ pub fn parse_labels(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
 }
 
 /// Dimensions (unused ones 1) and payload.
-type Raw = ([u32; 3], Vec<u8>);
+type Raw = ([u32; 4], Vec<u8>);
 
 fn parse(bytes: &[u8], kind: IdxKind) -> Result<Raw, IdxError> {
     if bytes.starts_with(&GZIP_MAGIC) {
@@ -590,7 +656,7 @@ fn read_idx(
     err: impl Fn(io::Error) -> IdxError,
 ) -> Result<Raw, IdxError> {
     let header_len = kind.header_len();
-    let mut header = [0u8; 16];
+    let mut header = [0u8; 20];
     // The magic first, on its own: a file of the wrong kind should say so, not "truncated".
     let got = read_full(r, &mut header[..4]).map_err(&err)?;
     let truncated_header = |found: usize| IdxError::Truncated {
@@ -617,7 +683,7 @@ fn read_idx(
         return Err(truncated_header(got));
     }
 
-    let mut dims = [1u32; 3];
+    let mut dims = [1u32; 4];
     for (d, bytes) in dims.iter_mut().zip(header[4..header_len].chunks_exact(4)) {
         *d = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     }

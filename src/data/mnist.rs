@@ -2,13 +2,12 @@
 //!
 //! Images are checked to be 28×28, labels to be digits, and counts to agree when loading, so
 //! the per-sample accessors cannot fail and return fixed-size vectors for a network's input.
+//! A split is an [`ImageSplit`]: other image data sets in IDX files load the same way.
 
 use std::path::{Path, PathBuf};
 
-use stacknet_runtime::nalgebra::SVector;
-use stacknet_runtime::Scalar;
-
-use super::idx::{load_images, load_labels, IdxError, Images};
+use super::idx::IdxError;
+use super::split::ImageSplit;
 
 /// Image side in pixels.
 pub const SIDE: usize = 28;
@@ -99,133 +98,5 @@ fn find(dir: &Path, name: &'static str) -> Result<PathBuf, IdxError> {
     })
 }
 
-/// Labelled 28×28 digits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MnistSplit {
-    images: Images,
-    labels: Vec<u8>,
-}
-
-impl MnistSplit {
-    /// Pairs images with labels: the images must be 28×28, as many as the labels, and every
-    /// label a digit.
-    pub fn new(images: Images, labels: Vec<u8>) -> Result<Self, IdxError> {
-        if (images.rows(), images.cols()) != (SIDE, SIDE) {
-            return Err(IdxError::ImageSize {
-                expected: (SIDE, SIDE),
-                found: (images.rows(), images.cols()),
-            });
-        }
-        if labels.len() != images.count() {
-            return Err(IdxError::CountMismatch {
-                what: "label and image counts",
-                expected: images.count(),
-                found: labels.len(),
-            });
-        }
-        if let Some(index) = labels.iter().position(|&l| usize::from(l) >= CLASSES) {
-            return Err(IdxError::LabelOutOfRange {
-                index,
-                classes: CLASSES,
-                found: labels[index],
-            });
-        }
-        Ok(MnistSplit { images, labels })
-    }
-
-    /// Loads an images file and a labels file and pairs them (see [`MnistSplit::new`]).
-    pub fn load(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Self, IdxError> {
-        let (images, labels) = (images.as_ref(), labels.as_ref());
-        let imgs = load_images(images)?;
-        let labs = load_labels(labels)?;
-        let blame = |e: IdxError| match e {
-            IdxError::ImageSize { .. } => IdxError::InFile {
-                path: images.into(),
-                error: e.into(),
-            },
-            e => IdxError::InFile {
-                path: labels.into(),
-                error: e.into(),
-            },
-        };
-        MnistSplit::new(imgs, labs).map_err(blame)
-    }
-
-    /// Number of samples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether the split has no samples.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The images, as many as there are labels.
-    pub fn images(&self) -> &Images {
-        &self.images
-    }
-
-    /// The labels, one class (0–9) per image.
-    pub fn labels(&self) -> &[u8] {
-        &self.labels
-    }
-
-    /// The class of sample `i`, as a loss target.
-    pub fn label(&self, i: usize) -> usize {
-        usize::from(self.labels[i])
-    }
-
-    /// Writes sample `i` into `out`: pixels / 255, row-major (a `[1, 28, 28]` input).
-    pub fn write_input<T: Scalar>(&self, i: usize, out: &mut SVector<T, PIXELS>) {
-        self.images.write_unit(i, out);
-    }
-
-    /// Sample `i` as a network input: pixels / 255, row-major.
-    pub fn input<T: Scalar>(&self, i: usize) -> SVector<T, PIXELS> {
-        self.images.unit(i)
-    }
-
-    /// Every sample as a network input, for programs that convert once and train many epochs.
-    pub fn inputs<T: Scalar>(&self) -> Vec<SVector<T, PIXELS>> {
-        (0..self.len()).map(|i| self.input(i)).collect()
-    }
-
-    /// Every label as a loss target.
-    pub fn targets(&self) -> Vec<usize> {
-        self.labels.iter().map(|&l| usize::from(l)).collect()
-    }
-
-    /// How many samples each class has.
-    pub fn class_counts(&self) -> [usize; CLASSES] {
-        let mut counts = [0; CLASSES];
-        for &l in &self.labels {
-            counts[usize::from(l)] += 1;
-        }
-        counts
-    }
-
-    /// The first `n` samples and the rest (`n` is clamped to the length).
-    pub fn split_at(self, n: usize) -> (MnistSplit, MnistSplit) {
-        let n = n.min(self.len());
-        let (head_images, tail_images) = self.images.split_at(n);
-        let mut labels = self.labels;
-        let tail_labels = labels.split_off(n);
-        (
-            MnistSplit {
-                images: head_images,
-                labels,
-            },
-            MnistSplit {
-                images: tail_images,
-                labels: tail_labels,
-            },
-        )
-    }
-
-    /// The first `n` samples (all of them if there are fewer), e.g. for a short run.
-    pub fn truncate(&mut self, n: usize) {
-        self.images.truncate(n);
-        self.labels.truncate(n);
-    }
-}
+/// Labelled 28×28 digits: the [`ImageSplit`] of one channel, 28 × 28 pixels and ten classes.
+pub type MnistSplit = ImageSplit<1, SIDE, SIDE, PIXELS, CLASSES>;

@@ -2,6 +2,7 @@
 //! bar, confusion matrices, a weights file and the examples' command line (needs `std`).
 //!
 //! - [`idx`]: the IDX format, plain or gzip, with typed errors and bounded reads.
+//! - [`split`]: labelled images of any size ([`ImageSplit`]) from an IDX images and labels file.
 //! - [`mnist`]: the digits as a dataset ([`Mnist::load_dir`], [`Mnist::load_bundled`]).
 //! - [`batches`]: a seeded shuffle per epoch, cut into minibatches.
 //! - [`progress`]: the per-epoch progress bar; [`confusion`]: confusion matrices.
@@ -17,19 +18,24 @@ pub mod idx;
 pub mod mnist;
 pub mod progress;
 pub mod safetensors;
+pub mod split;
 pub mod text;
 pub mod weights;
 
 pub use args::{Args, ArgsError, Command};
 pub use batches::Minibatches;
 pub use confusion::{confusion_matrix, ConfusionMatrix};
-pub use idx::{load_images, load_labels, parse_images, parse_labels, IdxError, Images};
+pub use idx::{
+    load_channel_images, load_images, load_labels, parse_channel_images, parse_images,
+    parse_labels, IdxError, Images,
+};
 pub use mnist::{Mnist, MnistSplit};
 pub use progress::{EpochStats, Progress};
 pub use safetensors::{
     load_safetensors, load_safetensors_bytes, save_safetensors, to_safetensors, write_safetensors,
     SafetensorsError,
 };
+pub use split::ImageSplit;
 pub use text::{Bigram, Corpus, TextError};
 pub use weights::{
     load_network, load_network_with, load_weights, load_weights_with, save_network, save_weights,

@@ -3,11 +3,11 @@
 use std::fmt;
 
 use stacknet_runtime::loss::Loss;
-use stacknet_runtime::{Network, Scalar};
+use stacknet_runtime::{AsTarget, Network, Scalar};
 
 use super::error::check_data;
 use super::metric::{Accuracy, Label, Metric, Mode};
-use super::FitError;
+use super::{FitError, GivenAs};
 use stacknet_runtime::nalgebra::SVector;
 
 /// One metric's value, with how it prints.
@@ -74,7 +74,8 @@ impl fmt::Display for Evaluation {
 }
 
 /// The mean loss of `net`'s inference outputs ([`Network::forward`]: running statistics, no
-/// dropout) over `inputs` against `targets`, for regression and classification alike.
+/// dropout) over `inputs` against `targets`, for regression and classification alike. Targets
+/// are the loss's, or class labels of any unsigned integer type (`&[u8]` as loaded).
 ///
 /// # Errors
 /// [`FitError::LengthMismatch`] naming both lengths, or [`FitError::Empty`].
@@ -93,17 +94,17 @@ impl fmt::Display for Evaluation {
 /// assert_eq!(evaluate(&net, &Mse, &xs, &ts)?.loss, 2.5);
 /// # Ok::<(), stacknet::fit::FitError>(())
 /// ```
-pub fn evaluate<T, N, L>(
+pub fn evaluate<T, N, L, Y>(
     net: &N,
     loss: &L,
     inputs: &[N::Input],
-    targets: &[L::Target],
+    targets: &[Y],
 ) -> Result<Evaluation, FitError>
 where
     T: Scalar,
     N: Network<T>,
     L: Loss<T, N::Output>,
-    L::Target: Sized,
+    Y: AsTarget<L::Target>,
 {
     evaluate_with(net, loss, inputs, targets, &mut [])
 }
@@ -121,18 +122,18 @@ where
 /// println!("test {eval}"); // test loss 1.0986  accuracy 50.00%
 /// # Ok::<(), stacknet::fit::FitError>(())
 /// ```
-pub fn evaluate_with<T, N, L>(
+pub fn evaluate_with<T, N, L, Y>(
     net: &N,
     loss: &L,
     inputs: &[N::Input],
-    targets: &[L::Target],
-    metrics: &mut [&mut dyn Metric<N::Output, L::Target>],
+    targets: &[Y],
+    metrics: &mut [&mut dyn Metric<N::Output, Y>],
 ) -> Result<Evaluation, FitError>
 where
     T: Scalar,
     N: Network<T>,
     L: Loss<T, N::Output>,
-    L::Target: Sized,
+    Y: AsTarget<L::Target>,
 {
     check_data("evaluation", inputs.len(), targets.len())?;
     let mean = mean_loss(net, loss, inputs.iter().zip(targets), metrics);
@@ -144,17 +145,17 @@ where
 }
 
 /// [`evaluate`] for a classifier with class labels: the mean loss and the accuracy.
-pub fn evaluate_classifier<T, N, L, const K: usize>(
+pub fn evaluate_classifier<T, N, L, Y, const K: usize>(
     net: &N,
     loss: &L,
     inputs: &[N::Input],
-    labels: &[L::Target],
+    labels: &[Y],
 ) -> Result<Evaluation, FitError>
 where
     T: Scalar,
     N: Network<T, Output = SVector<T, K>>,
     L: Loss<T, SVector<T, K>>,
-    L::Target: Label,
+    Y: Label + AsTarget<L::Target>,
 {
     let mut acc = Accuracy::default();
     evaluate_with(net, loss, inputs, labels, &mut [&mut acc])
@@ -162,18 +163,19 @@ where
 
 /// The mean loss over `samples` (0 for none), feeding every metric on the way; the metrics
 /// are reset first.
-pub(crate) fn mean_loss<'a, T, N, L>(
+pub(crate) fn mean_loss<'a, T, N, L, Y>(
     net: &N,
     loss: &L,
-    samples: impl Iterator<Item = (&'a N::Input, &'a L::Target)>,
-    metrics: &mut [&mut dyn Metric<N::Output, L::Target>],
+    samples: impl Iterator<Item = (&'a N::Input, &'a Y)>,
+    metrics: &mut [&mut dyn Metric<N::Output, Y>],
 ) -> f64
 where
     T: Scalar,
     N: Network<T>,
     N::Input: 'a,
     L: Loss<T, N::Output>,
-    L::Target: 'a,
+    L::Target: GivenAs<Y>,
+    Y: 'a,
 {
     for m in metrics.iter_mut() {
         m.reset();
@@ -182,7 +184,7 @@ where
     let (mut sum, mut n) = (0.0f64, 0usize);
     for (x, t) in samples {
         let y = net.forward(x);
-        sum += loss.value(&y, t).to_f64();
+        sum += <L::Target as GivenAs<Y>>::given(t, |t| loss.value(&y, t)).to_f64();
         n += 1;
         for m in metrics.iter_mut() {
             m.update(&y, t);

@@ -49,13 +49,30 @@ use stacknet_runtime::loss::Loss;
 use stacknet_runtime::optim::Optimizer;
 use stacknet_runtime::rng::{shuffle, SplitMix64};
 use stacknet_runtime::schedule::Schedule;
-use stacknet_runtime::{BatchNetwork, Network, PerSample, Scalar};
+use stacknet_runtime::{AsTarget, BatchNetwork, Network, PerSample, Scalar};
 
 use crate::data::Progress;
 use error::check_data;
 use evaluate::mean_loss;
 use stepper::{Batched, Hook, Sequential, Stepper, Threaded};
 use stopping::Watch;
+
+/// How a loss's target is given in a data set: as itself, or, for class indices, as a label
+/// of any unsigned integer type (`u8`, `u16`, `u32`, `u64`, `usize`).
+///
+/// Every pairing [`AsTarget`] covers is one (`L::Target: GivenAs<Y>` exactly when
+/// `Y: AsTarget<L::Target>`); it exists so that [`Fit::run_batches`], whose loss is an
+/// `impl Loss` (to keep `run_batches::<B>` short), can state the pairing.
+pub trait GivenAs<Y> {
+    /// Calls `f` with `y` as this target type.
+    fn given<R>(y: &Y, f: impl FnOnce(&Self) -> R) -> R;
+}
+
+impl<X: ?Sized, Y: AsTarget<X>> GivenAs<Y> for X {
+    fn given<R>(y: &Y, f: impl FnOnce(&X) -> R) -> R {
+        y.with_target(f)
+    }
+}
 
 /// Called after every epoch with its record and the network; can stop training.
 ///
@@ -95,15 +112,16 @@ struct MetricPair<'a, Out, Y> {
 /// stopping and the callbacks decide whether to go on. Defaults: batch 32, seed 0, the
 /// optimiser's own learning rate, the loss as the only metric, a progress bar on stderr.
 ///
-/// `T` is the scalar, `N` the network and `Y` the target type (`usize` class labels for
-/// [`SoftmaxCrossEntropy`](stacknet_runtime::loss::SoftmaxCrossEntropy), a vector for
-/// [`Mse`](stacknet_runtime::loss::Mse)); all three are inferred from `run`.
+/// `T` is the scalar, `N` the network and `Y` the target type: class labels of any unsigned
+/// integer type (`u8` as [`MnistSplit::labels`](crate::data::MnistSplit) loads them, or
+/// `usize`) for [`SoftmaxCrossEntropy`](stacknet_runtime::loss::SoftmaxCrossEntropy), a vector
+/// for [`Mse`](stacknet_runtime::loss::Mse); all three are inferred from `run`.
 #[must_use = "a `Fit` trains nothing until `run` or `run_batches`"]
 pub struct Fit<'a, T: Scalar, N: Network<T>, Y> {
     epochs: usize,
     batch: Option<usize>,
     seed: u64,
-    schedule: Option<Box<dyn Schedule + 'a>>,
+    schedule: Option<Box<dyn Schedule<T> + 'a>>,
     validation: Validation<'a, N::Input, Y>,
     metrics: Vec<MetricPair<'a, N::Output, Y>>,
     train_metrics: bool,
@@ -146,7 +164,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
 
     /// A learning rate per epoch, set on the optimiser before each epoch (any
     /// [`Schedule`], or a closure `|epoch| rate`). Without one the optimiser keeps its rate.
-    pub fn schedule(mut self, schedule: impl Schedule + 'a) -> Self {
+    pub fn schedule(mut self, schedule: impl Schedule<T> + 'a) -> Self {
         self.schedule = Some(Box::new(schedule));
         self
     }
@@ -246,9 +264,10 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         targets: &[Y],
     ) -> Result<History, FitError>
     where
-        L: Loss<T, N::Output, Target = Y> + Sync,
+        L: Loss<T, N::Output, Target: Clone> + Sync,
         O: Optimizer<T, N>,
         N: PerSample<T>,
+        Y: AsTarget<L::Target>,
     {
         let batch = self.batch_size()?;
         self.train(
@@ -281,10 +300,10 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         targets: &[Y],
     ) -> Result<History, FitError>
     where
-        L: Loss<T, N::Output, Target = Y> + Sync,
+        L: Loss<T, N::Output> + Sync,
         O: Optimizer<T, N>,
         N: crate::parallel::Replicable<T>,
-        Y: Sync,
+        Y: AsTarget<L::Target> + Sync,
     {
         let batch = self.batch_size()?;
         let trainer = crate::parallel::ParallelTrainer::new(net, threads, self.seed)
@@ -306,13 +325,12 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         self,
         net: &mut N,
         opt: &mut impl Optimizer<T, N>,
-        loss: &(impl Loss<T, N::Output, Target = Y> + Sync),
+        loss: &(impl Loss<T, N::Output, Target: GivenAs<Y> + Clone> + Sync),
         inputs: &[N::Input],
         targets: &[Y],
     ) -> Result<History, FitError>
     where
         N: BatchNetwork<T>,
-        Y: Clone,
     {
         match self.batch {
             Some(b) if b != B => {
@@ -324,7 +342,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
             _ if B == 0 => return Err(FitError::ZeroBatch),
             _ => {}
         }
-        let mut stepper = Batched::<T, N, Y, B>::new();
+        let mut stepper = Batched::<T, N, _, B>::new();
         self.train(&mut stepper, B, net, opt, loss, inputs, targets)
     }
 
@@ -348,8 +366,9 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         ys: &[Y],
     ) -> Result<History, FitError>
     where
-        S: Stepper<T, N, Y>,
-        L: Loss<T, N::Output, Target = Y> + Sync,
+        S: Stepper<T, N, Y, L>,
+        L: Loss<T, N::Output>,
+        L::Target: GivenAs<Y>,
         O: Optimizer<T, N>,
     {
         let started = Instant::now();
@@ -390,7 +409,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         for epoch in 0..self.epochs {
             let epoch_start = Instant::now();
             if let Some(s) = &self.schedule {
-                opt.set_learning_rate(T::of(s.lr(epoch)));
+                opt.set_learning_rate(s.lr(epoch));
             }
             if let Some(p) = progress.as_mut() {
                 p.start_epoch(epoch);

@@ -6,14 +6,16 @@ use crate::parallel::{Batch, ParallelTrainer, Replicable};
 use stacknet_runtime::loss::Loss;
 use stacknet_runtime::optim::Optimizer;
 use stacknet_runtime::train::{BatchTrainer, Diverged, Trainer};
-use stacknet_runtime::{BatchNetwork, Network, PerSample, Scalar};
+use stacknet_runtime::{AsTarget, BatchNetwork, Network, PerSample, Scalar};
+
+use super::GivenAs;
 
 /// The hook between the mean gradient and the update: may change the gradient, returns a
 /// penalty added to the reported loss.
 pub(crate) type Hook<'h, T, N> = dyn FnMut(&N, &mut <N as Network<T>>::Grad) -> T + 'h;
 
-/// Steps on minibatches given as indices into the training data.
-pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y> {
+/// Steps on minibatches given as indices into the training data, scored by a loss `L`.
+pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y, L: Loss<T, N::Output>> {
     /// Whether a minibatch of `len` samples can be stepped on (a fixed-size stepper skips a
     /// final partial batch).
     fn takes(&self, len: usize) -> bool;
@@ -34,7 +36,7 @@ pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y> {
     /// the finiteness check, the update. Calls `observe` with every sample's training
     /// output. Returns the mean loss plus the hook's penalty.
     #[allow(clippy::too_many_arguments)]
-    fn step<L, O>(
+    fn step<O: Optimizer<T, N>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -43,10 +45,7 @@ pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y> {
         batch: &[usize],
         hook: &mut Hook<'_, T, N>,
         observe: &mut dyn FnMut(&N::Output, &Y),
-    ) -> Result<T, Diverged>
-    where
-        L: Loss<T, N::Output, Target = Y> + Sync,
-        O: Optimizer<T, N>;
+    ) -> Result<T, Diverged>;
 }
 
 /// One sample at a time through [`Trainer`], in the memory of one sample.
@@ -62,12 +61,18 @@ impl<T: Scalar, N: PerSample<T>> Sequential<T, N> {
     }
 }
 
-impl<T: Scalar, N: PerSample<T>, Y> Stepper<T, N, Y> for Sequential<T, N> {
+impl<T, N, Y, L> Stepper<T, N, Y, L> for Sequential<T, N>
+where
+    T: Scalar,
+    N: PerSample<T>,
+    L: Loss<T, N::Output>,
+    L::Target: GivenAs<Y> + Clone,
+{
     fn takes(&self, len: usize) -> bool {
         len > 0
     }
 
-    fn step<L, O>(
+    fn step<O: Optimizer<T, N>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -76,27 +81,34 @@ impl<T: Scalar, N: PerSample<T>, Y> Stepper<T, N, Y> for Sequential<T, N> {
         batch: &[usize],
         hook: &mut Hook<'_, T, N>,
         observe: &mut dyn FnMut(&N::Output, &Y),
-    ) -> Result<T, Diverged>
-    where
-        L: Loss<T, N::Output, Target = Y> + Sync,
-        O: Optimizer<T, N>,
-    {
-        let samples = batch.iter().map(|&i| (&xs[i], &ys[i]));
+    ) -> Result<T, Diverged> {
+        // Each target is handed over as the loss takes it, by value: a wrapper lending `&Y`
+        // would overlap the runtime's `impl AsTarget<X> for X`, and targets are small
+        // (a class index, an output-sized vector).
+        let given = |i: usize| <L::Target as GivenAs<Y>>::given(&ys[i], |t| t.clone());
+        let samples = batch.iter().map(|&i| (&xs[i], given(i)));
         let update = |n: &N, g: &mut N::Grad| hook(n, g);
+        // The trainer shows the target as the loss takes it; the metrics want it as given,
+        // and see the samples in the batch's order.
+        let mut given = batch.iter().map(|&i| &ys[i]);
         self.trainer
-            .step_observed(net, opt, loss, samples, update, |y, t| observe(y, t))
+            .step_observed(net, opt, loss, samples, update, |y, _| {
+                if let Some(t) = given.next() {
+                    observe(y, t);
+                }
+            })
     }
 }
 
 /// Whole minibatches of `B` through [`BatchTrainer`] (what `batch_norm` needs). The samples
-/// are copied into buffers allocated once.
-pub(crate) struct Batched<T: Scalar, N: BatchNetwork<T>, Y, const B: usize> {
+/// are copied into buffers allocated once, the targets as the loss takes them (`Tgt`).
+pub(crate) struct Batched<T: Scalar, N: BatchNetwork<T>, Tgt, const B: usize> {
     trainer: Box<BatchTrainer<T, N, B>>,
     xs: Vec<N::Input>,
-    ys: Vec<Y>,
+    ys: Vec<Tgt>,
 }
 
-impl<T: Scalar, N: BatchNetwork<T>, Y, const B: usize> Batched<T, N, Y, B> {
+impl<T: Scalar, N: BatchNetwork<T>, Tgt, const B: usize> Batched<T, N, Tgt, B> {
     pub(crate) fn new() -> Self {
         Batched {
             trainer: Box::new(BatchTrainer::new()),
@@ -106,8 +118,12 @@ impl<T: Scalar, N: BatchNetwork<T>, Y, const B: usize> Batched<T, N, Y, B> {
     }
 }
 
-impl<T: Scalar, N: BatchNetwork<T>, Y: Clone, const B: usize> Stepper<T, N, Y>
-    for Batched<T, N, Y, B>
+impl<T, N, Y, L, const B: usize> Stepper<T, N, Y, L> for Batched<T, N, L::Target, B>
+where
+    T: Scalar,
+    N: BatchNetwork<T>,
+    L: Loss<T, N::Output>,
+    L::Target: GivenAs<Y> + Clone,
 {
     fn takes(&self, len: usize) -> bool {
         len == B
@@ -117,7 +133,7 @@ impl<T: Scalar, N: BatchNetwork<T>, Y: Clone, const B: usize> Stepper<T, N, Y>
         samples / B * B
     }
 
-    fn step<L, O>(
+    fn step<O: Optimizer<T, N>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -126,27 +142,24 @@ impl<T: Scalar, N: BatchNetwork<T>, Y: Clone, const B: usize> Stepper<T, N, Y>
         batch: &[usize],
         hook: &mut Hook<'_, T, N>,
         observe: &mut dyn FnMut(&N::Output, &Y),
-    ) -> Result<T, Diverged>
-    where
-        L: Loss<T, N::Output, Target = Y> + Sync,
-        O: Optimizer<T, N>,
-    {
+    ) -> Result<T, Diverged> {
         // Within capacity: no allocation after the first batch.
         self.xs.clear();
         self.ys.clear();
         self.xs.extend(batch.iter().map(|&i| xs[i].clone()));
-        self.ys.extend(batch.iter().map(|&i| ys[i].clone()));
+        let given = |i: usize| <L::Target as GivenAs<Y>>::given(&ys[i], |t| t.clone());
+        self.ys.extend(batch.iter().map(|&i| given(i)));
         let (Ok(bx), Ok(by)) = (
             <&[N::Input; B]>::try_from(&self.xs[..]),
-            <&[Y; B]>::try_from(&self.ys[..]),
+            <&[L::Target; B]>::try_from(&self.ys[..]),
         ) else {
             unreachable!("`takes` admits batches of exactly {B} samples only")
         };
         let l = self
             .trainer
             .step_with(net, opt, loss, bx, by, |n, g| hook(n, g))?;
-        for (y, t) in N::batch_outputs(&self.trainer.record).iter().zip(by) {
-            observe(y, t);
+        for (y, &i) in N::batch_outputs(&self.trainer.record).iter().zip(batch) {
+            observe(y, &ys[i]);
         }
         Ok(l)
     }
@@ -164,7 +177,13 @@ impl<T: Scalar, N: Replicable<T>> Threaded<T, N> {
     }
 }
 
-impl<T: Scalar, N: Replicable<T>, Y: Sync> Stepper<T, N, Y> for Threaded<T, N> {
+impl<T, N, Y, L> Stepper<T, N, Y, L> for Threaded<T, N>
+where
+    T: Scalar,
+    N: Replicable<T>,
+    L: Loss<T, N::Output> + Sync,
+    Y: AsTarget<L::Target> + Sync,
+{
     fn takes(&self, len: usize) -> bool {
         len > 0
     }
@@ -173,7 +192,7 @@ impl<T: Scalar, N: Replicable<T>, Y: Sync> Stepper<T, N, Y> for Threaded<T, N> {
         false
     }
 
-    fn step<L, O>(
+    fn step<O: Optimizer<T, N>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -182,11 +201,7 @@ impl<T: Scalar, N: Replicable<T>, Y: Sync> Stepper<T, N, Y> for Threaded<T, N> {
         batch: &[usize],
         hook: &mut Hook<'_, T, N>,
         _: &mut dyn FnMut(&N::Output, &Y),
-    ) -> Result<T, Diverged>
-    where
-        L: Loss<T, N::Output, Target = Y> + Sync,
-        O: Optimizer<T, N>,
-    {
+    ) -> Result<T, Diverged> {
         let batch = Batch::Indexed(batch);
         self.trainer
             .step_with(net, opt, loss, xs, ys, batch, |n, g| hook(n, g))

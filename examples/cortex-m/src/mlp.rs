@@ -22,7 +22,7 @@ stacknet::network! {
 
 pub const EPOCHS: usize = 4;
 pub const BATCH: usize = 10;
-pub const LR: f64 = 0.1;
+pub const LR: f32 = 0.1;
 
 /// The network input of 14×14 bytes.
 fn input(im: &[u8; 196]) -> SVector<f32, 196> {

@@ -35,15 +35,15 @@ pub struct Adadelta<T: Scalar, N: Network<T>> {
 
 impl<T: Scalar, N: Network<T>> Default for Adadelta<T, N> {
     fn default() -> Self {
-        Self::new(1.0)
+        Self::new(T::one())
     }
 }
 
 impl<T: Scalar, N: Network<T>> Adadelta<T, N> {
     /// PyTorch's `Adadelta(lr)`: ρ = 0.9, ε = 1e-6, no weight decay.
-    pub fn new(lr: f64) -> Self {
+    pub fn new(lr: T) -> Self {
         Adadelta {
-            lr: T::of(lr),
+            lr,
             rho: T::of(0.9),
             eps: T::of(1e-6),
             weight_decay: T::zero(),
@@ -53,20 +53,20 @@ impl<T: Scalar, N: Network<T>> Adadelta<T, N> {
     }
 
     /// Sets ρ, the decay of both running averages.
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.rho = T::of(rho);
+    pub fn rho(mut self, rho: T) -> Self {
+        self.rho = rho;
         self
     }
 
     /// Sets ε, added inside both square roots (it also sets the size of the first steps).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = T::of(eps);
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = eps;
         self
     }
 
     /// Sets the L2 weight decay λ, added to the gradient as λθ.
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = T::of(lambda);
+    pub fn weight_decay(mut self, lambda: T) -> Self {
+        self.weight_decay = lambda;
         self
     }
 

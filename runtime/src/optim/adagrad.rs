@@ -33,16 +33,16 @@ pub struct Adagrad<T: Scalar, N: Network<T>> {
 
 impl<T: Scalar, N: Network<T>> Default for Adagrad<T, N> {
     fn default() -> Self {
-        Self::new(0.01)
+        Self::new(T::of(0.01))
     }
 }
 
 impl<T: Scalar, N: Network<T>> Adagrad<T, N> {
     /// PyTorch's `Adagrad(lr)`: lr_decay 0, weight_decay 0, initial accumulator 0, ε = 1e-10
     /// outside the square root.
-    pub fn new(lr: f64) -> Self {
+    pub fn new(lr: T) -> Self {
         Adagrad {
-            lr: T::of(lr),
+            lr,
             lr_decay: T::zero(),
             weight_decay: T::zero(),
             eps: T::of(1e-10),
@@ -53,20 +53,20 @@ impl<T: Scalar, N: Network<T>> Adagrad<T, N> {
     }
 
     /// Sets the learning-rate decay: step t uses α / (1 + (t − 1)·lr_decay).
-    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
-        self.lr_decay = T::of(lr_decay);
+    pub fn lr_decay(mut self, lr_decay: T) -> Self {
+        self.lr_decay = lr_decay;
         self
     }
 
     /// Sets the L2 weight decay λ, added to the gradient as λθ.
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = T::of(lambda);
+    pub fn weight_decay(mut self, lambda: T) -> Self {
+        self.weight_decay = lambda;
         self
     }
 
     /// Sets ε, added to the denominator (where: [`eps_placement`](Self::eps_placement)).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = T::of(eps);
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = eps;
         self
     }
 
@@ -77,8 +77,8 @@ impl<T: Scalar, N: Network<T>> Adagrad<T, N> {
     }
 
     /// Starts every accumulator at `value` (PyTorch's `initial_accumulator_value`).
-    pub fn initial_accumulator(mut self, value: f64) -> Self {
-        fill(&mut self.sum_sq, T::of(value));
+    pub fn initial_accumulator(mut self, value: T) -> Self {
+        fill(&mut self.sum_sq, value);
         self
     }
 

@@ -62,16 +62,16 @@ macro_rules! adam_common {
     ($ty:ident, $weight_decay:expr) => {
         impl<T: Scalar, N: Network<T>> Default for $ty<T, N> {
             fn default() -> Self {
-                Self::new(1e-3)
+                Self::new(T::of(1e-3))
             }
         }
 
         impl<T: Scalar, N: Network<T>> $ty<T, N> {
             /// PyTorch's defaults with learning rate `lr`: β = (0.9, 0.999), ε = 1e-8 and the
             #[doc = concat!("weight decay ", stringify!($weight_decay), ".")]
-            pub fn new(lr: f64) -> Self {
+            pub fn new(lr: T) -> Self {
                 $ty {
-                    lr: T::of(lr),
+                    lr,
                     beta1: T::of(0.9),
                     beta2: T::of(0.999),
                     eps: T::of(1e-8),
@@ -83,21 +83,21 @@ macro_rules! adam_common {
             }
 
             /// Sets (β₁, β₂).
-            pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-                self.beta1 = T::of(beta1);
-                self.beta2 = T::of(beta2);
+            pub fn betas(mut self, beta1: T, beta2: T) -> Self {
+                self.beta1 = beta1;
+                self.beta2 = beta2;
                 self
             }
 
             /// Sets ε, added to √v̂ in the denominator.
-            pub fn eps(mut self, eps: f64) -> Self {
-                self.eps = T::of(eps);
+            pub fn eps(mut self, eps: T) -> Self {
+                self.eps = eps;
                 self
             }
 
             /// Sets the weight decay λ (see the `weight_decay` field for how it applies).
-            pub fn weight_decay(mut self, lambda: f64) -> Self {
-                self.weight_decay = T::of(lambda);
+            pub fn weight_decay(mut self, lambda: T) -> Self {
+                self.weight_decay = lambda;
                 self
             }
 

@@ -16,6 +16,12 @@
 //! | [`Adam`]         | `Adam`       | 2             | lr 1e-3, betas (0.9, 0.999), eps 1e-8     |
 //! | [`AdamW`]        | `AdamW`      | 2             | as Adam, weight_decay 0.01 (decoupled)    |
 //!
+//! Every hyperparameter (learning rate, momentum, betas, ε, weight decay) is given in the
+//! network's scalar type `T`, the type the update computes in, and read back unchanged from
+//! [`Optimizer::learning_rate`]: there is no second float type to convert through, and an
+//! `f32` network (a Cortex-M4F has single-precision hardware only) never touches `f64`, while
+//! an `f64` network keeps every digit of a hyperparameter it is checked against PyTorch with.
+//!
 //! `weight_decay` is PyTorch's: λ w added to the gradient of *every* tensor (for AdamW, the
 //! decoupled w ← w − α λ w). To decay weights but not biases, leave it at 0 and add
 //! [`regularize::L2`](crate::regularize::L2) to the gradients before the step.

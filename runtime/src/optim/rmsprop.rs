@@ -31,15 +31,15 @@ pub struct RmsProp<T: Scalar, N: Network<T>> {
 
 impl<T: Scalar, N: Network<T>> Default for RmsProp<T, N> {
     fn default() -> Self {
-        Self::new(0.01)
+        Self::new(T::of(0.01))
     }
 }
 
 impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
     /// PyTorch's `RMSprop(lr)`: alpha 0.99, ε = 1e-8 outside the square root, no weight decay.
-    pub fn new(lr: f64) -> Self {
+    pub fn new(lr: T) -> Self {
         RmsProp {
-            lr: T::of(lr),
+            lr,
             alpha: T::of(0.99),
             eps: T::of(1e-8),
             eps_placement: EpsPlacement::Outside,
@@ -49,14 +49,14 @@ impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
     }
 
     /// Sets γ (PyTorch's `alpha`).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = T::of(alpha);
+    pub fn alpha(mut self, alpha: T) -> Self {
+        self.alpha = alpha;
         self
     }
 
     /// Sets ε, added to the denominator (where: [`eps_placement`](Self::eps_placement)).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = T::of(eps);
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = eps;
         self
     }
 
@@ -67,8 +67,8 @@ impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
     }
 
     /// Sets the L2 weight decay λ, added to the gradient as λθ.
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = T::of(lambda);
+    pub fn weight_decay(mut self, lambda: T) -> Self {
+        self.weight_decay = lambda;
         self
     }
 

@@ -46,16 +46,16 @@ pub struct Sgd<T> {
 
 impl<T: Scalar> Sgd<T> {
     /// SGD with learning rate `lr` and no weight decay.
-    pub fn new(lr: f64) -> Self {
+    pub fn new(lr: T) -> Self {
         Sgd {
-            lr: T::of(lr),
+            lr,
             weight_decay: T::zero(),
         }
     }
 
     /// Sets the L2 weight decay λ (PyTorch's `weight_decay`).
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = T::of(lambda);
+    pub fn weight_decay(mut self, lambda: T) -> Self {
+        self.weight_decay = lambda;
         self
     }
 
@@ -72,8 +72,8 @@ impl<T: Scalar> Sgd<T> {
 
     /// Adds a momentum buffer: PyTorch's `SGD(lr, momentum)`, dampening 0 (the accumulate
     /// convention; see the module docs).
-    pub fn momentum<N: Network<T>>(self, momentum: f64) -> SgdMomentum<T, N> {
-        let mut m = SgdMomentum::new(0.0, momentum);
+    pub fn momentum<N: Network<T>>(self, momentum: T) -> SgdMomentum<T, N> {
+        let mut m = SgdMomentum::new(T::zero(), momentum);
         m.lr = self.lr;
         m.weight_decay = self.weight_decay;
         m
@@ -139,10 +139,10 @@ pub struct SgdMomentum<T: Scalar, N: Network<T>> {
 impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
     /// PyTorch's `SGD(lr, momentum)`: dampening 0, no Nesterov, no weight decay. In the
     /// accumulate convention v ← γ v + η g, w ← w − v this is η = `lr`, γ = `momentum`.
-    pub fn new(lr: f64, momentum: f64) -> Self {
+    pub fn new(lr: T, momentum: T) -> Self {
         SgdMomentum {
-            lr: T::of(lr),
-            momentum: T::of(momentum),
+            lr,
+            momentum,
             dampening: T::zero(),
             nesterov: false,
             weight_decay: T::zero(),
@@ -154,15 +154,15 @@ impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
 
     /// The exponential-average convention v ← β v + (1 − β) g, w ← w − α v, v₀ = 0: momentum
     /// and dampening β, starting from zero.
-    pub fn exponential_average(lr: f64, beta: f64) -> Self {
+    pub fn exponential_average(lr: T, beta: T) -> Self {
         Self::new(lr, beta)
             .dampening(beta)
             .start(MomentumStart::Zero)
     }
 
     /// Sets the dampening τ.
-    pub fn dampening(mut self, dampening: f64) -> Self {
-        self.dampening = T::of(dampening);
+    pub fn dampening(mut self, dampening: T) -> Self {
+        self.dampening = dampening;
         self
     }
 
@@ -173,8 +173,8 @@ impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
     }
 
     /// Sets the L2 weight decay λ.
-    pub fn weight_decay(mut self, lambda: f64) -> Self {
-        self.weight_decay = T::of(lambda);
+    pub fn weight_decay(mut self, lambda: T) -> Self {
+        self.weight_decay = lambda;
         self
     }
 
