@@ -95,8 +95,8 @@ pub mod runtime {
     #[doc(inline)]
     pub use stacknet_runtime::{
         AsInput, AsTarget, BatchNetwork, Flat, InPlace, Label, Layer, LayerRow, Network, NoParams,
-        NoRecord, ParamError, Params, PerSample, Random, Recurrent, Scalar, Shape, TensorInfo,
-        TensorKind, Zeros,
+        NoRecord, ParamError, Params, PerSample, Random, Recurrent, RunningStats, Scalar, Shape,
+        TensorInfo, TensorKind, Zeros,
     };
 }
 
@@ -312,5 +312,5 @@ pub mod prelude {
     };
 
     #[cfg(feature = "std")]
-    pub use crate::parallel::ParallelTrainer;
+    pub use crate::parallel::{ParallelBatchTrainer, ParallelTrainer};
 }

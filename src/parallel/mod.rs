@@ -19,6 +19,12 @@ use crate::runtime::train::{clear, finite, scale, Diverged};
 use crate::runtime::{Network, Params, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
 use std::sync::Mutex;
+use team::Team;
+
+mod batch;
+mod team;
+
+pub use batch::{BatchReplicable, ParallelBatchTrainer};
 
 /// The shard count of [`ParallelTrainer::new`]: enough for this many threads to share a batch.
 pub const DEFAULT_SHARDS: usize = 4;
@@ -43,7 +49,7 @@ struct Shard<N: Network<T>, T: Scalar> {
 /// Its results equal [`Trainer`](crate::runtime::train::Trainer)'s up to the rounding of the
 /// gradient sum (which is summed per shard here), and are identical for any thread count.
 pub struct ParallelTrainer<T: Scalar, N: Network<T>> {
-    pool: rayon::ThreadPool,
+    team: Team,
     workers: Vec<Mutex<Worker<N, T>>>,
     shards: Vec<Mutex<Shard<N, T>>>,
     grad: Box<N::Grad>,
@@ -57,7 +63,7 @@ pub enum ThreadsError {
     /// Zero shards were asked for.
     NoShards,
     /// The operating system refused to start the threads.
-    Spawn(rayon::ThreadPoolBuildError),
+    Spawn(std::io::Error),
 }
 
 impl std::fmt::Display for ThreadsError {
@@ -112,11 +118,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
             n => n,
         }
         .min(shards);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("stacknet-train-{i}"))
-            .build()
-            .map_err(ThreadsError::Spawn)?;
+        let team = Team::new(threads).map_err(ThreadsError::Spawn)?;
         let workers = (0..threads)
             .map(|_| {
                 Mutex::new(Worker {
@@ -135,7 +137,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
             })
             .collect();
         Ok(ParallelTrainer {
-            pool,
+            team,
             workers,
             shards,
             grad: Box::new(N::Grad::zeros()),
@@ -225,22 +227,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         L::Target: Sized + Sync,
         O: Optimizer<T, N> + ?Sized,
     {
-        assert_eq!(
-            inputs.len(),
-            targets.len(),
-            "{} inputs but {} targets: every input needs its target",
-            inputs.len(),
-            targets.len()
-        );
-        let n = batch.len(inputs.len());
-        if let Batch::Indexed(indices) = batch {
-            if let Some(&i) = indices.iter().find(|&&i| i >= inputs.len()) {
-                panic!(
-                    "batch index {i} is out of range for {} samples",
-                    inputs.len()
-                );
-            }
-        }
+        let n = batch.check(inputs.len(), targets.len());
         if n == 0 {
             return Ok(T::zero());
         }
@@ -250,7 +237,11 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         let (workers, shard_sums) = (&self.workers, &self.shards);
         // Thread `t` of `threads` takes shards t, t + threads, …: which thread runs a shard
         // changes nothing but the time, since its sum and its dropout seed are its own.
-        let work = |t: usize, threads: usize| {
+        let threads = self.workers.len();
+        let work = |t: usize| {
+            if t >= shards {
+                return;
+            }
             let mut guard = lock(&workers[t]);
             let w = &mut *guard;
             for i in 0..N::TENSORS {
@@ -271,55 +262,52 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
                 }
             }
         };
-        let threads = self.workers.len().min(shards);
-        if threads == 1 {
-            work(0, 1);
-        } else {
-            // `join` hands work to the pool without allocating (a broadcast would box a job
-            // per thread on every step).
-            self.pool
-                .install(|| split(0, threads, &|t| work(t, threads)));
-        }
+        self.team.run(&work);
         let inv = T::one() / T::of(n as f64);
-        let sum = self.reduce(shards, inv);
+        let sum = sum_shards(&self.shards[..shards], &mut *self.grad, inv);
         let penalty = before_update(net, &mut self.grad);
         let l = finite(sum * inv + penalty, &*self.grad)?;
         opt.step(net, &self.grad);
         Ok(l)
     }
+}
 
-    /// `grad = inv · (shard 0 + shard 1 + …)`, added in shard order; returns the loss sum.
-    fn reduce(&mut self, shards: usize, inv: T) -> T {
-        let first = lock(&self.shards[0]);
-        let mut loss = first.loss;
-        for i in 0..<N::Grad as Params<T>>::TENSORS {
-            self.grad
-                .tensor_mut(i)
-                .copy_from_slice(first.grad.tensor(i));
-        }
-        drop(first);
-        for s in 1..shards {
-            let shard = lock(&self.shards[s]);
-            loss += shard.loss;
-            for i in 0..<N::Grad as Params<T>>::TENSORS {
-                for (g, &v) in self.grad.tensor_mut(i).iter_mut().zip(shard.grad.tensor(i)) {
-                    *g += v;
-                }
-            }
-        }
-        scale(&mut *self.grad, inv);
-        loss
+/// A shard's gradient sum and loss sum.
+trait ShardSum<T, G> {
+    fn sums(&self) -> (&G, T);
+}
+
+impl<T: Scalar, N: Network<T>> ShardSum<T, N::Grad> for Shard<N, T> {
+    fn sums(&self) -> (&N::Grad, T) {
+        (&self.grad, self.loss)
     }
 }
 
-/// Runs `work(t)` for every `t` in `lo..hi`, halving the range through `rayon::join`.
-fn split(lo: usize, hi: usize, work: &(impl Fn(usize) + Sync)) {
-    if hi - lo == 1 {
-        work(lo);
-    } else {
-        let mid = lo + (hi - lo) / 2;
-        rayon::join(|| split(lo, mid, work), || split(mid, hi, work));
+/// `grad = inv · (shard 0 + shard 1 + …)`, added in shard order (so the result does not depend
+/// on which thread computed which shard); returns the sum of the shards' losses.
+fn sum_shards<T: Scalar, G: Params<T>, X: ShardSum<T, G>>(
+    shards: &[Mutex<X>],
+    grad: &mut G,
+    inv: T,
+) -> T {
+    let mut loss = T::zero();
+    for (s, shard) in shards.iter().enumerate() {
+        let shard = lock(shard);
+        let (g, l) = shard.sums();
+        loss += l;
+        for i in 0..G::TENSORS {
+            let out = grad.tensor_mut(i);
+            if s == 0 {
+                out.copy_from_slice(g.tensor(i));
+            } else {
+                for (o, &v) in out.iter_mut().zip(g.tensor(i)) {
+                    *o += v;
+                }
+            }
+        }
     }
+    scale(grad, inv);
+    loss
 }
 
 /// The samples of one step: all of them, or those a list of indices names.
@@ -337,6 +325,20 @@ impl Batch<'_> {
             Batch::All => samples,
             Batch::Indexed(indices) => indices.len(),
         }
+    }
+
+    /// The batch's size, after checking that the data pairs up and the indices are in range.
+    fn check(&self, inputs: usize, targets: usize) -> usize {
+        assert_eq!(
+            inputs, targets,
+            "{inputs} inputs but {targets} targets: every input needs its target"
+        );
+        if let Batch::Indexed(indices) = self {
+            if let Some(&i) = indices.iter().find(|&&i| i >= inputs) {
+                panic!("batch index {i} is out of range for {inputs} samples");
+            }
+        }
+        self.len(inputs)
     }
 
     fn sample(&self, k: usize) -> usize {
