@@ -363,7 +363,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         if S == 0 {
             return Err(FitError::ZeroBatch);
         }
-        if batch % S != 0 {
+        if !batch.is_multiple_of(S) {
             return Err(FitError::PartialShard { batch, shard: S });
         }
         let trainer =

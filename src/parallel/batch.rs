@@ -181,7 +181,7 @@ where
     {
         let n = batch.check(inputs.len(), targets.len());
         assert!(
-            n % S == 0,
+            n.is_multiple_of(S),
             "a batch of {n} samples is not a whole number of shards of {S}; use a multiple of {S}"
         );
         let shards = n / S;

@@ -72,11 +72,6 @@ impl Team {
         Ok(team)
     }
 
-    /// The threads that run a job, the caller included.
-    pub(crate) fn threads(&self) -> usize {
-        self.helpers.len() + 1
-    }
-
     /// Runs `job(t)` for every `t` in `0..threads()` at once, `job(0)` on the calling thread,
     /// and returns when all have returned. Allocates nothing.
     ///
