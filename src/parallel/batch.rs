@@ -32,6 +32,7 @@ use crate::runtime::rng::{mix, SplitMix64};
 use crate::runtime::train::{clear, finite, Diverged};
 use crate::runtime::{BatchNetwork, Scalar, Zeros};
 use rand_core::RngCore;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 /// A thread's replica and the working memory of one shard of `S` samples.
@@ -199,11 +200,12 @@ where
         let seed = self.rng.next_u64();
         let master = &*net;
         let (workers, shard_sums) = (&self.workers, &self.shards);
-        let threads = workers.len();
-        // As in the per-sample trainer: thread `t` takes shards t, t + threads, …, each with
-        // its own sums, dropout seed and starting statistics (the network's).
+        // As in the per-sample trainer, each thread takes the next shard not yet taken; a
+        // shard has its own sums, dropout seed and starting statistics (the network's).
+        let next = AtomicUsize::new(0);
         let work = |t: usize| {
-            if t >= shards {
+            let mut s = next.fetch_add(1, Relaxed);
+            if s >= shards {
                 return;
             }
             let mut guard = lock(&workers[t]);
@@ -211,7 +213,7 @@ where
             for i in 0..N::TENSORS {
                 w.net.tensor_mut(i).copy_from_slice(master.tensor(i));
             }
-            for s in (t..shards).step_by(threads) {
+            while s < shards {
                 let mut shard = lock(&shard_sums[s]);
                 let shard = &mut *shard;
                 for i in 0..N::RUNNING_STATS {
@@ -238,6 +240,7 @@ where
                     shard.stats[at..at + stats.len()].copy_from_slice(stats);
                     at += stats.len();
                 }
+                s = next.fetch_add(1, Relaxed);
             }
         };
         self.team.run(&work);

@@ -18,6 +18,7 @@ use crate::runtime::rng::{mix, SplitMix64};
 use crate::runtime::train::{clear, finite, scale, Diverged};
 use crate::runtime::{Network, Params, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use team::Team;
 
@@ -235,11 +236,13 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         let seed = self.rng.next_u64();
         let master = &*net;
         let (workers, shard_sums) = (&self.workers, &self.shards);
-        // Thread `t` of `threads` takes shards t, t + threads, …: which thread runs a shard
-        // changes nothing but the time, since its sum and its dropout seed are its own.
-        let threads = self.workers.len();
+        // Each thread takes the next shard not yet taken until none is left, so a thread the
+        // machine runs late takes fewer. Which thread runs a shard changes nothing but the
+        // time: its sum and its dropout seed are its own.
+        let next = AtomicUsize::new(0);
         let work = |t: usize| {
-            if t >= shards {
+            let mut s = next.fetch_add(1, Relaxed);
+            if s >= shards {
                 return;
             }
             let mut guard = lock(&workers[t]);
@@ -247,7 +250,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
             for i in 0..N::TENSORS {
                 w.net.tensor_mut(i).copy_from_slice(master.tensor(i));
             }
-            for s in (t..shards).step_by(threads) {
+            while s < shards {
                 let mut shard = lock(&shard_sums[s]);
                 let shard = &mut *shard;
                 clear(&mut shard.grad);
@@ -260,6 +263,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
                     shard.loss += loss.value_and_grad(y, &targets[i], &mut w.dy);
                     w.net.backward(&w.record, &w.dy, &mut shard.grad, None);
                 }
+                s = next.fetch_add(1, Relaxed);
             }
         };
         self.team.run(&work);
