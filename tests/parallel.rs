@@ -501,19 +501,25 @@ fn fit_batch_norm_on_threads_gives_the_same_weights_for_any_thread_count() {
 #[test]
 fn threads_that_parked_between_steps_wake_for_the_next() {
     let _serial = serial();
-    // Longer pauses than the helpers spin for: every step finds them parked.
-    let (xs, ys) = data::<36>(16, 5);
+    // Longer pauses than the helpers spin for: every step finds them parked. A lost wake-up
+    // would hang the step, so the training runs on a thread of its own, with a deadline.
     let run = |pause: u64| {
-        let mut net = Cnn::<f64>::new(&mut SplitMix64::new(3));
-        let mut opt = Sgd::new(0.05);
-        let mut trainer = ParallelTrainer::new(&net, 3, 1).unwrap();
-        for _ in 0..4 {
-            std::thread::sleep(std::time::Duration::from_millis(pause));
-            trainer
-                .step(&mut net, &mut opt, &SoftmaxCrossEntropy, &xs, &ys)
-                .unwrap();
-        }
-        params(&net)
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (xs, ys) = data::<36>(16, 5);
+            let mut net = Cnn::<f64>::new(&mut SplitMix64::new(3));
+            let mut opt = Sgd::new(0.05);
+            let mut trainer = ParallelTrainer::new(&net, 3, 1).unwrap();
+            for _ in 0..4 {
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+                let loss = &SoftmaxCrossEntropy;
+                trainer.step(&mut net, &mut opt, loss, &xs, &ys).unwrap();
+            }
+            done.send(params(&net)).unwrap();
+        });
+        result
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a step after a pause did not end: a parked thread was not woken")
     };
     assert!(run(20) == run(0));
 }

@@ -24,8 +24,9 @@
 //! positions per channel). With `S = n` it is exactly
 //! [`BatchTrainer`](crate::runtime::train::BatchTrainer) (up to rounding) on one thread.
 
+use super::reduce::{read, write, Reducer};
 use super::team::Team;
-use super::{lock, sum_shards, Batch, ShardSum, ThreadsError};
+use super::{lock, Batch, ShardSum, ThreadsError};
 use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
@@ -33,7 +34,7 @@ use crate::runtime::train::{clear, finite, Diverged};
 use crate::runtime::{BatchNetwork, Scalar, Zeros};
 use rand_core::RngCore;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 /// A thread's replica and the working memory of one shard of `S` samples.
 struct Worker<T: Scalar, N: BatchNetwork<T>, const S: usize> {
@@ -67,7 +68,8 @@ impl<T: Scalar, G> ShardSum<T, G> for Shard<T, G> {
 pub struct ParallelBatchTrainer<T: Scalar, N: BatchNetwork<T>, const S: usize> {
     team: Team,
     workers: Vec<Mutex<Worker<T, N, S>>>,
-    shards: Vec<Mutex<Shard<T, N::Grad>>>,
+    shards: Vec<RwLock<Shard<T, N::Grad>>>,
+    reducer: Reducer<N::Grad>,
     grad: Box<N::Grad>,
     /// Draws one seed per step for the replicas' dropout masks.
     rng: SplitMix64,
@@ -77,14 +79,14 @@ pub struct ParallelBatchTrainer<T: Scalar, N: BatchNetwork<T>, const S: usize> {
 /// thread, with buffers that live on those threads. Every generated network with
 /// `#[derive(Clone)]` is one, with or without `batch_norm`.
 pub trait BatchReplicable<T: Scalar>:
-    BatchNetwork<T, Grad: Send, Input: Send + Sync, Output: Send> + Clone + Send + Sync
+    BatchNetwork<T, Grad: Send + Sync, Input: Send + Sync, Output: Send> + Clone + Send + Sync
 {
 }
 
 impl<T, N> BatchReplicable<T> for N
 where
     T: Scalar,
-    N: BatchNetwork<T, Grad: Send, Input: Send + Sync, Output: Send> + Clone + Send + Sync,
+    N: BatchNetwork<T, Grad: Send + Sync, Input: Send + Sync, Output: Send> + Clone + Send + Sync,
 {
 }
 
@@ -118,6 +120,7 @@ where
             team,
             workers,
             shards: Vec::new(),
+            reducer: Reducer::new(threads),
             grad: Box::new(N::Grad::zeros()),
             rng: SplitMix64::new(seed),
         })
@@ -191,7 +194,7 @@ where
         }
         while self.shards.len() < shards {
             let stats = (0..N::RUNNING_STATS).map(|i| net.running_stats(i).len());
-            self.shards.push(Mutex::new(Shard {
+            self.shards.push(RwLock::new(Shard {
                 grad: N::Grad::zeros(),
                 loss: T::zero(),
                 stats: vec![T::zero(); stats.sum()],
@@ -214,7 +217,7 @@ where
                 w.net.tensor_mut(i).copy_from_slice(master.tensor(i));
             }
             while s < shards {
-                let mut shard = lock(&shard_sums[s]);
+                let mut shard = write(&shard_sums[s]);
                 let shard = &mut *shard;
                 for i in 0..N::RUNNING_STATS {
                     w.net
@@ -245,7 +248,7 @@ where
         };
         self.team.run(&work);
         let inv = T::one() / T::of(n as f64);
-        let sum = sum_shards(&self.shards[..shards], &mut *self.grad, inv);
+        let sum = (self.reducer).mean(&mut self.team, &self.shards[..shards], &mut self.grad, inv);
         self.average_stats(net, shards);
         let penalty = before_update(net, &mut self.grad);
         let l = finite(sum * inv + penalty, &*self.grad)?;
@@ -256,7 +259,7 @@ where
     /// The network's running statistics ← the mean of the shards', summed in shard order.
     fn average_stats(&self, net: &mut N, shards: usize) {
         let inv = T::one() / T::of(shards as f64);
-        let first = lock(&self.shards[0]);
+        let first = read(&self.shards[0]);
         let mut at = 0;
         for i in 0..N::RUNNING_STATS {
             let out = net.running_stats_mut(i);
@@ -265,7 +268,7 @@ where
         }
         drop(first);
         for shard in &self.shards[1..shards] {
-            let shard = lock(shard);
+            let shard = read(shard);
             let mut at = 0;
             for i in 0..N::RUNNING_STATS {
                 let out = net.running_stats_mut(i);

@@ -15,14 +15,16 @@
 use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
-use crate::runtime::train::{clear, finite, scale, Diverged};
-use crate::runtime::{Network, Params, PerSample, Scalar, Zeros};
+use crate::runtime::train::{clear, finite, Diverged};
+use crate::runtime::{Network, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
+use reduce::{write, Reducer};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use team::Team;
 
 mod batch;
+mod reduce;
 mod team;
 
 pub use batch::{BatchReplicable, ParallelBatchTrainer};
@@ -52,7 +54,8 @@ struct Shard<N: Network<T>, T: Scalar> {
 pub struct ParallelTrainer<T: Scalar, N: Network<T>> {
     team: Team,
     workers: Vec<Mutex<Worker<N, T>>>,
-    shards: Vec<Mutex<Shard<N, T>>>,
+    shards: Vec<RwLock<Shard<N, T>>>,
+    reducer: Reducer<N::Grad>,
     grad: Box<N::Grad>,
     /// Draws one seed per step for the replicas' dropout masks.
     rng: SplitMix64,
@@ -82,14 +85,17 @@ impl std::error::Error for ThreadsError {}
 /// into a replica per thread, with buffers that live on those threads. Every generated
 /// network with `#[derive(Clone)]` and without `batch_norm` is one.
 pub trait Replicable<T: Scalar>:
-    PerSample<T, Grad: Send, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync
+    PerSample<T, Grad: Send + Sync, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync
 {
 }
 
 impl<T, N> Replicable<T> for N
 where
     T: Scalar,
-    N: PerSample<T, Grad: Send, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync,
+    N: PerSample<T, Grad: Send + Sync, Record: Send, Output: Send, Input: Sync>
+        + Clone
+        + Send
+        + Sync,
 {
 }
 
@@ -131,13 +137,14 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
             .collect();
         let shards = (0..shards)
             .map(|_| {
-                Mutex::new(Shard {
+                RwLock::new(Shard {
                     grad: N::Grad::zeros(),
                     loss: T::zero(),
                 })
             })
             .collect();
         Ok(ParallelTrainer {
+            reducer: Reducer::new(threads),
             team,
             workers,
             shards,
@@ -251,7 +258,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
                 w.net.tensor_mut(i).copy_from_slice(master.tensor(i));
             }
             while s < shards {
-                let mut shard = lock(&shard_sums[s]);
+                let mut shard = write(&shard_sums[s]);
                 let shard = &mut *shard;
                 clear(&mut shard.grad);
                 shard.loss = T::zero();
@@ -268,7 +275,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         };
         self.team.run(&work);
         let inv = T::one() / T::of(n as f64);
-        let sum = sum_shards(&self.shards[..shards], &mut *self.grad, inv);
+        let sum = (self.reducer).mean(&mut self.team, &self.shards[..shards], &mut self.grad, inv);
         let penalty = before_update(net, &mut self.grad);
         let l = finite(sum * inv + penalty, &*self.grad)?;
         opt.step(net, &self.grad);
@@ -285,33 +292,6 @@ impl<T: Scalar, N: Network<T>> ShardSum<T, N::Grad> for Shard<N, T> {
     fn sums(&self) -> (&N::Grad, T) {
         (&self.grad, self.loss)
     }
-}
-
-/// `grad = inv · (shard 0 + shard 1 + …)`, added in shard order (so the result does not depend
-/// on which thread computed which shard); returns the sum of the shards' losses.
-fn sum_shards<T: Scalar, G: Params<T>, X: ShardSum<T, G>>(
-    shards: &[Mutex<X>],
-    grad: &mut G,
-    inv: T,
-) -> T {
-    let mut loss = T::zero();
-    for (s, shard) in shards.iter().enumerate() {
-        let shard = lock(shard);
-        let (g, l) = shard.sums();
-        loss += l;
-        for i in 0..G::TENSORS {
-            let out = grad.tensor_mut(i);
-            if s == 0 {
-                out.copy_from_slice(g.tensor(i));
-            } else {
-                for (o, &v) in out.iter_mut().zip(g.tensor(i)) {
-                    *o += v;
-                }
-            }
-        }
-    }
-    scale(grad, inv);
-    loss
 }
 
 /// The samples of one step: all of them, or those a list of indices names.
