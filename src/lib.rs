@@ -59,6 +59,8 @@
 //!   measuring its flash, RAM and instructions.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+// One exception, argued where it is: `parallel::team` lends a closure to its threads.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "std")]
 pub mod data;

@@ -6,11 +6,16 @@
 //! takes the network's parameters at the start of every step, and its dropout layers are
 //! reseeded from the step and the shard). The shard sums are then added in shard order. So
 //! one seed gives bit-identical parameters with 1, 2 or 8 threads: only the time changes.
+//! Networks with `batch_norm` train the same way through [`ParallelBatchTrainer`], with
+//! statistics per shard.
 //!
 //! The price of that guarantee is one gradient buffer per shard and one replica per thread,
-//! allocated once, and a pass over the shard buffers per step; the step itself allocates
-//! nothing. Threads beyond the shard count idle: use [`ParallelTrainer::with_shards`] on
-//! machines with more cores than [`DEFAULT_SHARDS`].
+//! allocated once, and a pass over the shard buffers per step (split across the threads);
+//! the step itself allocates nothing. The calling thread works on the batch too, and the
+//! other threads, started once, wait for the next step by spinning briefly and then
+//! sleeping (`team.rs`). Each thread takes the next shard not yet taken, so a thread the
+//! machine runs late takes fewer. Threads beyond the shard count idle: use
+//! [`ParallelTrainer::with_shards`] on machines with more cores than [`DEFAULT_SHARDS`].
 
 use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
@@ -104,7 +109,8 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     /// cloned from `net`, dropout masks drawn from `seed`.
     ///
     /// A network with batch layers is refused by the [`PerSample`] bound, as
-    /// [`Trainer::new`](crate::runtime::train::Trainer::new) refuses it.
+    /// [`Trainer::new`](crate::runtime::train::Trainer::new) refuses it: train it with
+    /// [`ParallelBatchTrainer`].
     pub fn new(net: &N, threads: usize, seed: u64) -> Result<Self, ThreadsError> {
         Self::with_shards(net, threads, DEFAULT_SHARDS, seed)
     }

@@ -44,10 +44,10 @@ impl<G> Reducer<G> {
             let (mut first_guard, mut partial_guard);
             let out: &mut G = if t == 0 {
                 first_guard = lock(&first);
-                &mut **first_guard
+                &mut first_guard
             } else {
                 partial_guard = lock(&self.partials[t - 1]);
-                &mut *partial_guard
+                &mut partial_guard
             };
             for (s, shard) in shards.iter().enumerate() {
                 let shard = read(shard);
@@ -74,7 +74,6 @@ impl<G> Reducer<G> {
             }
         };
         team.run(&job);
-        drop(first);
         for (t, partial) in self.partials.iter().enumerate() {
             let partial = lock(partial);
             for i in 0..G::TENSORS {

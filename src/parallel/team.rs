@@ -77,6 +77,7 @@ impl Team {
     ///
     /// # Panics
     /// If a part panicked (after every part has ended).
+    #[allow(unsafe_code)]
     pub(crate) fn run(&mut self, job: &(dyn Fn(usize) + Sync)) {
         if self.helpers.is_empty() {
             return job(0);
