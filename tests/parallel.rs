@@ -563,3 +563,34 @@ fn a_panic_on_a_training_thread_reaches_the_caller() {
         .step(&mut net, &mut Sgd::new(0.1), &fragile, &xs, &ys)
         .unwrap();
 }
+
+network! {
+    /// Two batch norms of different widths, in a residual block.
+    #[derive(Clone)]
+    struct TwoNorms(input: [2, 4, 4]) {
+        conv: conv2d(3, kernel = 3, padding = 1), bn1: batch_norm, relu,
+        block: residual {
+            conv2d(3, kernel = 3, padding = 1), batch_norm,
+        },
+        flatten,
+        fc: dense(5), bn3: batch_norm,
+    }
+}
+
+#[test]
+fn running_stats_visit_every_batch_norm_in_order() {
+    let _serial = serial();
+    let mut net = TwoNorms::<f64>::new(&mut SplitMix64::new(1));
+    assert_eq!(TwoNorms::<f64>::RUNNING_STATS, 6);
+    assert_eq!(Mlp::<f64>::RUNNING_STATS, 0);
+    for i in 0..6 {
+        net.running_stats_mut(i).fill(i as f64);
+    }
+    let [m1, v1, m2, v2, m3, v3] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+    let block = &net.block_batch_norm_1;
+    assert_eq!((net.bn1.running_mean[2], net.bn1.running_var[0]), (m1, v1));
+    assert_eq!((block.running_mean[1], block.running_var[2]), (m2, v2));
+    assert_eq!((net.bn3.running_mean[4], net.bn3.running_var[0]), (m3, v3));
+    assert_eq!(net.running_stats(5).len(), 5);
+    assert!(net.running_stats(6).is_empty());
+}
