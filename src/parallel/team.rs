@@ -4,8 +4,8 @@
 //! matters: a thread pool that blocks the caller and wakes sleeping workers through a
 //! condition variable loses a tenth of a millisecond or more per step to wake-ups on a busy
 //! machine. Here the caller does part 0 of every job itself, and the helpers wait for the
-//! next job by spinning on a generation counter for [`SPIN`] before they park, so the steps
-//! of a training loop follow each other without a wake-up; an idle team sleeps.
+//! next job by watching a generation counter for up to [`WAIT`] before they park, so the
+//! steps of a training loop follow each other without a wake-up; an idle team sleeps.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -13,9 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-/// How long a waiting thread spins before it parks: longer than what the caller does between
-/// two steps (the optimiser's update, the next batch), far shorter than an idle pause.
-const SPIN: Duration = Duration::from_micros(400);
+/// How long a waiting thread spins before it yields its core between checks: enough for the
+/// caller's part of a step between two jobs (the optimiser's update) on a quiet machine.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// How long it waits in all before it parks: longer than what the caller does between two
+/// steps (the update, the next batch), far shorter than an idle pause. Yielding rather than
+/// spinning after [`SPIN`] matters on a busy machine: a spinning thread would keep a core
+/// from the very thread it waits for.
+const WAIT: Duration = Duration::from_micros(400);
 
 /// A job as the helpers see it: the lifetime is erased, see [`Team::run`].
 type Job = &'static (dyn Fn(usize) + Sync);
@@ -164,18 +170,26 @@ fn helper(s: &Shared, t: usize) {
     }
 }
 
-/// Spins until `ready()` for up to [`SPIN`], then parks until it is. The thread that makes
+/// Spins until `ready()` for up to [`SPIN`], then yields between checks up to [`WAIT`], then
+/// parks until it is. The thread that makes
 /// `ready()` true (with a `SeqCst` write) then reads `parked` (`SeqCst`) and unparks if it
 /// is set: either it sees the flag or this thread sees the write, so no wake-up is lost.
 /// `before_park` runs once, before the first park.
 fn wait_until(ready: impl Fn() -> bool, parked: &AtomicBool, before_park: impl FnOnce()) {
     let start = Instant::now();
-    while start.elapsed() < SPIN {
+    loop {
+        let waited = start.elapsed();
+        if waited >= WAIT {
+            break;
+        }
         for _ in 0..64 {
             if ready() {
                 return;
             }
             std::hint::spin_loop();
+        }
+        if waited >= SPIN {
+            std::thread::yield_now();
         }
     }
     before_park();
