@@ -59,6 +59,8 @@
 //!   measuring its flash, RAM and instructions.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+// One exception, argued where it is: `parallel::team` lends a closure to its threads.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -95,8 +97,8 @@ pub mod runtime {
     #[doc(inline)]
     pub use stacknet_runtime::{
         AsInput, AsTarget, BatchNetwork, Flat, InPlace, Label, Layer, LayerRow, Network, NoParams,
-        NoRecord, ParamError, Params, PerSample, Random, Recurrent, Scalar, Shape, TensorInfo,
-        TensorKind, Zeros,
+        NoRecord, ParamError, Params, PerSample, Random, Recurrent, RunningStats, Scalar, Shape,
+        TensorInfo, TensorKind, Zeros,
     };
 }
 
@@ -312,5 +314,5 @@ pub mod prelude {
     };
 
     #[cfg(feature = "std")]
-    pub use crate::parallel::ParallelTrainer;
+    pub use crate::parallel::{ParallelBatchTrainer, ParallelTrainer};
 }

@@ -7985,6 +7985,261 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
             &mut g.conv1,
         );
     }
+    const RUNNING_STATS: ::core::primitive::usize = 0
+        + <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        + <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        + <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        + <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        + <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        + <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+    fn running_stats(&self, i: ::core::primitive::usize) -> &[T] {
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<T>::running_stats(&self.bn1, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats(&self.layer1_bn1, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats(&self.layer1_bn2, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats(&self.layer2_bn1, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats(&self.layer2_bn2, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats(&self.layer2_shortcut_batch_norm_1, i);
+        }
+        &[]
+    }
+    fn running_stats_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats_mut(&mut self.bn1, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats_mut(&mut self.layer1_bn1, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats_mut(&mut self.layer1_bn2, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats_mut(&mut self.layer2_bn1, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats_mut(&mut self.layer2_bn2, i);
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::RunningStats::<
+                T,
+            >::running_stats_mut(&mut self.layer2_shortcut_batch_norm_1, i);
+        }
+        &mut []
+    }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T>
 for TinyResNet<T> {

@@ -500,6 +500,7 @@ impl<'a> Cx<'a> {
         let backward = self.backward();
         let out = x(self.plan.output);
         let reseed = self.reseed();
+        let running_stats = self.running_stats();
         let per_sample = (!self.layers().any(|(_, l)| l.op.batch))
             .then(|| quote!(impl<T: #rt::Scalar> #rt::PerSample<T> for #ident<T> {}));
         // A literal rather than the trait's default (`Params::LEN`, the same number, which
@@ -548,6 +549,51 @@ impl<'a> Cx<'a> {
                 }
 
                 #reseed
+                #running_stats
+            }
+        }
+    }
+
+    /// `Network::running_stats` over the batch layers (batch norm, which keeps running
+    /// statistics; none: the trait's defaults), tensor by tensor as `Params` dispatches.
+    fn running_stats(&self) -> TokenStream {
+        let rt = &self.rt;
+        let layers: Vec<_> = self
+            .layers()
+            .filter(|(_, l)| l.op.batch)
+            .map(|(_, l)| (&l.field, &l.op.ty))
+            .collect();
+        if layers.is_empty() {
+            return TokenStream::new();
+        }
+        let count = |ty: &TokenStream| quote!(<#ty as #rt::RunningStats<T>>::TENSORS);
+        let counts = layers.iter().map(|(_, ty)| count(ty));
+        let dispatch = |method: TokenStream, by: TokenStream| {
+            let steps = layers.iter().enumerate().map(|(k, (field, ty))| {
+                let n = count(ty);
+                let next = (k + 1 < layers.len()).then(|| quote!(let i = i - #n;));
+                quote! {
+                    if i < #n {
+                        return #rt::RunningStats::<T>::#method(#by self.#field, i);
+                    }
+                    #next
+                }
+            });
+            quote!(#(#steps)*)
+        };
+        let get = dispatch(quote!(running_stats), quote!(&));
+        let get_mut = dispatch(quote!(running_stats_mut), quote!(&mut));
+        quote! {
+            const RUNNING_STATS: ::core::primitive::usize = 0 #(+ #counts)*;
+
+            fn running_stats(&self, i: ::core::primitive::usize) -> &[T] {
+                #get
+                &[]
+            }
+
+            fn running_stats_mut(&mut self, i: ::core::primitive::usize) -> &mut [T] {
+                #get_mut
+                &mut []
             }
         }
     }

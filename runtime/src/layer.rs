@@ -405,6 +405,21 @@ pub trait Random {
     fn reseed(&mut self, seed: u64);
 }
 
+/// A layer whose training moves statistics that are not parameters: batch norm's running
+/// mean and variance, which inference uses.
+///
+/// `network!` forwards [`Network::running_stats`](crate::Network::running_stats) to every
+/// such layer, so that multi-threaded training can start each replica from the network's
+/// statistics and combine what the replicas computed.
+pub trait RunningStats<T> {
+    /// Number of tensors of statistics.
+    const TENSORS: usize;
+    /// Tensor `i` (`i < TENSORS`); an empty slice past the end.
+    fn running_stats(&self, i: usize) -> &[T];
+    /// [`running_stats`](RunningStats::running_stats), writable.
+    fn running_stats_mut(&mut self, i: usize) -> &mut [T];
+}
+
 /// Tests of the overwrite contract: forward must overwrite all of `y` and backward all of
 /// `dx`, since the generated code reuses buffers without zeroing them.
 #[cfg(test)]

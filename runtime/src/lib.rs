@@ -33,8 +33,8 @@ pub mod simd;
 pub mod train;
 
 pub use layer::{
-    Flat, InPlace, Layer, NoParams, NoRecord, Params, Random, Recurrent, Shape, TensorInfo,
-    TensorKind, Zeros,
+    Flat, InPlace, Layer, NoParams, NoRecord, Params, Random, Recurrent, RunningStats, Shape,
+    TensorInfo, TensorKind, Zeros,
 };
 pub use network::{BatchNetwork, LayerRow, Network, ParamError};
 pub use samples::{AsInput, AsTarget, Label, PerSample};

@@ -119,6 +119,22 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
         let _ = seed;
     }
 
+    /// Tensors of running statistics (batch norm's running mean and variance, layer by
+    /// layer): state that training moves but that is not trained. 0 without batch norm.
+    const RUNNING_STATS: usize = 0;
+
+    /// Running-statistics tensor `i` (`i < RUNNING_STATS`); an empty slice past the end.
+    fn running_stats(&self, i: usize) -> &[T] {
+        let _ = i;
+        &[]
+    }
+
+    /// [`running_stats`](Network::running_stats), writable.
+    fn running_stats_mut(&mut self, i: usize) -> &mut [T] {
+        let _ = i;
+        &mut []
+    }
+
     /// Copies all parameters, in order, into `out` (`out.len()` must equal `PARAMS`).
     fn copy_params_to(&self, out: &mut [T]) -> Result<(), ParamError> {
         check_len(Self::PARAMS, out.len())?;

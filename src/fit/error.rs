@@ -37,6 +37,13 @@ pub enum FitError {
         /// The compiled batch size `B`.
         compiled: usize,
     },
+    /// `run_batches_threads::<S>` with a batch size that is not a multiple of the shard `S`.
+    PartialShard {
+        /// The builder's [`batch`](super::Fit::batch).
+        batch: usize,
+        /// The compiled shard size `S`.
+        shard: usize,
+    },
     /// `run_batches::<B>` on fewer than `B` training samples: not one whole batch.
     TooFewSamples {
         /// Training samples.
@@ -88,6 +95,11 @@ impl fmt::Display for FitError {
             FitError::BatchMismatch { batch, compiled } => write!(
                 f,
                 "batch size {batch} set on the builder, but run_batches was compiled for {compiled}"
+            ),
+            FitError::PartialShard { batch, shard } => write!(
+                f,
+                "batch size {batch} is not a whole number of shards of {shard}; \
+                 use a multiple of {shard}"
             ),
             FitError::TooFewSamples { samples, batch } => write!(
                 f,

@@ -54,7 +54,7 @@ use stacknet_runtime::{AsTarget, BatchNetwork, Network, PerSample, Scalar};
 use crate::data::Progress;
 use error::check_data;
 use evaluate::mean_loss;
-use stepper::{Batched, Hook, Sequential, Stepper, Threaded};
+use stepper::{Batched, Hook, Sequential, Stepper, Threaded, ThreadedBatches};
 use stopping::Watch;
 
 /// How a loss's target is given in a data set: as itself, or, for class indices, as a label
@@ -103,7 +103,9 @@ struct MetricPair<'a, Out, Y> {
 
 /// A training run, configured by a builder and started by [`run`](Fit::run) (one sample at a
 /// time through the runtime's `Trainer`) or [`run_batches`](Fit::run_batches) (whole
-/// minibatches through `BatchTrainer`, for networks with `batch_norm`).
+/// minibatches through `BatchTrainer`, for networks with `batch_norm`), or by their
+/// multi-threaded forms [`run_threads`](Fit::run_threads) and
+/// [`run_batches_threads`](Fit::run_batches_threads).
 ///
 /// Every epoch: the schedule (if any) sets the optimiser's learning rate, the training
 /// samples are shuffled (seeded: the same seed gives the same run) and cut into minibatches,
@@ -344,6 +346,49 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         }
         let mut stepper = Batched::<T, N, _, B>::new();
         self.train(&mut stepper, B, net, opt, loss, inputs, targets)
+    }
+
+    /// [`run_batches`](Fit::run_batches) with each minibatch split across `threads` threads
+    /// (0: one per core) through
+    /// [`ParallelBatchTrainer`](crate::parallel::ParallelBatchTrainer), in shards of `S`
+    /// samples: batch norm normalises each shard by its own statistics ("ghost" batch norm,
+    /// as PyTorch's `DataParallel` without `SyncBatchNorm`; the trainer's docs say how that
+    /// differs from whole-batch statistics), and the running statistics take the mean of the
+    /// shards'. The minibatch is the builder's [`batch`](Fit::batch) (32 when unset), a
+    /// multiple of `S`; each epoch's final partial minibatch is dropped. The parameters and
+    /// running statistics after training are the same for any thread count with the same
+    /// seed and `S`; as with [`run_threads`](Fit::run_threads), no training metrics are
+    /// recorded.
+    ///
+    /// # Errors
+    /// As [`run_batches`](Fit::run_batches); [`FitError::PartialShard`] if the batch is not a
+    /// multiple of `S`, [`FitError::Threads`] if the threads cannot be started.
+    pub fn run_batches_threads<const S: usize>(
+        self,
+        threads: usize,
+        net: &mut N,
+        opt: &mut impl Optimizer<T, N>,
+        loss: &(impl Loss<T, N::Output, Target: GivenAs<Y>> + Sync),
+        inputs: &[N::Input],
+        targets: &[Y],
+    ) -> Result<History, FitError>
+    where
+        N: crate::parallel::BatchReplicable<T>,
+        N::BatchRecord<S>: Send,
+        Y: Sync,
+    {
+        let batch = self.batch_size()?;
+        if S == 0 {
+            return Err(FitError::ZeroBatch);
+        }
+        if !batch.is_multiple_of(S) {
+            return Err(FitError::PartialShard { batch, shard: S });
+        }
+        let trainer =
+            crate::parallel::ParallelBatchTrainer::<T, N, S>::new(net, threads, self.seed)
+                .map_err(|e| FitError::Threads(e.to_string()))?;
+        let mut stepper = ThreadedBatches::new(trainer, batch);
+        self.train(&mut stepper, batch, net, opt, loss, inputs, targets)
     }
 
     /// The builder's batch size (32 when unset) for the per-sample paths; 0 is an error.

@@ -2,7 +2,7 @@
 //! knows about a trainer. A new way of stepping (threads, say) is one more impl of
 //! [`Stepper`].
 
-use crate::parallel::{Batch, ParallelTrainer, Replicable};
+use crate::parallel::{Batch, BatchReplicable, ParallelBatchTrainer, ParallelTrainer, Replicable};
 use stacknet_runtime::loss::Loss;
 use stacknet_runtime::optim::Optimizer;
 use stacknet_runtime::train::{BatchTrainer, Diverged, Trainer};
@@ -186,6 +186,58 @@ where
 {
     fn takes(&self, len: usize) -> bool {
         len > 0
+    }
+
+    fn observes(&self) -> bool {
+        false
+    }
+
+    fn step<O: Optimizer<T, N>>(
+        &mut self,
+        net: &mut N,
+        opt: &mut O,
+        loss: &L,
+        (xs, ys): (&[N::Input], &[Y]),
+        batch: &[usize],
+        hook: &mut Hook<'_, T, N>,
+        _: &mut dyn FnMut(&N::Output, &Y),
+    ) -> Result<T, Diverged> {
+        let batch = Batch::Indexed(batch);
+        self.trainer
+            .step_with(net, opt, loss, xs, ys, batch, |n, g| hook(n, g))
+    }
+}
+
+/// Whole minibatches of `batch` split across threads in shards of `S` through
+/// [`ParallelBatchTrainer`]; a final partial minibatch is skipped.
+pub(crate) struct ThreadedBatches<T: Scalar, N: BatchNetwork<T>, const S: usize> {
+    trainer: ParallelBatchTrainer<T, N, S>,
+    batch: usize,
+}
+
+impl<T: Scalar, N: BatchReplicable<T>, const S: usize> ThreadedBatches<T, N, S>
+where
+    N::BatchRecord<S>: Send,
+{
+    pub(crate) fn new(trainer: ParallelBatchTrainer<T, N, S>, batch: usize) -> Self {
+        ThreadedBatches { trainer, batch }
+    }
+}
+
+impl<T, N, Y, L, const S: usize> Stepper<T, N, Y, L> for ThreadedBatches<T, N, S>
+where
+    T: Scalar,
+    N: BatchReplicable<T>,
+    N::BatchRecord<S>: Send,
+    L: Loss<T, N::Output, Target: GivenAs<Y>> + Sync,
+    Y: Sync,
+{
+    fn takes(&self, len: usize) -> bool {
+        len == self.batch
+    }
+
+    fn per_epoch(&self, samples: usize, batch: usize) -> usize {
+        samples / batch * batch
     }
 
     fn observes(&self) -> bool {

@@ -96,7 +96,9 @@ pub struct Op {
     /// the network's `reseed` then reaches the layer.
     pub random: bool,
     /// Whether training needs whole minibatches (batch statistics): the network then does not
-    /// implement the runtime's `PerSample`, so the per-sample `Trainer` refuses it.
+    /// implement the runtime's `PerSample`, so the per-sample `Trainer` refuses it. Such a
+    /// layer keeps running statistics (the type implements the runtime's `RunningStats`),
+    /// which the network's `running_stats` reaches.
     pub batch: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,

@@ -13,7 +13,7 @@
 //! the inputs it is given, which costs one pass and saves B·C values per layer.
 
 use crate::kernels;
-use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
+use crate::{Layer, NoRecord, Params, RunningStats, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::SVector;
 
 /// Batch norm over `C` channels of `S` positions each (`S = 1` after a dense layer);
@@ -132,6 +132,27 @@ macro_rules! gamma_beta_params {
 
 gamma_beta_params!(BatchNormGrad<T, C>, const C: usize);
 gamma_beta_params!(BatchNorm<T, C, S, N>, const C: usize, const S: usize, const N: usize);
+
+/// The running mean, then the running variance.
+impl<T: Scalar, const C: usize, const S: usize, const N: usize> RunningStats<T>
+    for BatchNorm<T, C, S, N>
+{
+    const TENSORS: usize = 2;
+    fn running_stats(&self, i: usize) -> &[T] {
+        match i {
+            0 => self.running_mean.as_slice(),
+            1 => self.running_var.as_slice(),
+            _ => &[],
+        }
+    }
+    fn running_stats_mut(&mut self, i: usize) -> &mut [T] {
+        match i {
+            0 => self.running_mean.as_mut_slice(),
+            1 => self.running_var.as_mut_slice(),
+            _ => &mut [],
+        }
+    }
+}
 
 impl<T: Scalar, const C: usize, const S: usize, const N: usize> Layer<T> for BatchNorm<T, C, S, N> {
     type Input = SVector<T, N>;

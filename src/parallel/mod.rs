@@ -6,19 +6,33 @@
 //! takes the network's parameters at the start of every step, and its dropout layers are
 //! reseeded from the step and the shard). The shard sums are then added in shard order. So
 //! one seed gives bit-identical parameters with 1, 2 or 8 threads: only the time changes.
+//! Networks with `batch_norm` train the same way through [`ParallelBatchTrainer`], with
+//! statistics per shard.
 //!
 //! The price of that guarantee is one gradient buffer per shard and one replica per thread,
-//! allocated once, and a pass over the shard buffers per step; the step itself allocates
-//! nothing. Threads beyond the shard count idle: use [`ParallelTrainer::with_shards`] on
-//! machines with more cores than [`DEFAULT_SHARDS`].
+//! allocated once, and a pass over the shard buffers per step (split across the threads);
+//! the step itself allocates nothing. The calling thread works on the batch too, and the
+//! other threads, started once, wait for the next step by spinning briefly and then
+//! sleeping (`team.rs`). Each thread takes the next shard not yet taken, so a thread the
+//! machine runs late takes fewer. Threads beyond the shard count idle: use
+//! [`ParallelTrainer::with_shards`] on machines with more cores than [`DEFAULT_SHARDS`].
 
 use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
-use crate::runtime::train::{clear, finite, scale, Diverged};
-use crate::runtime::{AsTarget, Network, Params, PerSample, Scalar, Zeros};
+use crate::runtime::train::{clear, finite, Diverged};
+use crate::runtime::{AsTarget, Network, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
-use std::sync::Mutex;
+use reduce::{write, Reducer};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, RwLock};
+use team::Team;
+
+mod batch;
+mod reduce;
+mod team;
+
+pub use batch::{BatchReplicable, ParallelBatchTrainer};
 
 /// The shard count of [`ParallelTrainer::new`]: enough for this many threads to share a batch.
 pub const DEFAULT_SHARDS: usize = 4;
@@ -43,9 +57,10 @@ struct Shard<N: Network<T>, T: Scalar> {
 /// Its results equal [`Trainer`](crate::runtime::train::Trainer)'s up to the rounding of the
 /// gradient sum (which is summed per shard here), and are identical for any thread count.
 pub struct ParallelTrainer<T: Scalar, N: Network<T>> {
-    pool: rayon::ThreadPool,
+    team: Team,
     workers: Vec<Mutex<Worker<N, T>>>,
-    shards: Vec<Mutex<Shard<N, T>>>,
+    shards: Vec<RwLock<Shard<N, T>>>,
+    reducer: Reducer<N::Grad>,
     grad: Box<N::Grad>,
     /// Draws one seed per step for the replicas' dropout masks.
     rng: SplitMix64,
@@ -57,7 +72,7 @@ pub enum ThreadsError {
     /// Zero shards were asked for.
     NoShards,
     /// The operating system refused to start the threads.
-    Spawn(rayon::ThreadPoolBuildError),
+    Spawn(std::io::Error),
 }
 
 impl std::fmt::Display for ThreadsError {
@@ -75,14 +90,17 @@ impl std::error::Error for ThreadsError {}
 /// into a replica per thread, with buffers that live on those threads. Every generated
 /// network with `#[derive(Clone)]` and without `batch_norm` is one.
 pub trait Replicable<T: Scalar>:
-    PerSample<T, Grad: Send, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync
+    PerSample<T, Grad: Send + Sync, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync
 {
 }
 
 impl<T, N> Replicable<T> for N
 where
     T: Scalar,
-    N: PerSample<T, Grad: Send, Record: Send, Output: Send, Input: Sync> + Clone + Send + Sync,
+    N: PerSample<T, Grad: Send + Sync, Record: Send, Output: Send, Input: Sync>
+        + Clone
+        + Send
+        + Sync,
 {
 }
 
@@ -91,7 +109,8 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     /// cloned from `net`, dropout masks drawn from `seed`.
     ///
     /// A network with batch layers is refused by the [`PerSample`] bound, as
-    /// [`Trainer::new`](crate::runtime::train::Trainer::new) refuses it.
+    /// [`Trainer::new`](crate::runtime::train::Trainer::new) refuses it: train it with
+    /// [`ParallelBatchTrainer`].
     pub fn new(net: &N, threads: usize, seed: u64) -> Result<Self, ThreadsError> {
         Self::with_shards(net, threads, DEFAULT_SHARDS, seed)
     }
@@ -112,11 +131,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
             n => n,
         }
         .min(shards);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("stacknet-train-{i}"))
-            .build()
-            .map_err(ThreadsError::Spawn)?;
+        let team = Team::new(threads).map_err(ThreadsError::Spawn)?;
         let workers = (0..threads)
             .map(|_| {
                 Mutex::new(Worker {
@@ -128,14 +143,15 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
             .collect();
         let shards = (0..shards)
             .map(|_| {
-                Mutex::new(Shard {
+                RwLock::new(Shard {
                     grad: N::Grad::zeros(),
                     loss: T::zero(),
                 })
             })
             .collect();
         Ok(ParallelTrainer {
-            pool,
+            reducer: Reducer::new(threads),
+            team,
             workers,
             shards,
             grad: Box::new(N::Grad::zeros()),
@@ -225,22 +241,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         Y: AsTarget<L::Target> + Sync,
         O: Optimizer<T, N> + ?Sized,
     {
-        assert_eq!(
-            inputs.len(),
-            targets.len(),
-            "{} inputs but {} targets: every input needs its target",
-            inputs.len(),
-            targets.len()
-        );
-        let n = batch.len(inputs.len());
-        if let Batch::Indexed(indices) = batch {
-            if let Some(&i) = indices.iter().find(|&&i| i >= inputs.len()) {
-                panic!(
-                    "batch index {i} is out of range for {} samples",
-                    inputs.len()
-                );
-            }
-        }
+        let n = batch.check(inputs.len(), targets.len());
         if n == 0 {
             return Ok(T::zero());
         }
@@ -248,16 +249,22 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
         let seed = self.rng.next_u64();
         let master = &*net;
         let (workers, shard_sums) = (&self.workers, &self.shards);
-        // Thread `t` of `threads` takes shards t, t + threads, …: which thread runs a shard
-        // changes nothing but the time, since its sum and its dropout seed are its own.
-        let work = |t: usize, threads: usize| {
+        // Each thread takes the next shard not yet taken until none is left, so a thread the
+        // machine runs late takes fewer. Which thread runs a shard changes nothing but the
+        // time: its sum and its dropout seed are its own.
+        let next = AtomicUsize::new(0);
+        let work = |t: usize| {
+            let mut s = next.fetch_add(1, Relaxed);
+            if s >= shards {
+                return;
+            }
             let mut guard = lock(&workers[t]);
             let w = &mut *guard;
             for i in 0..N::TENSORS {
                 w.net.tensor_mut(i).copy_from_slice(master.tensor(i));
             }
-            for s in (t..shards).step_by(threads) {
-                let mut shard = lock(&shard_sums[s]);
+            while s < shards {
+                let mut shard = write(&shard_sums[s]);
                 let shard = &mut *shard;
                 clear(&mut shard.grad);
                 shard.loss = T::zero();
@@ -270,56 +277,27 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
                     shard.loss += targets[i].with_target(|t| loss.value_and_grad(y, t, dy));
                     w.net.backward(&w.record, &w.dy, &mut shard.grad, None);
                 }
+                s = next.fetch_add(1, Relaxed);
             }
         };
-        let threads = self.workers.len().min(shards);
-        if threads == 1 {
-            work(0, 1);
-        } else {
-            // `join` hands work to the pool without allocating (a broadcast would box a job
-            // per thread on every step).
-            self.pool
-                .install(|| split(0, threads, &|t| work(t, threads)));
-        }
+        self.team.run(&work);
         let inv = T::one() / T::of(n as f64);
-        let sum = self.reduce(shards, inv);
+        let sum = (self.reducer).mean(&mut self.team, &self.shards[..shards], &mut self.grad, inv);
         let penalty = before_update(net, &mut self.grad);
         let l = finite(sum * inv + penalty, &*self.grad)?;
         opt.step(net, &self.grad);
         Ok(l)
     }
-
-    /// `grad = inv · (shard 0 + shard 1 + …)`, added in shard order; returns the loss sum.
-    fn reduce(&mut self, shards: usize, inv: T) -> T {
-        let first = lock(&self.shards[0]);
-        let mut loss = first.loss;
-        for i in 0..<N::Grad as Params<T>>::TENSORS {
-            self.grad
-                .tensor_mut(i)
-                .copy_from_slice(first.grad.tensor(i));
-        }
-        drop(first);
-        for s in 1..shards {
-            let shard = lock(&self.shards[s]);
-            loss += shard.loss;
-            for i in 0..<N::Grad as Params<T>>::TENSORS {
-                for (g, &v) in self.grad.tensor_mut(i).iter_mut().zip(shard.grad.tensor(i)) {
-                    *g += v;
-                }
-            }
-        }
-        scale(&mut *self.grad, inv);
-        loss
-    }
 }
 
-/// Runs `work(t)` for every `t` in `lo..hi`, halving the range through `rayon::join`.
-fn split(lo: usize, hi: usize, work: &(impl Fn(usize) + Sync)) {
-    if hi - lo == 1 {
-        work(lo);
-    } else {
-        let mid = lo + (hi - lo) / 2;
-        rayon::join(|| split(lo, mid, work), || split(mid, hi, work));
+/// A shard's gradient sum and loss sum.
+trait ShardSum<T, G> {
+    fn sums(&self) -> (&G, T);
+}
+
+impl<T: Scalar, N: Network<T>> ShardSum<T, N::Grad> for Shard<N, T> {
+    fn sums(&self) -> (&N::Grad, T) {
+        (&self.grad, self.loss)
     }
 }
 
@@ -338,6 +316,20 @@ impl Batch<'_> {
             Batch::All => samples,
             Batch::Indexed(indices) => indices.len(),
         }
+    }
+
+    /// The batch's size, after checking that the data pairs up and the indices are in range.
+    fn check(&self, inputs: usize, targets: usize) -> usize {
+        assert_eq!(
+            inputs, targets,
+            "{inputs} inputs but {targets} targets: every input needs its target"
+        );
+        if let Batch::Indexed(indices) = self {
+            if let Some(&i) = indices.iter().find(|&&i| i >= inputs) {
+                panic!("batch index {i} is out of range for {inputs} samples");
+            }
+        }
+        self.len(inputs)
     }
 
     fn sample(&self, k: usize) -> usize {
