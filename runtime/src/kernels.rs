@@ -206,8 +206,10 @@ kernel! {
     ) = dense_backward_at;
 }
 
-/// [`dense_backward`]'s loops, vectorised by LLVM along the rows (the width does not matter).
+/// [`dense_backward`]'s loops, vectorised by LLVM along the rows (the width does not matter;
+/// `V` keeps the signature of the other kernels).
 #[inline(always)]
+#[allow(clippy::extra_unused_type_parameters)]
 pub(crate) fn dense_backward_at<V: Width, T: Scalar, const I: usize, const O: usize>(
     w: &[T],
     x: &[T],

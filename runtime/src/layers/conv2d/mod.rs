@@ -21,8 +21,9 @@
 //! below runs its products group by group on those slices. `K = (C/G)·KH·KW` is the number of
 //! taps of one group (of one output channel). With G = 1 each path makes exactly the
 //! products it made before groups existed, with the sizes as generic arguments; with G > 1
-//! the per-group products take the run-time sizes of [`gemm_nn_part`] (`OC/G` cannot be a
-//! generic argument on stable Rust), whose one-column blocks serve depthwise layers.
+//! the per-group products take the run-time sizes of
+//! [`gemm_nn_part`](crate::kernels::gemm_nn_part) (`OC/G` cannot be a generic argument on
+//! stable Rust), whose one-column blocks serve depthwise layers.
 //!
 //! **The products.** For one group, the im2col matrix `col: P × K` (P = OH·OW output
 //! positions) holds in column k = (c, u, v), for every output position in (i, j) order, the
