@@ -366,7 +366,14 @@ impl<
     }
 
     /// Forward vectorised over output channels ([`channels_forward`](Self::channels_forward)).
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn forward_channels<V: Width>(&self, x: &[T], y: &mut [T]) {
         // Column k of `wt` holds the OC weights of tap k (of its group).
         let mut wt = SMatrix::<T, OC, K>::zeros();
@@ -402,7 +409,14 @@ impl<
 
     /// ∂L/∂Wmat += colᵀ · D vectorised over output channels
     /// ([`channels_weights`](Self::channels_weights)).
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn weight_grad_channels<V: Width>(x: &[T], dy: &[T], grad: &mut [T]) {
         // Column p of `dt` holds the OC output gradients at position p.
         let mut dt = SMatrix::<T, OC, P>::zeros();
@@ -441,7 +455,14 @@ impl<
 
     /// `off(k)` of every tap k = (c, u, v) of a group: where column k of its im2col matrix
     /// starts in the padded image, counted from the group's first channel.
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn offsets() -> [usize; K] {
         core::array::from_fn(|k| {
             let (c, u, v) = (k / (KH * KW), k / KW % KH, k % KW);
@@ -451,7 +472,14 @@ impl<
 
     /// Forward on the direct path: `Y = col · Wmat` with the columns of `col` read in place
     /// from the padded image, the wide rows of `Y` written compactly into `y`.
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn forward_direct<V: Width>(&self, x: &[T], y: &mut [T]) {
         if Self::PADDED {
             let mut buf = [[T::zero(); IN]; 2];
@@ -499,7 +527,14 @@ impl<
     }
 
     /// Forward through an im2col matrix (any stride), one group at a time.
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn forward_im2col<V: Width>(&self, x: &[T], y: &mut [T]) {
         let mut col = SMatrix::<T, P, K>::zeros();
         let w = self.weight.as_slice();
@@ -536,7 +571,14 @@ impl<
     /// ∂L/∂Wmat += colᵀ · D, for [`dot_weights`](Self::dot_weights): with D in wide rows
     /// (`Dw`, zero in the unused rows and up to a whole number of vectors), each entry is
     /// the dot product of a run of the padded image and a row of `Dw`.
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn weight_grad_dots<V: Width>(x: &[T], dy: &[T], grad: &mut [T]) {
         let (offs, qb) = (Self::offsets(), gemm_tn_rows::<T>(V::BYTES, Self::Q));
         let mut xbuf = [[T::zero(); IN]; 2];
@@ -564,7 +606,14 @@ impl<
     /// ∂L/∂Wmat += colᵀ · D through the transposed im2col matrix `colᵀ` (K × P, each
     /// position's K taps contiguous), so that the product runs along K, contiguous in the
     /// weight gradient, rather than along P with horizontal sums; one group at a time.
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn weight_grad_by_columns<V: Width>(x: &[T], dy: &[T], grad: &mut [T], colt: &mut [T]) {
         for g in 0..G {
             let o0 = g * Self::OG;
@@ -601,7 +650,14 @@ impl<
     /// time, each block added back while it is still in L1; the last block ends at tap K and
     /// adds only its new columns. The groups' input channels partition `dx`, which is zeroed
     /// first: every entry is written.
-    #[inline(always)]
+    #[cfg_attr(
+        all(
+            feature = "dispatch",
+            target_arch = "x86_64",
+            not(target_feature = "avx2")
+        ),
+        inline(always)
+    )]
     fn input_grad<V: Width>(&self, dy: &[T], dx: &mut [T]) {
         let dx = &mut dx[..IN];
         dx.fill(T::zero());
@@ -649,6 +705,10 @@ impl<
 
     /// Forward on the path the geometry and the width `V` choose (constant conditions: only
     /// that path is compiled).
+    ///
+    /// The paths below it are `inline(always)` in dispatching builds only, where they must
+    /// inline into the `#[target_feature]` copies; elsewhere LLVM decides, as it did before
+    /// dispatch existed.
     #[inline(always)]
     fn forward_at<V: Width>(&self, x: &[T], y: &mut [T]) {
         if const { Self::DIRECT } {
