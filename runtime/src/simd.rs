@@ -7,8 +7,8 @@
 //!
 //! A plain `cargo build` for x86-64 targets the 2003 baseline (SSE2, 128-bit vectors), which
 //! leaves most of a modern core idle. With the `dispatch` feature (on by default, needs `std`),
-//! such a build also compiles the layers' hot paths for AVX2 with FMA ([`Avx2`]) and for
-//! AVX-512 ([`Avx512`]), each inside a `#[target_feature]` function, and [`level`] picks the
+//! such a build also compiles the layers' hot paths for AVX2 with FMA (`Avx2`) and for
+//! AVX-512 (`Avx512`), each inside a `#[target_feature]` function, and [`level`] picks the
 //! best one the CPU has, once. The environment variable `STACKNET_SIMD` (`portable`, `avx2`,
 //! `avx512`) caps that choice, for benchmarks and for comparing results across levels.
 //! Builds that already target AVX2 or more, `no_std` builds and other architectures keep the
@@ -74,11 +74,7 @@ pub type Native = V128;
 
 /// Whether this build chooses its instruction set at run time: the `dispatch` feature, on
 /// x86-64, in a build that does not already target AVX2.
-pub const DISPATCH: bool = cfg!(all(
-    feature = "dispatch",
-    target_arch = "x86_64",
-    not(target_feature = "avx2")
-));
+pub const DISPATCH: bool = cfg!(stacknet_dispatch);
 
 /// The widths a layer may run with in this build, for sizing scratch buffers that depend on
 /// the path a width takes.
@@ -88,18 +84,10 @@ pub const WIDTHS: &[usize] = if DISPATCH {
     &[<Native as Width>::BYTES]
 };
 
-#[cfg(all(
-    feature = "dispatch",
-    target_arch = "x86_64",
-    not(target_feature = "avx2")
-))]
+#[cfg(stacknet_dispatch)]
 pub use x86::{Avx2, Avx512};
 
-#[cfg(all(
-    feature = "dispatch",
-    target_arch = "x86_64",
-    not(target_feature = "avx2")
-))]
+#[cfg(stacknet_dispatch)]
 mod x86 {
     use super::Width;
 
@@ -150,19 +138,11 @@ impl Level {
 /// compilation target's own.
 #[inline]
 pub fn level() -> Level {
-    #[cfg(all(
-        feature = "dispatch",
-        target_arch = "x86_64",
-        not(target_feature = "avx2")
-    ))]
+    #[cfg(stacknet_dispatch)]
     {
         detect::level()
     }
-    #[cfg(not(all(
-        feature = "dispatch",
-        target_arch = "x86_64",
-        not(target_feature = "avx2")
-    )))]
+    #[cfg(not(stacknet_dispatch))]
     {
         Level::Portable
     }
@@ -173,19 +153,11 @@ pub fn level() -> Level {
 /// process. Layers already running on other threads finish at the level they started with.
 /// Without [`DISPATCH`] there is one level, and this returns it.
 pub fn set_level(cap: Level) -> Level {
-    #[cfg(all(
-        feature = "dispatch",
-        target_arch = "x86_64",
-        not(target_feature = "avx2")
-    ))]
+    #[cfg(stacknet_dispatch)]
     {
         detect::set(cap)
     }
-    #[cfg(not(all(
-        feature = "dispatch",
-        target_arch = "x86_64",
-        not(target_feature = "avx2")
-    )))]
+    #[cfg(not(stacknet_dispatch))]
     {
         let _ = cap;
         Level::Portable
@@ -194,19 +166,11 @@ pub fn set_level(cap: Level) -> Level {
 
 /// The best level this CPU and build allow, whatever `STACKNET_SIMD` or [`set_level`] say.
 pub fn best_level() -> Level {
-    #[cfg(all(
-        feature = "dispatch",
-        target_arch = "x86_64",
-        not(target_feature = "avx2")
-    ))]
+    #[cfg(stacknet_dispatch)]
     {
         detect::best()
     }
-    #[cfg(not(all(
-        feature = "dispatch",
-        target_arch = "x86_64",
-        not(target_feature = "avx2")
-    )))]
+    #[cfg(not(stacknet_dispatch))]
     {
         Level::Portable
     }
@@ -230,11 +194,7 @@ pub fn describe() -> std::string::String {
     }
 }
 
-#[cfg(all(
-    feature = "dispatch",
-    target_arch = "x86_64",
-    not(target_feature = "avx2")
-))]
+#[cfg(stacknet_dispatch)]
 mod detect {
     use super::Level;
     use core::sync::atomic::{AtomicU8, Ordering};
@@ -292,14 +252,14 @@ mod detect {
 macro_rules! target_copies {
     ($(#[$doc:meta])* fn $a2:ident, $a5:ident = $method:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)?;) => {
         $(#[$doc])*
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2")))]
+        #[cfg(stacknet_dispatch)]
         #[target_feature(enable = "avx,avx2,fma")]
         #[allow(unsafe_code, clippy::too_many_arguments)]
         unsafe fn $a2(&self $(, $arg: $ty)*) $(-> $ret)? {
             self.$method::<$crate::simd::Avx2>($($arg),*)
         }
         $(#[$doc])*
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2")))]
+        #[cfg(stacknet_dispatch)]
         #[target_feature(enable = "avx,avx2,fma,avx512f")]
         #[allow(unsafe_code, clippy::too_many_arguments)]
         unsafe fn $a5(&self $(, $arg: $ty)*) $(-> $ret)? {
@@ -308,14 +268,14 @@ macro_rules! target_copies {
     };
     ($(#[$doc:meta])* fn $a2:ident, $a5:ident = $method:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;) => {
         $(#[$doc])*
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2")))]
+        #[cfg(stacknet_dispatch)]
         #[target_feature(enable = "avx,avx2,fma")]
         #[allow(unsafe_code, clippy::too_many_arguments)]
         unsafe fn $a2($($arg: $ty),*) $(-> $ret)? {
             Self::$method::<$crate::simd::Avx2>($($arg),*)
         }
         $(#[$doc])*
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2")))]
+        #[cfg(stacknet_dispatch)]
         #[target_feature(enable = "avx,avx2,fma,avx512f")]
         #[allow(unsafe_code, clippy::too_many_arguments)]
         unsafe fn $a5($($arg: $ty),*) $(-> $ret)? {
@@ -331,7 +291,7 @@ pub(crate) use target_copies;
 macro_rules! dispatch {
     // `self` comes from the caller: written here, it would not name the caller's receiver.
     ($self:ident.$method:ident | $a2:ident | $a5:ident ($($arg:expr),* $(,)?)) => {{
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2")))]
+        #[cfg(stacknet_dispatch)]
         {
             match $crate::simd::level() {
                 // SAFETY: `level()` chooses a level only after the CPU reported its features.
@@ -342,13 +302,13 @@ macro_rules! dispatch {
                 $crate::simd::Level::Portable => $self.$method::<$crate::simd::Native>($($arg),*),
             }
         }
-        #[cfg(not(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2"))))]
+        #[cfg(not(stacknet_dispatch))]
         {
             $self.$method::<$crate::simd::Native>($($arg),*)
         }
     }};
     (Self::$method:ident | $a2:ident | $a5:ident ($($arg:expr),* $(,)?)) => {{
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2")))]
+        #[cfg(stacknet_dispatch)]
         {
             match $crate::simd::level() {
                 // SAFETY: `level()` chooses a level only after the CPU reported its features.
@@ -359,7 +319,7 @@ macro_rules! dispatch {
                 $crate::simd::Level::Portable => Self::$method::<$crate::simd::Native>($($arg),*),
             }
         }
-        #[cfg(not(all(feature = "dispatch", target_arch = "x86_64", not(target_feature = "avx2"))))]
+        #[cfg(not(stacknet_dispatch))]
         {
             Self::$method::<$crate::simd::Native>($($arg),*)
         }

@@ -36,14 +36,7 @@ impl<
     Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT, BIAS>
 {
     /// Copies all of `x` (every channel) into the interior of the zeroed padded image `xp`.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     pub(super) fn pad_into(x: &[T], xp: &mut [T]) {
         let x = &x[..IN];
         for (c, img) in x.chunks_exact(H * W).enumerate() {
@@ -55,14 +48,7 @@ impl<
 
     /// Writes the `P × K` im2col matrix of one group's channels `x` (column-major) into
     /// `col`.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     pub(super) fn im2col(x: &[T], col: &mut [T]) {
         let (x, col) = (&x[..Self::GROUP_IN], &mut col[..P * K]);
         let mut k = 0;
@@ -110,14 +96,7 @@ impl<
     /// [`im2col`](Self::im2col); column j of `g` is tap `first + j`) onto the values of one
     /// group's channels `dx` im2col took them from, dropping the padding: its adjoint. Each
     /// column adds whole output rows, of constant length in the interior.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     pub(super) fn col2im(g: &[T], first: usize, columns: core::ops::Range<usize>, dx: &mut [T]) {
         let dx = &mut dx[..Self::GROUP_IN];
         for j in columns {
@@ -155,14 +134,7 @@ impl<
     /// Writes the transposed im2col matrix of one group's channels `x`, `K × P` column-major:
     /// column p holds the `K` taps of output position p, in (c, ky, kx) order, so each kernel
     /// row is one contiguous run.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     pub(super) fn im2col_t(x: &[T], colt: &mut [T]) {
         let (x, colt) = (&x[..Self::GROUP_IN], &mut colt[..K * P]);
         let mut taps = colt.chunks_exact_mut(KW);

@@ -366,14 +366,7 @@ impl<
     }
 
     /// Forward vectorised over output channels ([`channels_forward`](Self::channels_forward)).
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn forward_channels<V: Width>(&self, x: &[T], y: &mut [T]) {
         // Column k of `wt` holds the OC weights of tap k (of its group).
         let mut wt = SMatrix::<T, OC, K>::zeros();
@@ -409,14 +402,7 @@ impl<
 
     /// ∂L/∂Wmat += colᵀ · D vectorised over output channels
     /// ([`channels_weights`](Self::channels_weights)).
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn weight_grad_channels<V: Width>(x: &[T], dy: &[T], grad: &mut [T]) {
         // Column p of `dt` holds the OC output gradients at position p.
         let mut dt = SMatrix::<T, OC, P>::zeros();
@@ -455,14 +441,7 @@ impl<
 
     /// `off(k)` of every tap k = (c, u, v) of a group: where column k of its im2col matrix
     /// starts in the padded image, counted from the group's first channel.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn offsets() -> [usize; K] {
         core::array::from_fn(|k| {
             let (c, u, v) = (k / (KH * KW), k / KW % KH, k % KW);
@@ -472,14 +451,7 @@ impl<
 
     /// Forward on the direct path: `Y = col · Wmat` with the columns of `col` read in place
     /// from the padded image, the wide rows of `Y` written compactly into `y`.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn forward_direct<V: Width>(&self, x: &[T], y: &mut [T]) {
         if Self::PADDED {
             let mut buf = [[T::zero(); IN]; 2];
@@ -527,14 +499,7 @@ impl<
     }
 
     /// Forward through an im2col matrix (any stride), one group at a time.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn forward_im2col<V: Width>(&self, x: &[T], y: &mut [T]) {
         let mut col = SMatrix::<T, P, K>::zeros();
         let w = self.weight.as_slice();
@@ -571,14 +536,7 @@ impl<
     /// ∂L/∂Wmat += colᵀ · D, for [`dot_weights`](Self::dot_weights): with D in wide rows
     /// (`Dw`, zero in the unused rows and up to a whole number of vectors), each entry is
     /// the dot product of a run of the padded image and a row of `Dw`.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn weight_grad_dots<V: Width>(x: &[T], dy: &[T], grad: &mut [T]) {
         let (offs, qb) = (Self::offsets(), gemm_tn_rows::<T>(V::BYTES, Self::Q));
         let mut xbuf = [[T::zero(); IN]; 2];
@@ -606,14 +564,7 @@ impl<
     /// ∂L/∂Wmat += colᵀ · D through the transposed im2col matrix `colᵀ` (K × P, each
     /// position's K taps contiguous), so that the product runs along K, contiguous in the
     /// weight gradient, rather than along P with horizontal sums; one group at a time.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn weight_grad_by_columns<V: Width>(x: &[T], dy: &[T], grad: &mut [T], colt: &mut [T]) {
         for g in 0..G {
             let o0 = g * Self::OG;
@@ -650,14 +601,7 @@ impl<
     /// time, each block added back while it is still in L1; the last block ends at tap K and
     /// adds only its new columns. The groups' input channels partition `dx`, which is zeroed
     /// first: every entry is written.
-    #[cfg_attr(
-        all(
-            feature = "dispatch",
-            target_arch = "x86_64",
-            not(target_feature = "avx2")
-        ),
-        inline(always)
-    )]
+    #[cfg_attr(stacknet_dispatch, inline(always))]
     fn input_grad<V: Width>(&self, dy: &[T], dx: &mut [T]) {
         let dx = &mut dx[..IN];
         dx.fill(T::zero());
