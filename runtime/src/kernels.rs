@@ -148,9 +148,9 @@ fn dense_forward_l<T: Scalar, const I: usize, const O: usize, const L: usize>(
         );
         o += ROWS;
     }
-    let rest = O - o;
     let (w, b, y) = (&w[o * I..], b.map(|b| &b[o..]), &mut y[o..]);
-    match rest {
+    // The rows left over are a constant: only their kernel is instantiated.
+    match const { O % ROWS } {
         3 => dot_rows::<T, I, L, 3>(w, x, b, y),
         2 => dot_rows::<T, I, L, 2>(w, x, b, y),
         1 => dot_rows::<T, I, L, 1>(w, x, b, y),
@@ -704,12 +704,15 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
                     (w, i0, 0)
                 }
             };
+            // `w ≤ MR`, and `w = MR` takes the last arm. The guards are constants, so the
+            // kernels no panel of this width can use are never instantiated: each kernel is
+            // inlined at every call, and the unused ones cost compile time only.
             match w {
-                1 => self.kernel::<1>(a, at, skip, sink),
-                4 => self.kernel::<4>(a, at, skip, sink),
-                8 => self.kernel::<8>(a, at, skip, sink),
-                16 => self.kernel::<16>(a, at, skip, sink),
-                32 => self.kernel::<32>(a, at, skip, sink),
+                1 if const { MR > 1 } => self.kernel::<1>(a, at, skip, sink),
+                4 if const { MR > 4 } => self.kernel::<4>(a, at, skip, sink),
+                8 if const { MR > 8 } => self.kernel::<8>(a, at, skip, sink),
+                16 if const { MR > 16 } => self.kernel::<16>(a, at, skip, sink),
+                32 if const { MR > 32 } => self.kernel::<32>(a, at, skip, sink),
                 _ => self.kernel::<MR>(a, at, skip, sink),
             }
             i0 = at + w;
@@ -813,7 +816,8 @@ fn gemm_tn_l<T: Scalar, const K: usize, const O: usize, const L: usize>(
             }
             k0 += ROWS;
         }
-        if k0 < K && K >= ROWS {
+        // Constant conditions (`k0 = K − K mod ROWS` here): one branch is instantiated.
+        if const { K >= ROWS && K % ROWS != 0 } {
             // The last taps: one more block moved up to end at K, adding only its new sums
             // (a single row compiled to two-lane code, as slow as a whole block).
             let from = K - ROWS;
@@ -821,7 +825,7 @@ fn gemm_tn_l<T: Scalar, const K: usize, const O: usize, const L: usize>(
             for (o, &s) in out[k0..].iter_mut().zip(&sums[k0 - from..]) {
                 *o += s;
             }
-        } else {
+        } else if const { K < ROWS } {
             for (k, o) in out.iter_mut().enumerate().skip(k0) {
                 let [s] = dots_at::<T, L, 1>(a, |_| acol(k), dv);
                 *o += s;

@@ -477,7 +477,7 @@ impl<
                 q: Self::Q,
                 p: P,
             };
-            if G == 1 {
+            if const { G == 1 } {
                 gemm_nn_at::<V, T, K, OC>(Self::Q, xp, |k| offs[k], w, 1, K, start, &mut sink);
             } else {
                 let w = &w[o0 * K..];
@@ -513,7 +513,7 @@ impl<
                 out: &mut y[o0 * P..][..Self::OG * P],
                 ld: P,
             };
-            if G == 1 {
+            if const { G == 1 } {
                 gemm_nn_at::<V, T, K, OC>(P, col, |k| k * P, w, 1, K, start, &mut sink);
             } else {
                 let w = &w[o0 * K..];
@@ -552,7 +552,7 @@ impl<
                 dw[i * Self::WP..][..OW].copy_from_slice(row);
             }
             // Output channel o reads its group's input channels.
-            let base = if G == 1 {
+            let base = if const { G == 1 } {
                 0
             } else {
                 o / Self::OG * Self::GROUP_XP
@@ -574,7 +574,7 @@ impl<
                 out: &mut grad[o0 * K..][..Self::OG * K],
                 offs: |o: usize| o * K,
             };
-            if G == 1 {
+            if const { G == 1 } {
                 gemm_nn_at::<V, T, P, OC>(K, colt, |p| p * K, dy, 1, P, Start::Zero, &mut sink);
             } else {
                 let d = &dy[o0 * P..];
@@ -612,7 +612,7 @@ impl<
             let o0 = g * Self::OG;
             let (dy, w) = (&dy[o0 * P..], &w[o0 * K..]);
             let dx = &mut dx[g * Self::GROUP_IN..][..Self::GROUP_IN];
-            if K < TAPS {
+            if const { K < TAPS } {
                 let mut sink = Store {
                     out: &mut *gm,
                     ld: P,
@@ -639,7 +639,7 @@ impl<
     /// `w[o·K + k]`.
     #[inline(always)]
     fn input_product<V: Width, const N: usize>(dy: &[T], w: &[T], sink: &mut Store<'_, T>) {
-        if G == 1 {
+        if const { G == 1 } {
             gemm_nn_at::<V, T, OC, N>(P, dy, |o| o * P, w, K, 1, Start::Zero, sink);
         } else {
             let r = Self::OG;
