@@ -725,6 +725,10 @@ impl Params<f64> for Broken {
     }
 }
 
+impl stacknet_runtime::Model for Broken {
+    type Scalar = f64;
+}
+
 impl Network<f64> for Broken {
     type Input = <Net as Network<f64>>::Input;
     type Output = <Net as Network<f64>>::Output;
