@@ -172,7 +172,7 @@ pub trait Network<T: Scalar>: Params<T> + Model<Scalar = T> + Sized {
     }
 
     /// The model's table: layer, type, output shape, params, MACs, bytes; totals below.
-    fn summary() -> Summary<T, Self> {
+    fn summary() -> Summary<Self, T> {
         Summary(PhantomData)
     }
 }
@@ -254,9 +254,9 @@ pub const fn inference_bytes(layers: &[LayerRow], scalar_bytes: usize) -> usize 
 }
 
 /// The printable summary of a model type (see [`Network::summary`]).
-pub struct Summary<T, N>(PhantomData<(T, N)>);
+pub struct Summary<N: Network<T>, T: Scalar = <N as Model>::Scalar>(PhantomData<(N, T)>);
 
-impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
+impl<N: Network<T>, T: Scalar> fmt::Display for Summary<N, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The name column fits the longest path (`layer2.shortcut.conv2d_0`), 14 at least.
         let name = N::LAYERS
