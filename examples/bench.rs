@@ -105,7 +105,7 @@ fn peak_rss_mb() -> f64 {
 /// One training step's worth of state: the trainer's buffers and plain SGD with lr 0.01.
 struct Step<'a> {
     net: &'a mut LeNet5<f32>,
-    trainer: &'a mut Trainer<f32, LeNet5<f32>>,
+    trainer: &'a mut Trainer<LeNet5>,
     opt: Sgd<f32>,
 }
 
@@ -214,7 +214,7 @@ fn main() {
     let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
 
     let mut net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(0)));
-    let mut trainer = Box::new(Trainer::<f32, LeNet5<f32>>::new());
+    let mut trainer = Box::new(Trainer::<LeNet5>::new());
     assert_eq!(LeNet5::<f32>::PARAMS, 61_706);
     if std::env::args().any(|a| a == "--layers") {
         profile_layers(&mut net, &pool[0], b1, reps);

@@ -236,7 +236,7 @@ fn write_model<N, N64, const I: usize, const O: usize>(
     // One SGD step (lr 0.01) at batch 32 on the first 32 inputs from the same weights, batch
     // norm in training mode: the loss and the parameters after it.
     let mut fresh = Box::new(net.clone());
-    let mut trainer = Box::new(BatchTrainer::<f32, N, 32>::new());
+    let mut trainer = Box::new(BatchTrainer::<N, 32>::new());
     let xs: &[SVector<f32, I>; 32] = pool[..32].try_into().expect("32 inputs");
     let ys: &[usize; 32] = labels[..32].try_into().expect("32 labels");
     let loss = trainer
@@ -256,7 +256,7 @@ fn write_model<N, N64, const I: usize, const O: usize>(
     net64.copy_params_from(&start).expect("PARAMS values");
     let xs64: Vec<SVector<f64, I>> = pool[..32].iter().map(|x| x.cast()).collect();
     let xs64: &[SVector<f64, I>; 32] = xs64.as_slice().try_into().expect("32 inputs");
-    let mut trainer64 = Box::new(BatchTrainer::<f64, N64, 32>::new());
+    let mut trainer64 = Box::new(BatchTrainer::<N64, 32>::new());
     trainer64
         .step(
             &mut *net64,
@@ -329,7 +329,7 @@ where
 
     // Batch norm trains on the minibatch path only; batch 1 is a minibatch of one.
     let mut opt = Sgd::new(0.01);
-    let mut t1 = Box::new(BatchTrainer::<f32, N, 1>::new());
+    let mut t1 = Box::new(BatchTrainer::<N, 1>::new());
     let mut i = 0;
     let mut step1 = |net: &mut N, k: usize| {
         let x = std::array::from_ref(&pool[k]);
@@ -342,7 +342,7 @@ where
     });
     let allocs_train1 = allocs_per_call(20, || step1(&mut net, 0));
 
-    let mut t32 = Box::new(BatchTrainer::<f32, N, 32>::new());
+    let mut t32 = Box::new(BatchTrainer::<N, 32>::new());
     let xs: &[SVector<f32, I>; 32] = pool[..32].try_into().expect("32 inputs");
     let ys: &[usize; 32] = labels[..32].try_into().expect("32 labels");
     let mut step32 = |net: &mut N| {

@@ -86,7 +86,7 @@ fn main() {
 
     let mut rng = SplitMix64::new(args.seed);
     let mut net = Box::new(CharLstm::<f32>::new(&mut rng));
-    let mut opt = Box::new(Adam::<f32, CharLstm<f32>>::new(args.lr));
+    let mut opt = Box::new(Adam::<CharLstm>::new(args.lr));
     let mut work = Box::new(Work::new(args.batch));
     let chunks = train.len().saturating_sub(1) / STEPS;
     let batches = chunks / args.batch;
@@ -166,7 +166,7 @@ impl Work {
     fn step(
         &mut self,
         net: &mut CharLstm<f32>,
-        opt: &mut Adam<f32, CharLstm<f32>>,
+        opt: &mut Adam<CharLstm>,
         ids: &[u32],
         starts: &[usize],
         sampling: Sampling,

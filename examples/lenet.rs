@@ -74,7 +74,7 @@ fn main() {
         // `examples/lenet_setups.rs` compares (see the README). The test digits are watched
         // after every epoch, as the validation set, but nothing is chosen by them (no early
         // stopping), so the final test accuracy stays an honest estimate.
-        let mut opt = Box::new(SgdMomentum::<f32, LeNet5<f32>>::new(args.lr, 0.9));
+        let mut opt = Box::new(SgdMomentum::<LeNet5>::new(args.lr, 0.9));
         let history = Fit::new(args.epochs)
             .batch(args.batch)
             .seed(args.seed)

@@ -27,7 +27,7 @@ network! {
 
 type Net = LeNet5<f32>;
 
-fn run<O: Optimizer<f32, Net>>(name: &str, opt: &mut O, lr: f32, cosine: bool, data: &Data) {
+fn run<O: Optimizer<Net>>(name: &str, opt: &mut O, lr: f32, cosine: bool, data: &Data) {
     let args = &data.args;
     let mut net = Box::new(Net::new(&mut SplitMix64::new(args.seed)));
     let schedule = Cosine::new(lr, args.epochs);

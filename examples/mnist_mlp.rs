@@ -50,7 +50,7 @@ fn main() {
     );
     let mut net = Mlp::<f32>::new(&mut SplitMix64::new(args.seed));
     // SGD with momentum 0.9 and a cosine decay of the learning rate.
-    let mut opt = Box::new(SgdMomentum::<f32, Mlp<f32>>::new(args.lr, 0.9));
+    let mut opt = Box::new(SgdMomentum::<Mlp>::new(args.lr, 0.9));
     let history = Fit::new(args.epochs)
         .batch(args.batch)
         .seed(args.seed)

@@ -63,8 +63,8 @@ fn main() {
             test.len()
         );
         let schedule = Cosine::new(args.lr, args.epochs);
-        let mut opt = Box::new(Adam::<f32, MnistRows<f32>>::new(args.lr));
-        let mut trainer: Box<Trainer<f32, MnistRows<f32>>> = Box::new(Trainer::new());
+        let mut opt = Box::new(Adam::<MnistRows>::new(args.lr));
+        let mut trainer: Box<Trainer<MnistRows>> = Box::new(Trainer::new());
         let mut batches = Minibatches::new(train.len(), args.batch, args.seed);
         let mut progress = Progress::new(args.epochs, train.len());
         let started = Instant::now();

@@ -72,7 +72,7 @@ fn main() {
             train.len(),
             test.len()
         );
-        let mut opt = Box::new(SgdMomentum::<f32, ResNet<f32>>::new(args.lr, 0.9));
+        let mut opt = Box::new(SgdMomentum::<ResNet>::new(args.lr, 0.9));
         // Batch norm needs whole minibatches: the batch path, 32 samples per step (a final
         // partial minibatch is dropped each epoch).
         let history = Fit::new(args.epochs)

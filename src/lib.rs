@@ -96,9 +96,9 @@ pub mod runtime {
     pub use stacknet_runtime::{nalgebra, rand_core};
     #[doc(inline)]
     pub use stacknet_runtime::{
-        AsInput, AsTarget, BatchNetwork, Flat, InPlace, Label, Layer, LayerRow, Network, NoParams,
-        NoRecord, ParamError, Params, PerSample, Random, Recurrent, RunningStats, Scalar, Shape,
-        TensorInfo, TensorKind, Zeros,
+        AsInput, AsTarget, BatchNetwork, Flat, InPlace, Label, Layer, LayerRow, Model, Network,
+        NoParams, NoRecord, ParamError, Params, PerSample, Random, Recurrent, RunningStats, Scalar,
+        Shape, TensorInfo, TensorKind, Zeros,
     };
 }
 
@@ -239,7 +239,8 @@ pub use stacknet_runtime::nalgebra;
 ///   and layouts: `fc1.weight` as `[out, in]`, then `fc1.bias`), [`Zeros`](runtime::Zeros)
 ///   for the gradient and records, [`Network`](runtime::Network) (`INPUT_SHAPE`,
 ///   `OUTPUT_SHAPE`, `PARAMS`, byte sizes, `LAYERS` for `summary()`, `forward`,
-///   `forward_train`, `backward`) and [`BatchNetwork`](runtime::BatchNetwork).
+///   `forward_train`, `backward`), [`BatchNetwork`](runtime::BatchNetwork) and
+///   [`Model`](runtime::Model) (`Scalar = T`, so that `Trainer<Net>` names the scalar).
 /// - Docs on every public item, so `#![deny(missing_docs)]` holds: after the user's own, the
 ///   struct's docs list every layer's type, output shape and parameter count with the totals,
 ///   and `PARAMS` is written out as a number, so `cargo doc` shows them.
@@ -310,7 +311,7 @@ pub mod prelude {
         accuracy, argmax, checked_argmax, predict, BatchTrainer, Diverged, Trainer,
     };
     pub use stacknet_runtime::{
-        BatchNetwork, Flat, Label, Layer, Network, Params, PerSample, Scalar, Zeros,
+        BatchNetwork, Flat, Label, Layer, Model, Network, Params, PerSample, Scalar, Zeros,
     };
 
     #[cfg(feature = "std")]

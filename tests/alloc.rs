@@ -105,7 +105,7 @@ network! {
 }
 
 /// Runs every hot-path call of `N` once to warm up, then asserts none of them allocates.
-fn assert_heap_free<N: Network<f32>, O: Optimizer<f32, N>>(net: &mut N, opt: &mut O, label: &str)
+fn assert_heap_free<N: Network<f32>, O: Optimizer<N>>(net: &mut N, opt: &mut O, label: &str)
 where
     N::Output: Flat<f32>,
 {
@@ -184,7 +184,7 @@ fn block_network_hot_paths_are_heap_free() {
     big_stack(|| {
         let mut net = Box::new(Blocks::<f32>::new(&mut SplitMix64::new(5)));
         assert_heap_free(&mut *net, &mut *Box::new(Adam::new(1e-3)), "blocks/adam");
-        let mut batch = Box::new(BatchTrainer::<f32, Blocks<f32>, 4>::new());
+        let mut batch = Box::new(BatchTrainer::<Blocks, 4>::new());
         let xs: [SVector<f32, 128>; 4] =
             core::array::from_fn(|i| SVector::from_fn(|j, _| ((i + j) % 5) as f32 / 5.0));
         let ys = [0usize, 1, 2, 0];
@@ -254,7 +254,7 @@ fn trainer_steps_are_heap_free() {
         assert_eq!(n, 0, "Trainer::step allocated");
 
         let mut reg = Box::new(Regularised::<f32>::new(&mut SplitMix64::new(4)));
-        let mut batch = Box::new(BatchTrainer::<f32, Regularised<f32>, 4>::new());
+        let mut batch = Box::new(BatchTrainer::<Regularised, 4>::new());
         let xs: [SVector<f32, 144>; 4] = core::array::from_fn(|i| SVector::repeat(i as f32 / 4.0));
         let ys = [0usize, 1, 2, 0];
         let mut adam = Box::new(Adam::new(1e-3));

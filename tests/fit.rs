@@ -687,14 +687,14 @@ fn labels_of_any_unsigned_type_train_and_evaluate_alike() {
         net.copy_params_to(&mut p).unwrap();
         p
     };
-    fn fit<Y: Label>() -> Fit<'static, f64, Three<f64>, Y> {
+    fn fit<Y: Label>() -> Fit<'static, Three<f64>, Y> {
         Fit::new(3)
             .batch(8)
             .validation_split(0.25)
             .metric(Accuracy::default())
             .quiet()
     }
-    type Train<'a> = &'a dyn Fn(&mut Three<f64>, &mut Adam<f64, Three<f64>>) -> History;
+    type Train<'a> = &'a dyn Fn(&mut Three<f64>, &mut Adam<Three<f64>>) -> History;
     let run = |ys: Train<'_>| {
         let mut net = Three::<f64>::new(&mut SplitMix64::new(2));
         let mut opt = Adam::new(0.05);

@@ -226,7 +226,7 @@ where
     L: Loss<f32, N::Output>,
     L::Target: Sized,
 {
-    let mut trainer = Box::new(BatchTrainer::<f32, N, B>::new());
+    let mut trainer = Box::new(BatchTrainer::<N, B>::new());
     let mut opt = Sgd::new(lr);
     (0..steps)
         .map(|_| trainer.step(net, &mut opt, loss, xs, targets).unwrap())

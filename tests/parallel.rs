@@ -128,7 +128,7 @@ fn the_mean_gradient_is_the_one_thread_trainers() {
     let (xs, ys) = data::<5>(13, 11);
     let net = Mlp::<f64>::new(&mut SplitMix64::new(5));
     let (mut a, mut b) = (net.clone(), net.clone());
-    let mut sequential = Trainer::<f64, Mlp<f64>>::new();
+    let mut sequential = Trainer::<Mlp<f64>>::new();
     let mut parallel = ParallelTrainer::with_shards(&net, 2, 3, 1).unwrap();
     let (mut opt_a, mut opt_b) = (Sgd::new(0.1), Sgd::new(0.1));
     let loss = &SoftmaxCrossEntropy;
@@ -170,7 +170,7 @@ fn each_shard_draws_its_own_dropout_mask() {
         .unwrap();
     one.step(&mut b, &mut Sgd::new(0.0), loss, &xs, &ys)
         .unwrap();
-    let fc = |t: &ParallelTrainer<f64, Cnn<f64>>| t.grad().fc.weight;
+    let fc = |t: &ParallelTrainer<Cnn<f64>>| t.grad().fc.weight;
     assert_ne!(fc(&two), fc(&one), "the second shard repeated the mask");
 }
 
@@ -317,7 +317,7 @@ fn train_normed(threads: usize) -> (Vec<f64>, Vec<f64>) {
     let (xs, ys) = data::<5>(30, 7);
     let mut net = Normed::<f64>::new(&mut SplitMix64::new(3));
     let mut opt = SgdMomentum::new(0.05, 0.9);
-    let mut trainer = ParallelBatchTrainer::<f64, Normed<f64>, 4>::new(&net, threads, 99).unwrap();
+    let mut trainer = ParallelBatchTrainer::<Normed<f64>, 4>::new(&net, threads, 99).unwrap();
     assert_eq!(trainer.threads(), threads);
     for step in 0..5 {
         let batch: Vec<usize> = (0..12).map(|k| (step * 7 + k * 5) % 30).collect();
@@ -361,7 +361,7 @@ fn batch_norm_shards_are_the_one_thread_batch_trainer_on_each_shard() {
     );
     for k in 0..3 {
         let mut shard = net.clone();
-        let mut one = BatchTrainer::<f64, NormedMlp<f64>, 4>::new();
+        let mut one = BatchTrainer::<NormedMlp<f64>, 4>::new();
         let x: [SVector<f64, 5>; 4] = std::array::from_fn(|i| xs[4 * k + i]);
         let t: [usize; 4] = std::array::from_fn(|i| ys[4 * k + i]);
         expected_loss += one
@@ -378,7 +378,7 @@ fn batch_norm_shards_are_the_one_thread_batch_trainer_on_each_shard() {
     }
 
     let mut threaded = net.clone();
-    let mut trainer = ParallelBatchTrainer::<f64, NormedMlp<f64>, 4>::new(&net, 2, 1).unwrap();
+    let mut trainer = ParallelBatchTrainer::<NormedMlp<f64>, 4>::new(&net, 2, 1).unwrap();
     let l = trainer
         .step(&mut threaded, &mut Sgd::new(lr), loss, &xs, &ys)
         .unwrap();
@@ -407,7 +407,7 @@ fn batch_norm_shards_are_the_one_thread_batch_trainer_on_each_shard() {
     }
 
     // Shard statistics are not the whole batch's: one batch of 12 gives another gradient.
-    let mut whole = BatchTrainer::<f64, NormedMlp<f64>, 12>::new();
+    let mut whole = BatchTrainer::<NormedMlp<f64>, 12>::new();
     let (x, t): ([SVector<f64, 5>; 12], [usize; 12]) = (
         std::array::from_fn(|i| xs[i]),
         std::array::from_fn(|i| ys[i]),
@@ -424,7 +424,7 @@ fn batch_norm_batches_are_whole_shards() {
     let _serial = serial();
     let (xs, ys) = data::<5>(10, 3);
     let mut net = Normed::<f64>::new(&mut SplitMix64::new(5));
-    let mut trainer = ParallelBatchTrainer::<f64, Normed<f64>, 4>::new(&net, 2, 1).unwrap();
+    let mut trainer = ParallelBatchTrainer::<Normed<f64>, 4>::new(&net, 2, 1).unwrap();
     let _ = trainer.step(&mut net, &mut Sgd::new(0.1), &SoftmaxCrossEntropy, &xs, &ys);
 }
 
@@ -434,7 +434,7 @@ fn batch_norm_steps_are_heap_free_on_every_thread() {
     let (xs, ys) = data::<5>(32, 5);
     let mut net = Normed::<f64>::new(&mut SplitMix64::new(3));
     let mut opt = Adam::new(0.01);
-    let mut trainer = ParallelBatchTrainer::<f64, Normed<f64>, 8>::new(&net, 2, 1).unwrap();
+    let mut trainer = ParallelBatchTrainer::<Normed<f64>, 8>::new(&net, 2, 1).unwrap();
     let loss = &SoftmaxCrossEntropy;
     for _ in 0..3 {
         trainer.step(&mut net, &mut opt, loss, &xs, &ys).unwrap();

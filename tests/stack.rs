@@ -143,7 +143,7 @@ fn small_network_trains_in_its_reported_working_memory() {
     let bytes = Small::<f32>::TRAINING_BYTES;
     let mut net = Box::new(Small::<f32>::new(&mut SplitMix64::new(2)));
     let mut grad = Box::new(<Small<f32> as Network<f32>>::Grad::zeros());
-    let mut opt = Box::new(Adam::<f32, Small<f32>>::new(1e-3));
+    let mut opt = Box::new(Adam::<Small>::new(1e-3));
     let x = Box::new(SVector::<f32, 144>::from_fn(|i, _| (i % 5) as f32 / 5.0));
     let losses = on_stack(bytes, move || {
         let mut losses = [0.0f32; 2];

@@ -3461,6 +3461,9 @@ impl<
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::PerSample<T> for LeNet5<T> {}
+impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Model for LeNet5<T> {
+    type Scalar = T;
+}
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<T> {
     type Input = ::stacknet::runtime::nalgebra::SVector<T, 784>;
     type Output = ::stacknet::runtime::nalgebra::SVector<T, 10>;

@@ -6043,6 +6043,9 @@ impl<
         }
     }
 }
+impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Model for TinyResNet<T> {
+    type Scalar = T;
+}
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyResNet<T> {
     type Input = ::stacknet::runtime::nalgebra::SVector<T, 768>;
     type Output = ::stacknet::runtime::nalgebra::SVector<T, 10>;

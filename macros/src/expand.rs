@@ -509,6 +509,10 @@ impl<'a> Cx<'a> {
         quote! {
             #per_sample
 
+            impl<T: #rt::Scalar> #rt::Model for #ident<T> {
+                type Scalar = T;
+            }
+
             impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
                 type Input = #input_ty;
                 type Output = #output_ty;

@@ -62,6 +62,10 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
             }
         }
 
+        impl<T: #rt::Scalar> #rt::Model for #ident<T> {
+            type Scalar = T;
+        }
+
         impl<T: #rt::Scalar> #rt::Network<T> for #ident<T> {
             type Input = #input_ty;
             type Output = #output_ty;

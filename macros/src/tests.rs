@@ -221,6 +221,7 @@ fn generated_items() {
         ("Zeros", "LeNet5Record<T>"),
         ("Zeros", "LeNet5BatchRecord<T,B>"),
         ("PerSample<T>", "LeNet5<T>"),
+        ("Model", "LeNet5<T>"),
         ("Network<T>", "LeNet5<T>"),
         ("BatchNetwork<T>", "LeNet5<T>"),
     ];
@@ -467,6 +468,9 @@ fn erroneous_input_gives_compile_errors_and_a_stub() {
     assert!(text.contains(
         "impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for Bad<T>"
     ));
+    assert!(
+        text.contains("impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Model for Bad<T>")
+    );
     // The input shape is known, so the stub takes the real input type.
     assert!(text.contains("type Input = ::stacknet::runtime::nalgebra::SVector<T, 16>;"));
 }

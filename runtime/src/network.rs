@@ -49,11 +49,21 @@ impl fmt::Display for ParamError {
 
 impl core::error::Error for ParamError {}
 
+/// The scalar a network type computes in (`f32` for `Net`, `f64` for `Net<f64>`).
+///
+/// It exists so that trainers and optimisers can be named by the network alone: their scalar
+/// parameter defaults to `<N as Model>::Scalar`, so `Trainer<LeNet5>` and `Adam<LeNet5>` need
+/// no `f32`. [`Network<T>`] requires it with `Scalar = T`.
+pub trait Model {
+    /// The network's scalar type.
+    type Scalar: Scalar;
+}
+
 /// A model: forward for inference, a recording forward for training, and backward.
 ///
 /// The parameters are the model's [`Params`], in PyTorch order (`fc1.weight` then `fc1.bias`,
 /// layer by layer). The gradient type has the same tensors in the same order.
-pub trait Network<T: Scalar>: Params<T> + Sized {
+pub trait Network<T: Scalar>: Params<T> + Model<Scalar = T> + Sized {
     /// The input: a flat `SVector<T, n>` (images in channel, row, column order, sequences
     /// step-major) or `[u32; steps]` token ids. Generic code that reads it as numbers (the
     /// input-gradient check) adds a `Flat<T>` bound of its own.
@@ -162,7 +172,7 @@ pub trait Network<T: Scalar>: Params<T> + Sized {
     }
 
     /// The model's table: layer, type, output shape, params, MACs, bytes; totals below.
-    fn summary() -> Summary<T, Self> {
+    fn summary() -> Summary<Self, T> {
         Summary(PhantomData)
     }
 }
@@ -244,9 +254,9 @@ pub const fn inference_bytes(layers: &[LayerRow], scalar_bytes: usize) -> usize 
 }
 
 /// The printable summary of a model type (see [`Network::summary`]).
-pub struct Summary<T, N>(PhantomData<(T, N)>);
+pub struct Summary<N: Network<T>, T: Scalar = <N as Model>::Scalar>(PhantomData<(N, T)>);
 
-impl<T: Scalar, N: Network<T>> fmt::Display for Summary<T, N> {
+impl<N: Network<T>, T: Scalar> fmt::Display for Summary<N, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The name column fits the longest path (`layer2.shortcut.conv2d_0`), 14 at least.
         let name = N::LAYERS

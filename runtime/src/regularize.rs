@@ -13,10 +13,10 @@
 //! use stacknet_runtime::{Network, PerSample};
 //!
 //! /// One minibatch step with weight decay on the weights and a clipped gradient.
-//! fn step<N: PerSample<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output>>(
+//! fn step<N: PerSample<f32>, O: Optimizer<N>, L: Loss<f32, N::Output>>(
 //!     net: &mut N,
 //!     opt: &mut O,
-//!     trainer: &mut Trainer<f32, N>,
+//!     trainer: &mut Trainer<N>,
 //!     loss: &L,
 //!     batch: &[(N::Input, L::Target)],
 //! ) -> f32

@@ -117,7 +117,7 @@ narrow_labels!(u8, u16, u32, u64);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has `batch_norm`, which needs whole minibatches to train",
     label = "this network cannot train one sample at a time",
-    note = "train it with `BatchTrainer::<_, _, B>` (a batch of B samples per step), as `examples/resnet.rs` does"
+    note = "train it with `BatchTrainer::<_, B>` (a batch of B samples per step), as `examples/resnet.rs` does"
 )]
 pub trait PerSample<T: crate::Scalar>: Network<T> {}
 

@@ -10,7 +10,7 @@
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::samples::{AsInput, AsTarget, Label, PerSample};
-use crate::{BatchNetwork, Flat, Network, Params, Scalar, Zeros};
+use crate::{BatchNetwork, Flat, Model, Network, Params, Scalar, Zeros};
 use core::fmt;
 
 /// A training step whose loss or gradient was not finite (inf or NaN): the optimiser was not
@@ -66,7 +66,7 @@ pub fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged>
 }
 
 /// The working memory of training: gradients, one sample's record and ∂L/∂output.
-pub struct Trainer<T: Scalar, N: Network<T>> {
+pub struct Trainer<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// The gradient of the last step: the batch mean, after the hook of
     /// [`step_with`](Trainer::step_with).
     pub grad: N::Grad,
@@ -76,7 +76,7 @@ pub struct Trainer<T: Scalar, N: Network<T>> {
     pub dy: N::Output,
 }
 
-impl<T: Scalar, N: PerSample<T>> Default for Trainer<T, N> {
+impl<N: PerSample<T>, T: Scalar> Default for Trainer<N, T> {
     fn default() -> Self {
         Self::new()
     }
@@ -84,7 +84,7 @@ impl<T: Scalar, N: PerSample<T>> Default for Trainer<T, N> {
 
 // The bound sits on each method, not on the impl, so that a network with `batch_norm` gets
 // `PerSample`'s message (E0277) rather than "method exists but its bounds are not satisfied".
-impl<T: Scalar, N: Network<T>> Trainer<T, N> {
+impl<N: Network<T>, T: Scalar> Trainer<N, T> {
     /// A network with batch layers is refused by the [`PerSample`] bound (use
     /// [`BatchTrainer`]): training such a layer one sample at a time would silently normalise
     /// by the wrong statistics.
@@ -132,7 +132,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
         X: AsInput<N::Input>,
         Y: AsTarget<L::Target>,
         N: PerSample<T>,
@@ -147,7 +147,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     /// ```
     /// # use stacknet_runtime::{Network, loss::Loss, optim::Optimizer, train::Trainer};
     /// use stacknet_runtime::regularize::{clip_grad_norm, Regularizer, L2};
-    /// # fn demo<N: stacknet_runtime::PerSample<f32>, O: Optimizer<f32, N>, L: Loss<f32, N::Output, Target = usize>>(
+    /// # fn demo<N: stacknet_runtime::PerSample<f32>, O: Optimizer<N>, L: Loss<f32, N::Output, Target = usize>>(
     /// #     net: &mut N, opt: &mut O, loss: &L, xs: &[N::Input], ts: &[usize]) {
     /// let mut trainer = Trainer::new();
     /// let l2 = L2::new(1e-4);
@@ -171,7 +171,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
         X: AsInput<N::Input>,
         Y: AsTarget<L::Target>,
         N: PerSample<T>,
@@ -193,7 +193,7 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
         X: AsInput<N::Input>,
         Y: AsTarget<L::Target>,
         N: PerSample<T>,
@@ -226,7 +226,9 @@ impl<T: Scalar, N: Network<T>> Trainer<T, N> {
 /// The working memory of minibatch training through [`BatchNetwork`]: gradients, the
 /// activations of `B` samples and their output gradients. Needed for networks with batch
 /// norm; works for any network. Large for big `B`: keep it in a `static` or a `Box`.
-pub struct BatchTrainer<T: Scalar, N: BatchNetwork<T>, const B: usize> {
+// `T` comes last because only it has a default (defaults trail), so `BatchTrainer<Net, 32>`
+// is a whole type.
+pub struct BatchTrainer<N: BatchNetwork<T>, const B: usize, T: Scalar = <N as Model>::Scalar> {
     /// The gradient of the last step: the batch mean, after the hook.
     pub grad: N::Grad,
     /// The last batch's activations, layer by layer.
@@ -235,13 +237,13 @@ pub struct BatchTrainer<T: Scalar, N: BatchNetwork<T>, const B: usize> {
     pub dys: [N::Output; B],
 }
 
-impl<T: Scalar, N: BatchNetwork<T>, const B: usize> Default for BatchTrainer<T, N, B> {
+impl<N: BatchNetwork<T>, const B: usize, T: Scalar> Default for BatchTrainer<N, B, T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
+impl<N: BatchNetwork<T>, const B: usize, T: Scalar> BatchTrainer<N, B, T> {
     /// Zeroed buffers for batches of `B` samples.
     pub fn new() -> Self {
         crate::hint::unoptimized_build();
@@ -268,7 +270,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
         Y: AsTarget<L::Target>,
     {
         self.step_with(net, opt, loss, xs, targets, |_, _| T::zero())
@@ -287,7 +289,7 @@ impl<T: Scalar, N: BatchNetwork<T>, const B: usize> BatchTrainer<T, N, B> {
     ) -> Result<T, Diverged>
     where
         L: Loss<T, N::Output>,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
         Y: AsTarget<L::Target>,
     {
         clear(&mut self.grad);

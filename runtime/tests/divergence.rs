@@ -16,7 +16,7 @@ type Net = Tiny<f64>;
 fn a_huge_learning_rate_stops_with_an_error_and_keeps_the_last_finite_network() {
     let mut net = Net::new(&mut SplitMix64::new(1));
     let (xs, ts) = regression_data();
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     let mut opt = Sgd::new(1e200);
     let mut failed = None;
     for step in 0..20 {
@@ -43,7 +43,7 @@ fn a_nan_input_is_a_non_finite_loss() {
     let before = flat(&net);
     let x = SVector::from([0.1, f64::NAN, 0.3]);
     let t = SVector::from([0.0, 0.0]);
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     let got = trainer.step(&mut net, &mut Sgd::new(0.1), &Mse, [(&x, &t)]);
     match got {
         Err(Diverged::Loss(l)) => assert!(l.is_nan()),
@@ -58,7 +58,7 @@ fn a_non_finite_gradient_with_a_finite_loss_is_caught() {
     let mut net = Net::new(&mut SplitMix64::new(3));
     let before = flat(&net);
     let (xs, ts) = regression_data();
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     let got = trainer.step_with(
         &mut net,
         &mut Sgd::new(0.1),
@@ -86,7 +86,7 @@ fn the_batch_trainer_reports_divergence_too() {
     let (xs, ts) = regression_data();
     let xs: [SVector<f64, 3>; 4] = core::array::from_fn(|i| xs[i]);
     let mut ts: [SVector<f64, 2>; 4] = core::array::from_fn(|i| ts[i]);
-    let mut trainer = BatchTrainer::<f64, Net, 4>::new();
+    let mut trainer = BatchTrainer::<Net, 4>::new();
     let mut opt = Sgd::new(0.1);
     assert!(trainer.step(&mut net, &mut opt, &Mse, &xs, &ts).is_ok());
     ts[2][0] = f64::NAN;

@@ -64,7 +64,7 @@ fn trains_a_linear_target_with_sgd() {
         .iter()
         .map(|x| SVector::from([x[0] - x[2], 0.5 * x[1]]))
         .collect();
-    let mut trainer = Trainer::<f64, Tiny<f64>>::new();
+    let mut trainer = Trainer::<Tiny<f64>>::new();
     let mut opt = Sgd::new(0.5);
     let first = trainer
         .step(&mut net, &mut opt, &Mse, xs.iter().zip(ts.iter()))
@@ -85,8 +85,8 @@ fn batch_path_gives_the_per_sample_gradients() {
         core::array::from_fn(|i| SVector::from([i as f64 * 0.3, -0.2, 1.0 - i as f64 * 0.1]));
     let ts: [usize; 5] = [0, 1, 1, 0, 1];
     let (mut a, mut b) = (net.clone(), net.clone());
-    let mut one = Trainer::<f64, Tiny<f64>>::new();
-    let mut all = BatchTrainer::<f64, Tiny<f64>, 5>::new();
+    let mut one = Trainer::<Tiny<f64>>::new();
+    let mut all = BatchTrainer::<Tiny<f64>, 5>::new();
     let la = one
         .step(
             &mut a,

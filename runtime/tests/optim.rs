@@ -78,13 +78,13 @@ type Net = Tiny<f64>;
 /// Runs 10 full-batch steps of `opt` on the regression problem; after each, applies
 /// `reference(params, grad, t)` (t from 1) to an independent copy of the parameters, fed the
 /// same mean gradient, and requires every parameter to agree within 1e-12.
-fn against_formula<O: Optimizer<f64, Net>>(
+fn against_formula<O: Optimizer<Net>>(
     mut opt: O,
     mut reference: impl FnMut(&mut [f64], &[f64], usize),
 ) {
     let mut net = Net::new(&mut SplitMix64::new(42));
     let (xs, ts) = regression_data();
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     let mut want = flat(&net);
     let mut moved = 0.0f64;
     for t in 1..=10 {
@@ -341,8 +341,8 @@ fn adamw_matches_formula() {
 #[test]
 fn set_learning_rate_takes_effect_on_the_next_step() {
     /// Adam whose rate is halved before its 6th step, through the trait.
-    struct Halving(Adam<f64, Net>, usize);
-    impl Optimizer<f64, Net> for Halving {
+    struct Halving(Adam<Net>, usize);
+    impl Optimizer<Net> for Halving {
         fn step(&mut self, net: &mut Net, grad: &<Net as Network<f64>>::Grad) {
             self.1 += 1;
             if self.1 == 6 {
@@ -369,10 +369,10 @@ fn set_learning_rate_takes_effect_on_the_next_step() {
 // Training to a stated loss.
 
 /// The loss of the first and the last of `steps` full-batch steps from a fixed start.
-fn train<O: Optimizer<f64, Net>>(mut opt: O, steps: usize) -> (f64, f64) {
+fn train<O: Optimizer<Net>>(mut opt: O, steps: usize) -> (f64, f64) {
     let mut net = Net::new(&mut SplitMix64::new(3));
     let (xs, ts) = regression_data();
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     let first = trainer
         .step(&mut net, &mut opt, &Mse, xs.iter().zip(&ts))
         .unwrap();
@@ -420,13 +420,13 @@ fn schedules_drive_the_learning_rate() {
     // Step decay on SGD: α = 0.5·0.5^⌊epoch/10⌋; cosine on Adam: 0.02·(1 + cos(π e/30))/2.
     let (xs, ts) = regression_data();
     let (step, cosine) = (StepDecay::new(0.5, 10, 0.5), Cosine::new(0.02, 30));
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     let (mut a, mut b) = (
         Net::new(&mut SplitMix64::new(3)),
         Net::new(&mut SplitMix64::new(3)),
     );
     let mut sgd = Sgd::new(1.0);
-    let mut adam = Adam::<f64, Net>::new(1.0);
+    let mut adam = Adam::<Net>::new(1.0);
     let (mut first_a, mut first_b, mut last_a, mut last_b) = (0.0, 0.0, 0.0, 0.0);
     for epoch in 0..30 {
         sgd.set_learning_rate(step.lr(epoch));
@@ -544,7 +544,7 @@ fn l2_on_every_tensor_is_sgd_weight_decay() {
     let mut b = a.clone();
     let mut decayed = Sgd::new(0.3).weight_decay(0.1);
     let mut plain = Sgd::new(0.3);
-    let (mut ta, mut tb) = (Trainer::<f64, Net>::new(), Trainer::<f64, Net>::new());
+    let (mut ta, mut tb) = (Trainer::<Net>::new(), Trainer::<Net>::new());
     for _ in 0..10 {
         ta.step(&mut a, &mut decayed, &Mse, xs.iter().zip(&ts))
             .unwrap();
@@ -554,7 +554,7 @@ fn l2_on_every_tensor_is_sgd_weight_decay() {
         }
         scale(&mut tb.grad, 1.0 / 16.0);
         L2::new(0.1).with_biases().add_grad(&b, &mut tb.grad);
-        Optimizer::<f64, Net>::step(&mut plain, &mut b, &tb.grad);
+        Optimizer::<Net>::step(&mut plain, &mut b, &tb.grad);
     }
     for (x, y) in flat(&a).iter().zip(flat(&b)) {
         assert!((x - y).abs() < 1e-12);
@@ -565,7 +565,7 @@ fn l2_on_every_tensor_is_sgd_weight_decay() {
 fn clipping_a_network_gradient() {
     let (xs, ts) = regression_data();
     let mut net = Net::new(&mut SplitMix64::new(5));
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     for (x, t) in xs.iter().zip(&ts) {
         trainer.accumulate(&mut net, &Mse, x, t);
     }
@@ -614,7 +614,7 @@ fn dropout_network_gradients_match_finite_differences() {
 fn dropout_network_trains_and_infers_deterministically() {
     let (xs, ts) = regression_data();
     let mut net = TinyDrop::<f64>::new(&mut SplitMix64::new(6));
-    let mut trainer = Trainer::<f64, TinyDrop<f64>>::new();
+    let mut trainer = Trainer::<TinyDrop<f64>>::new();
     let mut opt = Adam::new(0.01);
     let mse = |net: &TinyDrop<f64>| {
         xs.iter()
@@ -639,10 +639,10 @@ fn dropout_network_trains_and_infers_deterministically() {
 // No heap in any step.
 
 /// Allocations of 3 trainer steps (forward, backward, update) with an optimiser built beforehand.
-fn step_allocations<O: Optimizer<f64, Net>>(mut opt: O) -> usize {
+fn step_allocations<O: Optimizer<Net>>(mut opt: O) -> usize {
     let (xs, ts) = regression_data();
     let mut net = Net::new(&mut SplitMix64::new(1));
-    let mut trainer = Trainer::<f64, Net>::new();
+    let mut trainer = Trainer::<Net>::new();
     allocations(|| {
         for _ in 0..3 {
             trainer
@@ -683,7 +683,7 @@ fn no_heap_allocation_in_any_step() {
     // Regularisation, clipping, schedules and dropout's training forward.
     let (xs, ts) = regression_data();
     let mut net = TinyDrop::<f64>::new(&mut SplitMix64::new(2));
-    let mut trainer = Trainer::<f64, TinyDrop<f64>>::new();
+    let mut trainer = Trainer::<TinyDrop<f64>>::new();
     let mut opt = Adam::new(0.01);
     let schedule = Cosine::new(0.01, 10);
     let n = allocations(|| {
@@ -723,6 +723,10 @@ impl Params<f64> for Broken {
     fn tensor_info(i: usize) -> stacknet_runtime::TensorInfo {
         Net::tensor_info(i)
     }
+}
+
+impl stacknet_runtime::Model for Broken {
+    type Scalar = f64;
 }
 
 impl Network<f64> for Broken {

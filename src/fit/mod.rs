@@ -49,7 +49,7 @@ use stacknet_runtime::loss::Loss;
 use stacknet_runtime::optim::Optimizer;
 use stacknet_runtime::rng::{shuffle, SplitMix64};
 use stacknet_runtime::schedule::Schedule;
-use stacknet_runtime::{AsTarget, BatchNetwork, Network, PerSample, Scalar};
+use stacknet_runtime::{AsTarget, BatchNetwork, Model, Network, PerSample, Scalar};
 
 use crate::data::Progress;
 use error::check_data;
@@ -114,12 +114,13 @@ struct MetricPair<'a, Out, Y> {
 /// stopping and the callbacks decide whether to go on. Defaults: batch 32, seed 0, the
 /// optimiser's own learning rate, the loss as the only metric, a progress bar on stderr.
 ///
-/// `T` is the scalar, `N` the network and `Y` the target type: class labels of any unsigned
-/// integer type (`u8` as [`MnistSplit::labels`](crate::data::MnistSplit) loads them, or
-/// `usize`) for [`SoftmaxCrossEntropy`](stacknet_runtime::loss::SoftmaxCrossEntropy), a vector
-/// for [`Mse`](stacknet_runtime::loss::Mse); all three are inferred from `run`.
+/// `N` is the network and `Y` the target type: class labels of any unsigned integer type (`u8`
+/// as [`MnistSplit::labels`](crate::data::MnistSplit) loads them, or `usize`) for
+/// [`SoftmaxCrossEntropy`](stacknet_runtime::loss::SoftmaxCrossEntropy), a vector for
+/// [`Mse`](stacknet_runtime::loss::Mse); both are inferred from `run`. `T`, the scalar, is
+/// the network's.
 #[must_use = "a `Fit` trains nothing until `run` or `run_batches`"]
-pub struct Fit<'a, T: Scalar, N: Network<T>, Y> {
+pub struct Fit<'a, N: Network<T>, Y, T: Scalar = <N as Model>::Scalar> {
     epochs: usize,
     batch: Option<usize>,
     seed: u64,
@@ -133,7 +134,7 @@ pub struct Fit<'a, T: Scalar, N: Network<T>, Y> {
     progress: bool,
 }
 
-impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
+impl<'a, N: Network<T>, Y, T: Scalar> Fit<'a, N, Y, T> {
     /// A fit of `epochs` epochs with the defaults.
     pub fn new(epochs: usize) -> Self {
         Fit {
@@ -220,7 +221,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
     /// # use stacknet::prelude::*;
     /// # network! { struct Net(input: [2]) { fc: dense(1) } }
     /// let l2 = L2::new(1e-4);
-    /// let fit = Fit::<f32, Net<f32>, SVector<f32, 1>>::new(10).regularize(move |net, grad| {
+    /// let fit = Fit::<Net, SVector<f32, 1>>::new(10).regularize(move |net, grad| {
     ///     let penalty = l2.add_grad(net, grad);
     ///     clip_grad_norm(grad, 1.0);
     ///     penalty
@@ -267,7 +268,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
     ) -> Result<History, FitError>
     where
         L: Loss<T, N::Output, Target: Clone> + Sync,
-        O: Optimizer<T, N>,
+        O: Optimizer<N, T>,
         N: PerSample<T>,
         Y: AsTarget<L::Target>,
     {
@@ -303,7 +304,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
     ) -> Result<History, FitError>
     where
         L: Loss<T, N::Output> + Sync,
-        O: Optimizer<T, N>,
+        O: Optimizer<N, T>,
         N: crate::parallel::Replicable<T>,
         Y: AsTarget<L::Target> + Sync,
     {
@@ -326,7 +327,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
     pub fn run_batches<const B: usize>(
         self,
         net: &mut N,
-        opt: &mut impl Optimizer<T, N>,
+        opt: &mut impl Optimizer<N, T>,
         loss: &(impl Loss<T, N::Output, Target: GivenAs<Y> + Clone> + Sync),
         inputs: &[N::Input],
         targets: &[Y],
@@ -367,7 +368,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         self,
         threads: usize,
         net: &mut N,
-        opt: &mut impl Optimizer<T, N>,
+        opt: &mut impl Optimizer<N, T>,
         loss: &(impl Loss<T, N::Output, Target: GivenAs<Y>> + Sync),
         inputs: &[N::Input],
         targets: &[Y],
@@ -385,7 +386,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
             return Err(FitError::PartialShard { batch, shard: S });
         }
         let trainer =
-            crate::parallel::ParallelBatchTrainer::<T, N, S>::new(net, threads, self.seed)
+            crate::parallel::ParallelBatchTrainer::<N, S, T>::new(net, threads, self.seed)
                 .map_err(|e| FitError::Threads(e.to_string()))?;
         let mut stepper = ThreadedBatches::new(trainer, batch);
         self.train(&mut stepper, batch, net, opt, loss, inputs, targets)
@@ -414,7 +415,7 @@ impl<'a, T: Scalar, N: Network<T>, Y> Fit<'a, T, N, Y> {
         S: Stepper<T, N, Y, L>,
         L: Loss<T, N::Output>,
         L::Target: GivenAs<Y>,
-        O: Optimizer<T, N>,
+        O: Optimizer<N, T>,
     {
         let started = Instant::now();
         check_data("training", xs.len(), ys.len())?;

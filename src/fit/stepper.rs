@@ -36,7 +36,7 @@ pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y, L: Loss<T, N::Output>> {
     /// the finiteness check, the update. Calls `observe` with every sample's training
     /// output. Returns the mean loss plus the hook's penalty.
     #[allow(clippy::too_many_arguments)]
-    fn step<O: Optimizer<T, N>>(
+    fn step<O: Optimizer<N, T>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -50,7 +50,7 @@ pub(crate) trait Stepper<T: Scalar, N: Network<T>, Y, L: Loss<T, N::Output>> {
 
 /// One sample at a time through [`Trainer`], in the memory of one sample.
 pub(crate) struct Sequential<T: Scalar, N: Network<T>> {
-    trainer: Box<Trainer<T, N>>,
+    trainer: Box<Trainer<N, T>>,
 }
 
 impl<T: Scalar, N: PerSample<T>> Sequential<T, N> {
@@ -72,7 +72,7 @@ where
         len > 0
     }
 
-    fn step<O: Optimizer<T, N>>(
+    fn step<O: Optimizer<N, T>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -103,7 +103,7 @@ where
 /// Whole minibatches of `B` through [`BatchTrainer`] (what `batch_norm` needs). The samples
 /// are copied into buffers allocated once, the targets as the loss takes them (`Tgt`).
 pub(crate) struct Batched<T: Scalar, N: BatchNetwork<T>, Tgt, const B: usize> {
-    trainer: Box<BatchTrainer<T, N, B>>,
+    trainer: Box<BatchTrainer<N, B, T>>,
     xs: Vec<N::Input>,
     ys: Vec<Tgt>,
 }
@@ -133,7 +133,7 @@ where
         samples / B * B
     }
 
-    fn step<O: Optimizer<T, N>>(
+    fn step<O: Optimizer<N, T>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -168,11 +168,11 @@ where
 /// The batch split across threads through [`ParallelTrainer`]: the same parameters for any
 /// thread count.
 pub(crate) struct Threaded<T: Scalar, N: Network<T>> {
-    trainer: ParallelTrainer<T, N>,
+    trainer: ParallelTrainer<N, T>,
 }
 
 impl<T: Scalar, N: Replicable<T>> Threaded<T, N> {
-    pub(crate) fn new(trainer: ParallelTrainer<T, N>) -> Self {
+    pub(crate) fn new(trainer: ParallelTrainer<N, T>) -> Self {
         Threaded { trainer }
     }
 }
@@ -192,7 +192,7 @@ where
         false
     }
 
-    fn step<O: Optimizer<T, N>>(
+    fn step<O: Optimizer<N, T>>(
         &mut self,
         net: &mut N,
         opt: &mut O,
@@ -211,7 +211,7 @@ where
 /// Whole minibatches of `batch` split across threads in shards of `S` through
 /// [`ParallelBatchTrainer`]; a final partial minibatch is skipped.
 pub(crate) struct ThreadedBatches<T: Scalar, N: BatchNetwork<T>, const S: usize> {
-    trainer: ParallelBatchTrainer<T, N, S>,
+    trainer: ParallelBatchTrainer<N, S, T>,
     batch: usize,
 }
 
@@ -219,7 +219,7 @@ impl<T: Scalar, N: BatchReplicable<T>, const S: usize> ThreadedBatches<T, N, S>
 where
     N::BatchRecord<S>: Send,
 {
-    pub(crate) fn new(trainer: ParallelBatchTrainer<T, N, S>, batch: usize) -> Self {
+    pub(crate) fn new(trainer: ParallelBatchTrainer<N, S, T>, batch: usize) -> Self {
         ThreadedBatches { trainer, batch }
     }
 }
@@ -244,7 +244,7 @@ where
         false
     }
 
-    fn step<O: Optimizer<T, N>>(
+    fn step<O: Optimizer<N, T>>(
         &mut self,
         net: &mut N,
         opt: &mut O,

@@ -32,7 +32,7 @@ use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
 use crate::runtime::train::{clear, finite, Diverged};
-use crate::runtime::{BatchNetwork, Scalar, Zeros};
+use crate::runtime::{BatchNetwork, Model, Scalar, Zeros};
 use rand_core::RngCore;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, RwLock};
@@ -66,7 +66,12 @@ impl<T: Scalar, G> ShardSum<T, G> for Shard<T, G> {
 /// Parameters and running statistics are bit-identical for any thread count with the same
 /// seed and `S`. Buffers for a shard are allocated on the first step that needs them; later
 /// steps allocate nothing.
-pub struct ParallelBatchTrainer<T: Scalar, N: BatchNetwork<T>, const S: usize> {
+// `T` last, as in `BatchTrainer`: only it has a default.
+pub struct ParallelBatchTrainer<
+    N: BatchNetwork<T>,
+    const S: usize,
+    T: Scalar = <N as Model>::Scalar,
+> {
     team: Team,
     workers: Vec<Mutex<Worker<T, N, S>>>,
     shards: Vec<RwLock<Shard<T, N::Grad>>>,
@@ -91,7 +96,7 @@ where
 {
 }
 
-impl<T: Scalar, N: BatchReplicable<T>, const S: usize> ParallelBatchTrainer<T, N, S>
+impl<N: BatchReplicable<T>, const S: usize, T: Scalar> ParallelBatchTrainer<N, S, T>
 where
     N::BatchRecord<S>: Send,
 {
@@ -157,7 +162,7 @@ where
         L: Loss<T, N::Output> + Sync,
         L::Target: GivenAs<Y>,
         Y: Sync,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
     {
         let all = Batch::All;
         self.step_with(net, opt, loss, inputs, targets, all, |_, _| T::zero())
@@ -184,7 +189,7 @@ where
         L: Loss<T, N::Output> + Sync,
         L::Target: GivenAs<Y>,
         Y: Sync,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
     {
         let n = batch.check(inputs.len(), targets.len());
         assert!(

@@ -21,7 +21,7 @@ use crate::runtime::loss::Loss;
 use crate::runtime::optim::Optimizer;
 use crate::runtime::rng::{mix, SplitMix64};
 use crate::runtime::train::{clear, finite, Diverged};
-use crate::runtime::{AsTarget, Network, PerSample, Scalar, Zeros};
+use crate::runtime::{AsTarget, Model, Network, PerSample, Scalar, Zeros};
 use rand_core::RngCore;
 use reduce::{write, Reducer};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -56,7 +56,7 @@ struct Shard<N: Network<T>, T: Scalar> {
 ///
 /// Its results equal [`Trainer`](crate::runtime::train::Trainer)'s up to the rounding of the
 /// gradient sum (which is summed per shard here), and are identical for any thread count.
-pub struct ParallelTrainer<T: Scalar, N: Network<T>> {
+pub struct ParallelTrainer<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     team: Team,
     workers: Vec<Mutex<Worker<N, T>>>,
     shards: Vec<RwLock<Shard<N, T>>>,
@@ -104,7 +104,7 @@ where
 {
 }
 
-impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
+impl<N: Replicable<T>, T: Scalar> ParallelTrainer<N, T> {
     /// `threads` threads (0: one per core) over [`DEFAULT_SHARDS`] shards per batch, replicas
     /// cloned from `net`, dropout masks drawn from `seed`.
     ///
@@ -191,7 +191,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     where
         L: Loss<T, N::Output> + Sync,
         Y: AsTarget<L::Target> + Sync,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
     {
         self.step_with(net, opt, loss, inputs, targets, Batch::All, |_, _| {
             T::zero()
@@ -214,7 +214,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     where
         L: Loss<T, N::Output> + Sync,
         Y: AsTarget<L::Target> + Sync,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
     {
         let batch = Batch::Indexed(batch);
         self.step_with(net, opt, loss, inputs, targets, batch, |_, _| T::zero())
@@ -239,7 +239,7 @@ impl<T: Scalar, N: Replicable<T>> ParallelTrainer<T, N> {
     where
         L: Loss<T, N::Output> + Sync,
         Y: AsTarget<L::Target> + Sync,
-        O: Optimizer<T, N> + ?Sized,
+        O: Optimizer<N, T> + ?Sized,
     {
         let n = batch.check(inputs.len(), targets.len());
         if n == 0 {

@@ -123,7 +123,7 @@ fn tiny_checks() {
 
     // A few SGD steps on one sample, from a fresh initialisation, reduce its loss.
     let mut net = Tiny::<f64>::new(&mut SplitMix64::new(4));
-    let mut trainer = Trainer::<f64, Tiny<f64>>::new();
+    let mut trainer = Trainer::<Tiny<f64>>::new();
     let mut opt = Sgd::new(0.1);
     let (x, t) = (SVector::from(x), SVector::from([1.0, -1.0]));
     let first = trainer.step(&mut net, &mut opt, &Mse, [(&x, &t)]).unwrap();

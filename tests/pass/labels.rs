@@ -16,7 +16,7 @@ fn main() {
     let xs = vec![SVector::<f32, 64>::from_element(0.5); 4];
     let bytes = vec![1u8, 2, 3, 4];
     let words = vec![1u16, 2, 3, 4];
-    let mut opt: Box<dyn Optimizer<f32, Digits<f32>>> = Box::new(Sgd::new(0.1));
+    let mut opt: Box<dyn Optimizer<Digits>> = Box::new(Sgd::new(0.1));
     trainer.step(&mut net, &mut *opt, &SoftmaxCrossEntropy, xs.iter().zip(&bytes)).unwrap();
     trainer.step(&mut net, &mut *opt, &SoftmaxCrossEntropy, xs.iter().zip(words.iter().copied())).unwrap();
     trainer.step(&mut net, &mut *opt, &SoftmaxCrossEntropy, xs.iter().copied().zip(0usize..)).unwrap();

@@ -71,8 +71,8 @@ fn batch_path_matches_per_sample() {
         core::array::from_fn(|i| SVector::from([0.3 * i as f64, -0.5, 1.0, 0.2 - 0.1 * i as f64]));
     let ts: [usize; 3] = [0, 1, 1];
     let (mut a, mut b) = (net.clone(), net.clone());
-    let mut one = Trainer::<f64, Small<f64>>::new();
-    let mut all = BatchTrainer::<f64, Small<f64>, 3>::new();
+    let mut one = Trainer::<Small<f64>>::new();
+    let mut all = BatchTrainer::<Small<f64>, 3>::new();
     let la = one.step(
         &mut a,
         &mut Sgd::new(0.1),

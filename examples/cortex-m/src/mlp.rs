@@ -54,7 +54,7 @@ pub struct Epoch {
 pub fn train(clock: &impl Clock, mut report: impl FnMut(&Epoch)) -> u64 {
     let mut rng = SplitMix64::new(1);
     let mut net = Mlp::<f32>::new(&mut rng);
-    let mut trainer = Trainer::<f32, Mlp<f32>>::new();
+    let mut trainer = Trainer::<Mlp>::new();
     let mut opt = Sgd::<f32>::new(LR);
     let mut order = [0usize; TRAIN];
     let mut instructions = 0;

@@ -15,10 +15,10 @@
 //! default ε) and grow as Δx accumulates, so AdaDelta starts slowly.
 
 use super::Optimizer;
-use crate::{Network, Params, Scalar, Zeros};
+use crate::{Model, Network, Params, Scalar, Zeros};
 
 /// AdaDelta: steps scaled by the ratio of past step sizes to past gradient sizes.
-pub struct Adadelta<T: Scalar, N: Network<T>> {
+pub struct Adadelta<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// α. Default 1.0.
     pub lr: T,
     /// ρ. Default 0.9.
@@ -33,13 +33,13 @@ pub struct Adadelta<T: Scalar, N: Network<T>> {
     pub mean_sq_delta: N::Grad,
 }
 
-impl<T: Scalar, N: Network<T>> Default for Adadelta<T, N> {
+impl<N: Network<T>, T: Scalar> Default for Adadelta<N, T> {
     fn default() -> Self {
         Self::new(T::one())
     }
 }
 
-impl<T: Scalar, N: Network<T>> Adadelta<T, N> {
+impl<N: Network<T>, T: Scalar> Adadelta<N, T> {
     /// PyTorch's `Adadelta(lr)`: ρ = 0.9, ε = 1e-6, no weight decay.
     pub fn new(lr: T) -> Self {
         Adadelta {
@@ -77,7 +77,7 @@ impl<T: Scalar, N: Network<T>> Adadelta<T, N> {
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Adadelta<T, N> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for Adadelta<N, T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let (lr, rho, eps, wd) = (self.lr, self.rho, self.eps, self.weight_decay);
         let one_minus_rho = T::one() - rho;

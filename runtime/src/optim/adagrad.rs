@@ -11,10 +11,10 @@
 //! ```
 
 use super::{EpsPlacement, Optimizer};
-use crate::{Network, Params, Scalar, Zeros};
+use crate::{Model, Network, Params, Scalar, Zeros};
 
 /// AdaGrad: each element's step shrinks with the sum of its squared gradients.
-pub struct Adagrad<T: Scalar, N: Network<T>> {
+pub struct Adagrad<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// α. Default 0.01.
     pub lr: T,
     /// Divides α by 1 + (t − 1)·lr_decay. Default 0.
@@ -31,13 +31,13 @@ pub struct Adagrad<T: Scalar, N: Network<T>> {
     pub steps: u64,
 }
 
-impl<T: Scalar, N: Network<T>> Default for Adagrad<T, N> {
+impl<N: Network<T>, T: Scalar> Default for Adagrad<N, T> {
     fn default() -> Self {
         Self::new(T::of(0.01))
     }
 }
 
-impl<T: Scalar, N: Network<T>> Adagrad<T, N> {
+impl<N: Network<T>, T: Scalar> Adagrad<N, T> {
     /// PyTorch's `Adagrad(lr)`: lr_decay 0, weight_decay 0, initial accumulator 0, ε = 1e-10
     /// outside the square root.
     pub fn new(lr: T) -> Self {
@@ -95,7 +95,7 @@ fn fill<T: Scalar, P: Params<T>>(p: &mut P, v: T) {
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Adagrad<T, N> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for Adagrad<N, T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         self.steps += 1;
         let decay = T::one() + T::of((self.steps - 1) as f64) * self.lr_decay;

@@ -16,10 +16,10 @@
 //! are barely decayed; AdamW's decay is the same for every weight.
 
 use super::Optimizer;
-use crate::{Network, Params, Scalar, Zeros};
+use crate::{Model, Network, Params, Scalar, Zeros};
 
 /// Adam with bias correction and optional (coupled) L2 weight decay.
-pub struct Adam<T: Scalar, N: Network<T>> {
+pub struct Adam<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// α. Default 1e-3.
     pub lr: T,
     /// β₁. Default 0.9.
@@ -39,7 +39,7 @@ pub struct Adam<T: Scalar, N: Network<T>> {
 }
 
 /// AdamW: Adam with decoupled weight decay w ← w − α λ w.
-pub struct AdamW<T: Scalar, N: Network<T>> {
+pub struct AdamW<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// α. Default 1e-3.
     pub lr: T,
     /// β₁. Default 0.9.
@@ -60,13 +60,13 @@ pub struct AdamW<T: Scalar, N: Network<T>> {
 
 macro_rules! adam_common {
     ($ty:ident, $weight_decay:expr) => {
-        impl<T: Scalar, N: Network<T>> Default for $ty<T, N> {
+        impl<N: Network<T>, T: Scalar> Default for $ty<N, T> {
             fn default() -> Self {
                 Self::new(T::of(1e-3))
             }
         }
 
-        impl<T: Scalar, N: Network<T>> $ty<T, N> {
+        impl<N: Network<T>, T: Scalar> $ty<N, T> {
             /// PyTorch's defaults with learning rate `lr`: β = (0.9, 0.999), ε = 1e-8 and the
             #[doc = concat!("weight decay ", stringify!($weight_decay), ".")]
             pub fn new(lr: T) -> Self {
@@ -124,7 +124,7 @@ enum Decay<T> {
 }
 
 /// The update Adam and AdamW share; counts the step in `steps`.
-fn adam_step<T: Scalar, N: Network<T>>(
+fn adam_step<N: Network<T>, T: Scalar>(
     net: &mut N,
     grad: &N::Grad,
     m: &mut N::Grad,
@@ -159,7 +159,7 @@ fn adam_step<T: Scalar, N: Network<T>>(
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Adam<T, N> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for Adam<N, T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let hyper = (self.lr, self.beta1, self.beta2, self.eps);
         let decay = Decay::Coupled(self.weight_decay);
@@ -181,7 +181,7 @@ impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Adam<T, N> {
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for AdamW<T, N> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for AdamW<N, T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let hyper = (self.lr, self.beta1, self.beta2, self.eps);
         let decay = Decay::Decoupled(self.weight_decay);

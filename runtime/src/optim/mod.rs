@@ -28,7 +28,8 @@
 //!
 //! Optimisers that hold state are generic over the network type `N`; it is inferred from the
 //! first [`step`](Optimizer::step) (or [`Trainer::step`](crate::train::Trainer::step)), or
-//! can be named: `Adam::<f32, MyNet>::new(1e-3)`.
+//! can be named: `Adam::<MyNet>::new(1e-3)`. The scalar comes second and defaults to the
+//! network's ([`Model::Scalar`]), so `Adam<MyNet>` is a whole type.
 
 mod adadelta;
 mod adagrad;
@@ -42,10 +43,13 @@ pub use adam::{Adam, AdamW};
 pub use rmsprop::RmsProp;
 pub use sgd::{MomentumStart, Sgd, SgdMomentum};
 
-use crate::{Network, Scalar};
+use crate::{Model, Network, Scalar};
 
 /// One optimisation step: θ ← update(θ, ∂L/∂θ, state).
-pub trait Optimizer<T: Scalar, N: Network<T>> {
+///
+/// Named by the network alone, as the optimisers are: `Box<dyn Optimizer<MyNet>>` picks one
+/// at run time.
+pub trait Optimizer<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// Updates every parameter of `net` in place from `grad` (the trainers pass the
     /// minibatch's mean gradient), advancing the optimiser's own state (moments, step count).
     fn step(&mut self, net: &mut N, grad: &N::Grad);

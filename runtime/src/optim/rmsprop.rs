@@ -11,10 +11,10 @@
 //! ```
 
 use super::{EpsPlacement, Optimizer};
-use crate::{Network, Params, Scalar, Zeros};
+use crate::{Model, Network, Params, Scalar, Zeros};
 
 /// RMSProp: AdaGrad with an exponential average of squared gradients instead of a sum.
-pub struct RmsProp<T: Scalar, N: Network<T>> {
+pub struct RmsProp<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// α. Default 0.01.
     pub lr: T,
     /// γ, the decay of the squared-gradient average. Default 0.99.
@@ -29,13 +29,13 @@ pub struct RmsProp<T: Scalar, N: Network<T>> {
     pub mean_sq: N::Grad,
 }
 
-impl<T: Scalar, N: Network<T>> Default for RmsProp<T, N> {
+impl<N: Network<T>, T: Scalar> Default for RmsProp<N, T> {
     fn default() -> Self {
         Self::new(T::of(0.01))
     }
 }
 
-impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
+impl<N: Network<T>, T: Scalar> RmsProp<N, T> {
     /// PyTorch's `RMSprop(lr)`: alpha 0.99, ε = 1e-8 outside the square root, no weight decay.
     pub fn new(lr: T) -> Self {
         RmsProp {
@@ -78,7 +78,7 @@ impl<T: Scalar, N: Network<T>> RmsProp<T, N> {
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for RmsProp<T, N> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for RmsProp<N, T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let (lr, a, wd, eps, placement) = (
             self.lr,

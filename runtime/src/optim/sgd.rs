@@ -30,7 +30,7 @@
 //! accepts it with τ = 0; here any τ is computed by the same formula.
 
 use super::Optimizer;
-use crate::{Network, Params, Scalar, Zeros};
+use crate::{Model, Network, Params, Scalar, Zeros};
 
 /// Plain SGD: w ← w − α (g + λ w). PyTorch's `SGD(lr=α, weight_decay=λ)` with momentum 0.
 ///
@@ -72,7 +72,7 @@ impl<T: Scalar> Sgd<T> {
 
     /// Adds a momentum buffer: PyTorch's `SGD(lr, momentum)`, dampening 0 (the accumulate
     /// convention; see the module docs).
-    pub fn momentum<N: Network<T>>(self, momentum: T) -> SgdMomentum<T, N> {
+    pub fn momentum<N: Network<T>>(self, momentum: T) -> SgdMomentum<N, T> {
         let mut m = SgdMomentum::new(T::zero(), momentum);
         m.lr = self.lr;
         m.weight_decay = self.weight_decay;
@@ -80,7 +80,7 @@ impl<T: Scalar> Sgd<T> {
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for Sgd<T> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for Sgd<T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let (lr, wd) = (self.lr, self.weight_decay);
         for i in 0..N::TENSORS {
@@ -118,7 +118,7 @@ pub enum MomentumStart {
 /// SGD with momentum, optionally Nesterov, with PyTorch's parameters (see the module docs).
 ///
 /// Holds one buffer shaped like the network's gradients.
-pub struct SgdMomentum<T: Scalar, N: Network<T>> {
+pub struct SgdMomentum<N: Network<T>, T: Scalar = <N as Model>::Scalar> {
     /// Learning rate α.
     pub lr: T,
     /// μ.
@@ -136,7 +136,7 @@ pub struct SgdMomentum<T: Scalar, N: Network<T>> {
     started: bool,
 }
 
-impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
+impl<N: Network<T>, T: Scalar> SgdMomentum<N, T> {
     /// PyTorch's `SGD(lr, momentum)`: dampening 0, no Nesterov, no weight decay. In the
     /// accumulate convention v ← γ v + η g, w ← w − v this is η = `lr`, γ = `momentum`.
     pub fn new(lr: T, momentum: T) -> Self {
@@ -191,7 +191,7 @@ impl<T: Scalar, N: Network<T>> SgdMomentum<T, N> {
     }
 }
 
-impl<T: Scalar, N: Network<T>> Optimizer<T, N> for SgdMomentum<T, N> {
+impl<N: Network<T>, T: Scalar> Optimizer<N, T> for SgdMomentum<N, T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let (lr, mu, wd) = (self.lr, self.momentum, self.weight_decay);
         let keep = T::one() - self.dampening;

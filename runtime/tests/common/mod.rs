@@ -24,7 +24,8 @@ use stacknet_runtime::layers::{Activation, Dense, Dropout, Tanh};
 use stacknet_runtime::nalgebra::SVector;
 use stacknet_runtime::rand_core::RngCore;
 use stacknet_runtime::{
-    BatchNetwork, Layer, LayerRow, Network, NoParams, Params, Scalar, Shape, TensorInfo, Zeros,
+    BatchNetwork, Layer, LayerRow, Model, Network, NoParams, Params, Scalar, Shape, TensorInfo,
+    Zeros,
 };
 
 /// Tensor dispatch: walk the layers, subtracting each one's tensor count.
@@ -204,6 +205,10 @@ params_impl!(TinyGrad { hidden: Dense<T, 3, 4>, tanh_1: NoParams, out: Dense<T, 
 
 impl<T: Scalar> stacknet_runtime::PerSample<T> for Tiny<T> {}
 
+impl<T: Scalar> Model for Tiny<T> {
+    type Scalar = T;
+}
+
 impl<T: Scalar> Network<T> for Tiny<T> {
     type Input = SVector<T, 3>;
     type Output = SVector<T, 2>;
@@ -360,6 +365,10 @@ params_impl!(TinyDropGrad {
 });
 
 impl<T: Scalar> stacknet_runtime::PerSample<T> for TinyDrop<T> {}
+
+impl<T: Scalar> Model for TinyDrop<T> {
+    type Scalar = T;
+}
 
 impl<T: Scalar> Network<T> for TinyDrop<T> {
     type Input = SVector<T, 3>;

@@ -10,5 +10,5 @@ network! {
 }
 
 fn main() {
-    let _trainer = Trainer::<f32, Normalised<f32>>::new();
+    let _trainer = Trainer::<Normalised>::new();
 }

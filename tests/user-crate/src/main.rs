@@ -88,8 +88,8 @@ fn main() -> ExitCode {
     if arg == "--hint" {
         // A debug build's first trainer prints the note on unoptimised builds (run.sh reads
         // stderr); a second prints nothing.
-        let _first = Trainer::<f32, LeNet5<f32>>::new();
-        let _second = Trainer::<f32, LeNet5<f32>>::new();
+        let _first = Trainer::<LeNet5>::new();
+        let _second = Trainer::<LeNet5>::new();
         println!("unoptimised build: {}", stacknet::runtime::hint::IS_UNOPTIMIZED);
         return ExitCode::SUCCESS;
     }
