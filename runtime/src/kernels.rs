@@ -441,7 +441,7 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
     let mut packed = [[T::zero(); NR]; R];
     let mut j0 = 0;
     while j0 < N {
-        let cols: [usize; NR] = core::array::from_fn(|jj| (j0 + jj).min(N - 1));
+        let cols = columns::<NR>(j0, N - 1);
         for (r, row) in packed.iter_mut().enumerate() {
             for (v, &c) in row.iter_mut().zip(&cols) {
                 *v = b[r * brs + c * bcs];
@@ -543,7 +543,7 @@ fn gemm_nn_part_blocked<T: Scalar, const RMAX: usize, const MR: usize, const NR:
     let packed = &mut packed[..r];
     let mut j0 = 0;
     while j0 < n {
-        let cols: [usize; NR] = core::array::from_fn(|jj| (j0 + jj).min(n - 1));
+        let cols = columns::<NR>(j0, n - 1);
         for (r, row) in packed.iter_mut().enumerate() {
             for (v, &c) in row.iter_mut().zip(&cols) {
                 *v = b[r * brs + c * bcs];
@@ -593,7 +593,7 @@ pub(crate) fn gemm_nb_at<V: Width, T: Scalar, const NR: usize>(
     start: Start<'_, T>,
     sink: &mut impl Sink<T>,
 ) {
-    let cols: [usize; NR] = core::array::from_fn(|jj| c0 + jj);
+    let cols = columns::<NR>(c0, usize::MAX);
     let block = Block {
         cols: &cols,
         stored: NR,
@@ -609,6 +609,39 @@ pub(crate) fn gemm_nb_at<V: Width, T: Scalar, const NR: usize>(
             block.panels::<{ 2 * L }>(m, a, sink)
         }
     })
+}
+
+/// Output columns `first, first + 1, …` of a block of `NR`, the last one repeated past `last`.
+/// (A function rather than `array::from_fn` with a closure at each call: one copy per `NR`.)
+#[inline(always)]
+fn columns<const NR: usize>(first: usize, last: usize) -> [usize; NR] {
+    let mut cols = [0; NR];
+    for (jj, c) in cols.iter_mut().enumerate() {
+        *c = (first + jj).min(last);
+    }
+    cols
+}
+
+/// The panel that finishes rows `i0 .. m` of a product done in panels of `mr` rows, as
+/// (width, first row, rows to skip): one panel of the narrowest width that covers them, moved
+/// up to end at row `m` and storing only the rows not done yet. (A panel costs about the same
+/// for any width up to one vector, and narrow panels, one after another, add up.) With fewer
+/// rows in all than the narrowest covering panel, whole panels first. Not generic, so that
+/// every [`Block`] shares it; inlined, it folds to constants for each `mr`.
+#[inline(always)]
+fn tail_panel(i0: usize, m: usize, mr: usize) -> (usize, usize, usize) {
+    let rest = m - i0;
+    for w in [4, 8, 16, 32, mr] {
+        if w >= rest && w <= m && w <= mr {
+            return (w, m - w, w - rest);
+        }
+    }
+    for w in [mr, 32, 16, 8, 4] {
+        if w <= rest && w <= mr {
+            return (w, i0, 0);
+        }
+    }
+    (1, i0, 0)
 }
 
 /// The rows of `B` a [`Block`] multiplies by, `NR` values each.
@@ -686,24 +719,9 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
             self.kernel::<MR>(a, i0, 0, sink);
             i0 += MR;
         }
-        // The last rows: one panel of the narrowest width that covers them, moved up to end
-        // at row m and storing only the rows not done yet. (A panel costs about the same
-        // for any width up to one vector, and narrow panels, one after another, add up.)
+        // The last rows, in the panels `tail_panel` picks.
         while i0 < m {
-            let rest = m - i0;
-            let fits = |w: usize| w >= rest && w <= m && w <= MR;
-            let w = [4, 8, 16, 32, MR].into_iter().find(|&w| fits(w));
-            let (w, at, skip) = match w {
-                Some(w) => (w, m - w, w - rest),
-                // Fewer rows than the narrowest covering panel: whole panels first.
-                None => {
-                    let w = [MR, 32, 16, 8, 4, 1]
-                        .into_iter()
-                        .find(|&w| w <= rest && w <= MR)
-                        .unwrap_or(1);
-                    (w, i0, 0)
-                }
-            };
+            let (w, at, skip) = tail_panel(i0, m, MR);
             // `w ≤ MR`, and `w = MR` takes the last arm. The guards are constants, so the
             // kernels no panel of this width can use are never instantiated: each kernel is
             // inlined at every call, and the unused ones cost compile time only.
