@@ -16,7 +16,7 @@ use crate::bind::{self, integer, opt, req, Init, Signature, Type};
 use crate::ir::{self, Node, Stack};
 use crate::layers::{self, Lower, New, Role};
 use crate::report::Errors;
-use crate::shape::Shape;
+use crate::shape::{self, Shape};
 use crate::suggest::{alias, code_list, did_you_mean, suggestion};
 use proc_macro2::TokenStream;
 use quote::format_ident;
@@ -40,6 +40,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
         cx: Errors::default(),
         rt,
         fields: HashMap::new(),
+        totals: Totals::default(),
     };
     let input = input_shape(&mut walk.cx, net);
     non_empty(&mut walk.cx, net);
@@ -148,7 +149,7 @@ fn input_shape(cx: &mut Errors, net: &ast::Network) -> Option<Shape> {
     if shape.len().is_none() {
         cx.error(
             net.bracket.span.join(),
-            "input shape is too large: its size overflows 64 bits",
+            format!("input shape is too large: {}", shape::MAX_VALUES_NOTE),
         );
         return None;
     }
@@ -184,6 +185,15 @@ struct Walk<'r> {
     cx: Errors,
     rt: &'r TokenStream,
     fields: HashMap<String, String>,
+    /// The parameters and the layer outputs so far (saturating), bounded as one tensor is:
+    /// the network's struct holds the first, its training record the second.
+    totals: Totals,
+}
+
+#[derive(Default)]
+struct Totals {
+    params: u64,
+    values: u64,
 }
 
 /// How unnamed items of a stack are called: `{kind}_{index}` for layers; for groups,
@@ -332,7 +342,11 @@ impl<'r> Walk<'r> {
             input,
         });
         let field = self.field(path, layer);
-        let node = match (lowered.op, input, lowered.output, field) {
+        let sized = lowered
+            .op
+            .as_ref()
+            .is_some_and(|op| self.sizes(path, layer, op.params, lowered.output));
+        let node = match (lowered.op.filter(|_| sized), input, lowered.output, field) {
             (Some(op), Some(input), Some(output), Some(field)) => {
                 let init = match &op.new {
                     New::Init {
@@ -354,6 +368,54 @@ impl<'r> Walk<'r> {
             _ => None,
         };
         (node, lowered.output)
+    }
+
+    /// The layer's output and parameters, and the network's parameters and recorded values up
+    /// to it, are at most [`shape::MAX_VALUES`]; each total is reported once, on the layer that
+    /// passes it. (A kind's shape function bounds what it computes; this also catches sizes
+    /// taken straight from an argument, such as `dense`'s units.)
+    fn sizes(
+        &mut self,
+        path: &[String],
+        layer: &ast::Layer,
+        params: u64,
+        output: Option<Shape>,
+    ) -> bool {
+        let (span, kind, note) = (
+            layer.kind.span(),
+            layer.kind.unraw(),
+            shape::MAX_VALUES_NOTE,
+        );
+        if output.is_some_and(|output| output.len().is_none()) {
+            let message = format!("the output of `{kind}` is too large: {note}");
+            self.cx.error(span, message);
+            return false;
+        }
+        if shape::bounded(params).is_none() {
+            let message = format!("the parameters of `{kind}` are too many: {note}");
+            self.cx.error(span, message);
+            return false;
+        }
+        let before = (self.totals.params, self.totals.values);
+        self.totals.params = before.0.saturating_add(params);
+        let values = output.and_then(Shape::len).unwrap_or(0);
+        self.totals.values = before.1.saturating_add(values);
+        let dotted = path.join(".");
+        let mut fits = true;
+        for (what, was, now) in [
+            ("parameters", before.0, self.totals.params),
+            ("values kept for training", before.1, self.totals.values),
+        ] {
+            if now > shape::MAX_VALUES {
+                fits = false;
+                if was <= shape::MAX_VALUES {
+                    let message =
+                        format!("the network's {what} up to `{dotted}` are too many: {note}");
+                    self.cx.error(span, message);
+                }
+            }
+        }
+        fits
     }
 
     /// A layer's struct field: the path joined with `_` (a top-level layer keeps the

@@ -17,7 +17,8 @@
 //!
 //! Nothing here knows about tokens or spans, so plain unit tests cover it; `check.rs` turns
 //! each mismatch into a message on the right token. All arithmetic is checked: absurd sizes
-//! give [`Mismatch::TooLarge`], never an overflow panic inside the compiler.
+//! give [`Mismatch::TooLarge`], never an overflow panic inside the compiler, and every size
+//! is bounded by [`MAX_VALUES`].
 
 use std::fmt;
 
@@ -37,15 +38,30 @@ pub enum Shape {
     Tokens { steps: u64 },
 }
 
+/// The most values one tensor, a network's parameters, or what it records for backward may
+/// hold: Rust refuses types of more than `isize::MAX` bytes, and the widest scalar (`f64`) has
+/// 8. Larger sizes would pass the macro and fail later inside the runtime's constants, with
+/// no span in the user's code.
+pub const MAX_VALUES: u64 = (i64::MAX as u64) / 8;
+
+/// How the messages state [`MAX_VALUES`].
+pub const MAX_VALUES_NOTE: &str =
+    "more than 2^60 − 1 values, the most whose bytes fit `isize` in `f64`";
+
+/// `n`, when it is at most [`MAX_VALUES`].
+pub fn bounded(n: u64) -> Option<u64> {
+    (n <= MAX_VALUES).then_some(n)
+}
+
 impl Shape {
-    /// Number of values, or `None` if it does not fit a `u64`.
+    /// Number of values, or `None` if more than [`MAX_VALUES`].
     pub fn len(self) -> Option<u64> {
-        match self {
-            Shape::Vector(n) => Some(n),
-            Shape::Image { c, h, w } => c.checked_mul(h)?.checked_mul(w),
-            Shape::Sequence { steps, features } => steps.checked_mul(features),
-            Shape::Tokens { steps } => Some(steps),
-        }
+        bounded(match self {
+            Shape::Vector(n) => n,
+            Shape::Image { c, h, w } => c.checked_mul(h)?.checked_mul(w)?,
+            Shape::Sequence { steps, features } => steps.checked_mul(features)?,
+            Shape::Tokens { steps } => steps,
+        })
     }
 }
 
@@ -162,7 +178,7 @@ pub enum Mismatch {
     NotTokens { found: Shape },
     /// A kernel, stride or dilation of zero reached the formulas (check.rs reports it first).
     Zero,
-    /// A size overflows 64 bits.
+    /// A size is more than [`MAX_VALUES`].
     TooLarge,
 }
 

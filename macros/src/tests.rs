@@ -636,8 +636,16 @@ fn absurd_sizes_are_errors() {
     });
     assert_eq!(
         errors(&file),
-        ["input shape is too large: its size overflows 64 bits"]
+        ["input shape is too large: more than 2^60 − 1 values, the most whose bytes fit `isize` in `f64`"]
     );
+    // Sizes that fit 64 bits but not `isize` in bytes, in one tensor or summed.
+    let file = expand(quote!(::stacknet; struct N(input: [1152921504606846976]) { relu }));
+    assert_eq!(errors(&file).len(), 1);
+    let file = expand(quote!(::stacknet; struct N(input: [1152921504606846975]) { relu, relu }));
+    assert_eq!(errors(&file), ["the network's values kept for training up to `relu_1` are too many: more than 2^60 − 1 values, the most whose bytes fit `isize` in `f64`"]);
+    // 2 × (2^59 − 1) = 2^60 − 2: within the bound.
+    let file = expand(quote!(::stacknet; struct N(input: [576460752303423487]) { relu, relu }));
+    assert!(errors(&file).is_empty());
     let file = expand(quote! {
         ::stacknet;
         struct N(input: [1, 8, 8]) { conv2d(18446744073709551615, 3), conv2d(2, 3, padding = 9223372036854775807), dense(99999999999999999999999) }
@@ -645,7 +653,7 @@ fn absurd_sizes_are_errors() {
     assert_eq!(
         errors(&file),
         [
-            "the output of `conv2d` is too large: its size overflows 64 bits",
+            "the output of `conv2d` is too large: more than 2^60 − 1 values, the most whose bytes fit `isize` in `f64`",
             "expected a positive integer for `units`, found `99999999999999999999999`",
         ]
     );

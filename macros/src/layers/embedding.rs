@@ -34,11 +34,12 @@ fn lower(l: &mut Lower) -> Lowered {
             return Lowered::lost();
         }
     };
-    if vocab.checked_mul(dim).is_none() {
-        l.error_at(
-            "vocab",
-            format!("the table of `embedding` is too large: {vocab}×{dim} overflows 64 bits"),
+    if vocab.checked_mul(dim).and_then(shape::bounded).is_none() {
+        let message = format!(
+            "the table of `embedding` is too large: {vocab}×{dim} is {}",
+            shape::MAX_VALUES_NOTE
         );
+        l.error_at("vocab", message);
         return Lowered::lost();
     }
     let Shape::Tokens { steps } = input else {

@@ -482,11 +482,13 @@ impl Lower<'_, '_> {
         self.error_at("groups", message);
     }
 
-    /// Sizes fit in 64 bits (anything near that would not compile or run anyway).
+    /// Sizes are at most [`shape::MAX_VALUES`] (anything near that would not compile or run
+    /// anyway).
     fn too_large(&mut self) {
         let message = format!(
-            "the output of `{}` is too large: its size overflows 64 bits",
-            self.sig.name
+            "the output of `{}` is too large: {}",
+            self.sig.name,
+            shape::MAX_VALUES_NOTE
         );
         self.error(message);
     }
