@@ -835,7 +835,7 @@ fn gemm_tn_l<T: Scalar, const K: usize, const O: usize, const L: usize>(
             k0 += ROWS;
         }
         // Constant conditions (`k0 = K − K mod ROWS` here): one branch is instantiated.
-        if const { K >= ROWS && K % ROWS != 0 } {
+        if const { K >= ROWS && !K.is_multiple_of(ROWS) } {
             // The last taps: one more block moved up to end at K, adding only its new sums
             // (a single row compiled to two-lane code, as slow as a whole block).
             let from = K - ROWS;
