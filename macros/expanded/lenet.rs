@@ -472,250 +472,256 @@ impl<T: ::stacknet::runtime::Scalar> LeNet5<T> {
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T> {
-    const TENSORS: ::core::primitive::usize = 0
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            1,
-            28,
-            28,
-            6,
-            5,
-            5,
-            1,
-            1,
-            2,
-            2,
-            2,
-            2,
-            1,
-            1,
-            1,
-            28,
-            28,
-            25,
-            784,
-            784,
-            4704,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            4704,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::MaxPool2d<
-            6,
-            28,
-            28,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            14,
-            14,
-            4704,
-            1176,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            6,
-            14,
-            14,
-            16,
-            5,
-            5,
-            1,
-            1,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            10,
-            10,
-            150,
-            100,
-            1176,
-            1600,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1600,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::MaxPool2d<
-            16,
-            10,
-            10,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            5,
-            5,
-            1600,
-            400,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Flatten<
-            400,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            400,
-            120,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            120,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            120,
-            84,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            84,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            84,
-            10,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: ::core::primitive::usize = 0
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            1,
-            28,
-            28,
-            6,
-            5,
-            5,
-            1,
-            1,
-            2,
-            2,
-            2,
-            2,
-            1,
-            1,
-            1,
-            28,
-            28,
-            25,
-            784,
-            784,
-            4704,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            4704,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::MaxPool2d<
-            6,
-            28,
-            28,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            14,
-            14,
-            4704,
-            1176,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            6,
-            14,
-            14,
-            16,
-            5,
-            5,
-            1,
-            1,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            10,
-            10,
-            150,
-            100,
-            1176,
-            1600,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1600,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::MaxPool2d<
-            16,
-            10,
-            10,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            5,
-            5,
-            1600,
-            400,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Flatten<
-            400,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            400,
-            120,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            120,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            120,
-            84,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            84,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            84,
-            10,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN;
+    const TENSORS: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                1,
+                28,
+                28,
+                6,
+                5,
+                5,
+                1,
+                1,
+                2,
+                2,
+                2,
+                2,
+                1,
+                1,
+                1,
+                28,
+                28,
+                25,
+                784,
+                784,
+                4704,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                4704,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::MaxPool2d<
+                6,
+                28,
+                28,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                14,
+                14,
+                4704,
+                1176,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                6,
+                14,
+                14,
+                16,
+                5,
+                5,
+                1,
+                1,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                10,
+                10,
+                150,
+                100,
+                1176,
+                1600,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1600,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::MaxPool2d<
+                16,
+                10,
+                10,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                5,
+                5,
+                1600,
+                400,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Flatten<
+                400,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                400,
+                120,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                120,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                120,
+                84,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                84,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                84,
+                10,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+        ],
+    );
+    const LEN: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                1,
+                28,
+                28,
+                6,
+                5,
+                5,
+                1,
+                1,
+                2,
+                2,
+                2,
+                2,
+                1,
+                1,
+                1,
+                28,
+                28,
+                25,
+                784,
+                784,
+                4704,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                4704,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::MaxPool2d<
+                6,
+                28,
+                28,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                14,
+                14,
+                4704,
+                1176,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                6,
+                14,
+                14,
+                16,
+                5,
+                5,
+                1,
+                1,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                10,
+                10,
+                150,
+                100,
+                1176,
+                1600,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1600,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::MaxPool2d<
+                16,
+                10,
+                10,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                5,
+                5,
+                1600,
+                400,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Flatten<
+                400,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                400,
+                120,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                120,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                120,
+                84,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                84,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                84,
+                10,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+        ],
+    );
     fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <::stacknet::runtime::layers::Conv2d<
@@ -1761,276 +1767,304 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5<T
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for LeNet5Grad<T> {
-    const TENSORS: ::core::primitive::usize = 0
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            1,
-            28,
-            28,
-            6,
-            5,
-            5,
-            1,
-            1,
-            2,
-            2,
-            2,
-            2,
-            1,
-            1,
-            1,
-            28,
-            28,
-            25,
-            784,
-            784,
-            4704,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            4704,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::MaxPool2d<
-            6,
-            28,
-            28,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            14,
-            14,
-            4704,
-            1176,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            6,
-            14,
-            14,
-            16,
-            5,
-            5,
-            1,
-            1,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            10,
-            10,
-            150,
-            100,
-            1176,
-            1600,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1600,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::MaxPool2d<
-            16,
-            10,
-            10,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            5,
-            5,
-            1600,
-            400,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Flatten<
-            400,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            400,
-            120,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            120,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            120,
-            84,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            84,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            84,
-            10,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: ::core::primitive::usize = 0
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            1,
-            28,
-            28,
-            6,
-            5,
-            5,
-            1,
-            1,
-            2,
-            2,
-            2,
-            2,
-            1,
-            1,
-            1,
-            28,
-            28,
-            25,
-            784,
-            784,
-            4704,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            4704,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::MaxPool2d<
-            6,
-            28,
-            28,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            14,
-            14,
-            4704,
-            1176,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            6,
-            14,
-            14,
-            16,
-            5,
-            5,
-            1,
-            1,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            10,
-            10,
-            150,
-            100,
-            1176,
-            1600,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1600,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::MaxPool2d<
-            16,
-            10,
-            10,
-            2,
-            2,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            5,
-            5,
-            1600,
-            400,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Flatten<
-            400,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            400,
-            120,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            120,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            120,
-            84,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            84,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            84,
-            10,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::LEN;
+    const TENSORS: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                1,
+                28,
+                28,
+                6,
+                5,
+                5,
+                1,
+                1,
+                2,
+                2,
+                2,
+                2,
+                1,
+                1,
+                1,
+                28,
+                28,
+                25,
+                784,
+                784,
+                4704,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                4704,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::MaxPool2d<
+                6,
+                28,
+                28,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                14,
+                14,
+                4704,
+                1176,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                6,
+                14,
+                14,
+                16,
+                5,
+                5,
+                1,
+                1,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                10,
+                10,
+                150,
+                100,
+                1176,
+                1600,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1600,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::MaxPool2d<
+                16,
+                10,
+                10,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                5,
+                5,
+                1600,
+                400,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Flatten<
+                400,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                400,
+                120,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                120,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                120,
+                84,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                84,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                84,
+                10,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+        ],
+    );
+    const LEN: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                1,
+                28,
+                28,
+                6,
+                5,
+                5,
+                1,
+                1,
+                2,
+                2,
+                2,
+                2,
+                1,
+                1,
+                1,
+                28,
+                28,
+                25,
+                784,
+                784,
+                4704,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                4704,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::MaxPool2d<
+                6,
+                28,
+                28,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                14,
+                14,
+                4704,
+                1176,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                6,
+                14,
+                14,
+                16,
+                5,
+                5,
+                1,
+                1,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                10,
+                10,
+                150,
+                100,
+                1176,
+                1600,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1600,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::MaxPool2d<
+                16,
+                10,
+                10,
+                2,
+                2,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                5,
+                5,
+                1600,
+                400,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Flatten<
+                400,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                400,
+                120,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                120,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                120,
+                84,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                84,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                84,
+                10,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+        ],
+    );
     fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
@@ -4587,14 +4621,14 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for Le
             ::core::option::Option::Some(&mut d0),
             &mut g.fc3,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 84,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_10, &r.x10[s], &r.x11[s], &mut d0[s]);
-        }
+            >,
+            B,
+        >(&self.relu_10, &r.x10, &r.x11, &mut d0);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -4606,14 +4640,14 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for Le
             ::core::option::Option::Some(&mut d1),
             &mut g.fc2,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 120,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_8, &r.x8[s], &r.x9[s], &mut d1[s]);
-        }
+            >,
+            B,
+        >(&self.relu_8, &r.x8, &r.x9, &mut d1);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -4625,13 +4659,11 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for Le
             ::core::option::Option::Some(&mut d2),
             &mut g.fc1,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Flatten<
-                400,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.flatten_6, &r.x6[s], &r.x7[s], &mut d2[s]);
-        }
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Flatten<400>,
+            B,
+        >(&self.flatten_6, &r.x6, &r.x7, &mut d2);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -4643,14 +4675,14 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for Le
             ::core::option::Option::Some(&mut d3),
             &mut g.max_pool2d_5,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 1600,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_4, &r.x4[s], &r.x5[s], &mut d3[s]);
-        }
+            >,
+            B,
+        >(&self.relu_4, &r.x4, &r.x5, &mut d3);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -4673,14 +4705,14 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for Le
             ::core::option::Option::Some(&mut d5),
             &mut g.max_pool2d_2,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 4704,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_1, &r.x1[s], &r.x2[s], &mut d5[s]);
-        }
+            >,
+            B,
+        >(&self.relu_1, &r.x1, &r.x2, &mut d5);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(

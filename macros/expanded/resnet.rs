@@ -792,442 +792,448 @@ impl<T: ::stacknet::runtime::Scalar> TinyResNet<T> {
     }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResNet<T> {
-    const TENSORS: ::core::primitive::usize = 0
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            3,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            27,
-            256,
-            768,
-            2048,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            3,
-            3,
-            2,
-            2,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            72,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            16,
-            8,
-            8,
-            16,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            144,
-            64,
-            1024,
-            1024,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            1,
-            1,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            8,
-            8,
-            8,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::GlobalAvgPool2d<
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::TENSORS
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            16,
-            10,
-            true,
-        > as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: ::core::primitive::usize = 0
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            3,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            27,
-            256,
-            768,
-            2048,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            3,
-            3,
-            2,
-            2,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            72,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            16,
-            8,
-            8,
-            16,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            144,
-            64,
-            1024,
-            1024,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            1,
-            1,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            8,
-            8,
-            8,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::GlobalAvgPool2d<
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Params<T>>::LEN
-        + <::stacknet::runtime::layers::Dense<
-            T,
-            16,
-            10,
-            true,
-        > as ::stacknet::runtime::Params<T>>::LEN;
+    const TENSORS: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                3,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                27,
+                256,
+                768,
+                2048,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                3,
+                3,
+                2,
+                2,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                72,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                16,
+                8,
+                8,
+                16,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                144,
+                64,
+                1024,
+                1024,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                1,
+                1,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                8,
+                8,
+                8,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::GlobalAvgPool2d<
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                16,
+                10,
+                true,
+            > as ::stacknet::runtime::Params<T>>::TENSORS,
+        ],
+    );
+    const LEN: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                3,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                27,
+                256,
+                768,
+                2048,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                3,
+                3,
+                2,
+                2,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                72,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                16,
+                8,
+                8,
+                16,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                144,
+                64,
+                1024,
+                1024,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                1,
+                1,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                8,
+                8,
+                8,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::GlobalAvgPool2d<
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+            <::stacknet::runtime::layers::Dense<
+                T,
+                16,
+                10,
+                true,
+            > as ::stacknet::runtime::Params<T>>::LEN,
+        ],
+    );
     fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <::stacknet::runtime::layers::Conv2d<
@@ -3085,482 +3091,524 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T> for TinyResN
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Params<T>
 for TinyResNetGrad<T> {
-    const TENSORS: ::core::primitive::usize = 0
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            3,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            27,
-            256,
-            768,
-            2048,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            3,
-            3,
-            2,
-            2,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            72,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            16,
-            8,
-            8,
-            16,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            144,
-            64,
-            1024,
-            1024,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            1,
-            1,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            8,
-            8,
-            8,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::GlobalAvgPool2d<
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            16,
-            10,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS;
-    const LEN: ::core::primitive::usize = 0
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            3,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            27,
-            256,
-            768,
-            2048,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            8,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            16,
-            16,
-            72,
-            256,
-            2048,
-            2048,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            2048,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            3,
-            3,
-            2,
-            2,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            72,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            16,
-            8,
-            8,
-            16,
-            3,
-            3,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            1,
-            8,
-            8,
-            144,
-            64,
-            1024,
-            1024,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Conv2d<
-            T,
-            8,
-            16,
-            16,
-            16,
-            1,
-            1,
-            2,
-            2,
-            0,
-            0,
-            0,
-            0,
-            1,
-            1,
-            1,
-            8,
-            8,
-            8,
-            64,
-            2048,
-            1024,
-            true,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Activation<
-            ::stacknet::runtime::layers::Relu,
-            1024,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::GlobalAvgPool2d<
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::Layer<T>>::Grad as ::stacknet::runtime::Params<T>>::LEN
-        + <<::stacknet::runtime::layers::Dense<
-            T,
-            16,
-            10,
-            true,
-        > as ::stacknet::runtime::Layer<
-            T,
-        >>::Grad as ::stacknet::runtime::Params<T>>::LEN;
+    const TENSORS: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                3,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                27,
+                256,
+                768,
+                2048,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                3,
+                3,
+                2,
+                2,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                72,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                16,
+                8,
+                8,
+                16,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                144,
+                64,
+                1024,
+                1024,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                1,
+                1,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                8,
+                8,
+                8,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::GlobalAvgPool2d<
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                16,
+                10,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::TENSORS,
+        ],
+    );
+    const LEN: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                3,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                27,
+                256,
+                768,
+                2048,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                8,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                16,
+                16,
+                72,
+                256,
+                2048,
+                2048,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                2048,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                3,
+                3,
+                2,
+                2,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                72,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                16,
+                8,
+                8,
+                16,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                8,
+                8,
+                144,
+                64,
+                1024,
+                1024,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Conv2d<
+                T,
+                8,
+                16,
+                16,
+                16,
+                1,
+                1,
+                2,
+                2,
+                0,
+                0,
+                0,
+                0,
+                1,
+                1,
+                1,
+                8,
+                8,
+                8,
+                64,
+                2048,
+                1024,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Activation<
+                ::stacknet::runtime::layers::Relu,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::GlobalAvgPool2d<
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+            <<::stacknet::runtime::layers::Dense<
+                T,
+                16,
+                10,
+                true,
+            > as ::stacknet::runtime::Layer<
+                T,
+            >>::Grad as ::stacknet::runtime::Params<T>>::LEN,
+        ],
+    );
     fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <<::stacknet::runtime::layers::Conv2d<
@@ -7988,43 +8036,46 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
             &mut g.conv1,
         );
     }
-    const RUNNING_STATS: ::core::primitive::usize = 0
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            8,
-            256,
-            2048,
-        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::RunningStats<T>>::TENSORS
-        + <::stacknet::runtime::layers::BatchNorm<
-            T,
-            16,
-            64,
-            1024,
-        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+    const RUNNING_STATS: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
+        ],
+    );
     fn running_stats(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <::stacknet::runtime::layers::BatchNorm<
@@ -8277,24 +8328,24 @@ for TinyResNet<T> {
         ::stacknet::runtime::Layer::<
             T,
         >::forward_train_batch(&mut self.layer1_bn2, &r.x7, &mut r.x8, &mut r.r7);
-        for s in 0..B {
-            ::stacknet::runtime::graph::copy::<
-                T,
-                2048,
-                0,
-                2048,
-                0,
-                2048,
-            >(&r.x8[s], &mut r.x9[s]);
-            ::stacknet::runtime::graph::accumulate::<
-                T,
-                2048,
-                0,
-                2048,
-                0,
-                2048,
-            >(&r.x3[s], &mut r.x9[s]);
-        }
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            2048,
+            0,
+            2048,
+            0,
+            2048,
+            B,
+        >(false, &r.x8, &mut r.x9);
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            2048,
+            0,
+            2048,
+            0,
+            2048,
+            B,
+        >(true, &r.x3, &mut r.x9);
         ::stacknet::runtime::Layer::<
             T,
         >::forward_train_batch(&mut self.relu_4, &r.x9, &mut r.x10, &mut r.r8);
@@ -8329,24 +8380,24 @@ for TinyResNet<T> {
             &mut r.x17,
             &mut r.r15,
         );
-        for s in 0..B {
-            ::stacknet::runtime::graph::copy::<
-                T,
-                1024,
-                0,
-                1024,
-                0,
-                1024,
-            >(&r.x15[s], &mut r.x18[s]);
-            ::stacknet::runtime::graph::accumulate::<
-                T,
-                1024,
-                0,
-                1024,
-                0,
-                1024,
-            >(&r.x17[s], &mut r.x18[s]);
-        }
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            1024,
+            0,
+            1024,
+            0,
+            1024,
+            B,
+        >(false, &r.x15, &mut r.x18);
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            1024,
+            0,
+            1024,
+            0,
+            1024,
+            B,
+        >(true, &r.x17, &mut r.x18);
         ::stacknet::runtime::Layer::<
             T,
         >::forward_train_batch(&mut self.relu_6, &r.x18, &mut r.x19, &mut r.r16);
@@ -8410,24 +8461,23 @@ for TinyResNet<T> {
             ::core::option::Option::Some(&mut d1),
             &mut g.global_avg_pool2d_7,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 1024,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_6, &r.x18[s], &r.x19[s], &mut d1[s]);
-        }
-        for s in 0..B {
-            ::stacknet::runtime::graph::copy::<
-                T,
-                1024,
-                0,
-                1024,
-                0,
-                1024,
-            >(&d1[s], &mut d2[s]);
-        }
+            >,
+            B,
+        >(&self.relu_6, &r.x18, &r.x19, &mut d1);
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            1024,
+            0,
+            1024,
+            0,
+            1024,
+            B,
+        >(false, &d1, &mut d2);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -8472,14 +8522,14 @@ for TinyResNet<T> {
             ::core::option::Option::Some(&mut d6),
             &mut g.layer2_conv2,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 1024,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.layer2_relu_2, &r.x12[s], &r.x13[s], &mut d6[s]);
-        }
+            >,
+            B,
+        >(&self.layer2_relu_2, &r.x12, &r.x13, &mut d6);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -8502,34 +8552,32 @@ for TinyResNet<T> {
             ::core::option::Option::Some(&mut d8),
             &mut g.layer2_conv1,
         );
-        for s in 0..B {
-            ::stacknet::runtime::graph::accumulate::<
-                T,
-                2048,
-                0,
-                2048,
-                0,
-                2048,
-            >(&d8[s], &mut d4[s]);
-        }
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            2048,
+            0,
+            2048,
+            0,
+            2048,
+            B,
+        >(true, &d8, &mut d4);
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 2048,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_4, &r.x9[s], &r.x10[s], &mut d4[s]);
-        }
-        for s in 0..B {
-            ::stacknet::runtime::graph::copy::<
-                T,
-                2048,
-                0,
-                2048,
-                0,
-                2048,
-            >(&d4[s], &mut d9[s]);
-        }
+            >,
+            B,
+        >(&self.relu_4, &r.x9, &r.x10, &mut d4);
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            2048,
+            0,
+            2048,
+            0,
+            2048,
+            B,
+        >(false, &d4, &mut d9);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -8552,14 +8600,14 @@ for TinyResNet<T> {
             ::core::option::Option::Some(&mut d11),
             &mut g.layer1_conv2,
         );
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 2048,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.layer1_relu_2, &r.x5[s], &r.x6[s], &mut d11[s]);
-        }
+            >,
+            B,
+        >(&self.layer1_relu_2, &r.x5, &r.x6, &mut d11);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(
@@ -8582,24 +8630,23 @@ for TinyResNet<T> {
             ::core::option::Option::Some(&mut d13),
             &mut g.layer1_conv1,
         );
-        for s in 0..B {
-            ::stacknet::runtime::graph::accumulate::<
-                T,
-                2048,
-                0,
-                2048,
-                0,
-                2048,
-            >(&d13[s], &mut d4[s]);
-        }
-        for s in 0..B {
-            <::stacknet::runtime::layers::Activation<
+        ::stacknet::runtime::graph::move_batch::<
+            T,
+            2048,
+            0,
+            2048,
+            0,
+            2048,
+            B,
+        >(true, &d13, &mut d4);
+        ::stacknet::runtime::graph::backward_in_place_batch::<
+            T,
+            ::stacknet::runtime::layers::Activation<
                 ::stacknet::runtime::layers::Relu,
                 2048,
-            > as ::stacknet::runtime::InPlace<
-                T,
-            >>::backward_in_place(&self.relu_2, &r.x2[s], &r.x3[s], &mut d4[s]);
-        }
+            >,
+            B,
+        >(&self.relu_2, &r.x2, &r.x3, &mut d4);
         ::stacknet::runtime::Layer::<
             T,
         >::backward_batch(

@@ -29,6 +29,7 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, TokenStreamExt};
 use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{
@@ -53,13 +54,24 @@ pub struct Network {
     /// The input shape as written; its rank and values are checked later.
     pub dims: Punctuated<Value, Token![,]>,
     pub brace: token::Brace,
-    pub items: Punctuated<Item, Token![,]>,
+    pub items: Items,
+}
+
+/// A comma-separated list of items (a stack, a block's body), parsed with recovery: an item
+/// that does not parse becomes [`Item::Invalid`] and a missing comma is noted, so the parser
+/// goes on to the next item and `check` reports the syntax errors beside every other mistake.
+pub struct Items {
+    pub list: Punctuated<Item, Token![,]>,
+    /// `(i, "expected `,`")`: a comma was missing before item `i`.
+    pub missing_commas: Vec<(usize, Error)>,
 }
 
 /// One element of a stack: a layer or block, or a group.
 pub enum Item {
     Layer(Layer),
     Group(Group),
+    /// Tokens up to the next comma that are no item, with the parser's error.
+    Invalid(Error),
 }
 
 /// `name: kind(args) { body }`, every part but `kind` optional.
@@ -74,7 +86,7 @@ pub struct Layer {
 pub struct Group {
     pub name: Option<Ident>,
     pub brace: token::Brace,
-    pub items: Punctuated<Item, Token![,]>,
+    pub items: Items,
 }
 
 /// The parenthesised argument list of a layer (`dense()` has an empty one).
@@ -107,6 +119,36 @@ pub enum Value {
     },
     /// A group of layers: `{ conv2d(32, kernel = 1) }`.
     Group(Group),
+}
+
+/// The deepest nesting of brackets the macro accepts. Real declarations nest a few levels
+/// (blocks in blocks, tuples in arguments); the parser and every phase after it recurse once
+/// per level, so thousands of levels would overflow the compiler's stack instead of giving an
+/// error.
+pub const MAX_NESTING: usize = 64;
+
+/// Refuses input nested deeper than [`MAX_NESTING`], on the first bracket too deep. It walks
+/// the token trees with a stack of its own, so the check itself cannot overflow.
+pub fn nesting(input: &TokenStream) -> Result<()> {
+    let mut open = vec![input.clone().into_iter()];
+    while let Some(trees) = open.last_mut() {
+        match trees.next() {
+            Some(proc_macro2::TokenTree::Group(group)) => {
+                if open.len() > MAX_NESTING {
+                    return Err(Error::new(
+                        group.span_open(),
+                        format!("nested too deeply: more than {MAX_NESTING} levels of brackets, the most `network!` accepts"),
+                    ));
+                }
+                open.push(group.stream().into_iter());
+            }
+            Some(_) => {}
+            None => {
+                open.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Parse for Input {
@@ -171,7 +213,7 @@ impl Parse for Network {
         }
         let content;
         let brace = syn::braced!(content in input);
-        let items = content.parse_terminated(Item::parse, Token![,])?;
+        let items = content.parse()?;
         Ok(Network {
             attrs,
             vis,
@@ -182,6 +224,52 @@ impl Parse for Network {
             brace,
             items,
         })
+    }
+}
+
+impl Parse for Items {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let mut items = Items {
+            list: Punctuated::new(),
+            missing_commas: Vec::new(),
+        };
+        while !input.is_empty() {
+            // An item is parsed on a fork, so that on an error the tokens up to the next comma
+            // (token trees: a bracket is skipped whole) can be set aside as one invalid item.
+            let fork = input.fork();
+            match fork.parse::<Item>() {
+                Ok(item) => {
+                    input.advance_to(&fork);
+                    items.list.push_value(item);
+                }
+                Err(error) => {
+                    while !input.is_empty() && !input.peek(Token![,]) {
+                        input.parse::<proc_macro2::TokenTree>()?;
+                    }
+                    items.list.push_value(Item::Invalid(error));
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            if input.peek(Token![,]) {
+                items.list.push_punct(input.parse()?);
+            } else {
+                // `dense(4) relu`: two items without the comma between them.
+                let next = items.list.len();
+                items
+                    .missing_commas
+                    .push((next, Error::new(input.span(), "expected `,`")));
+                items.list.push_punct(Token![,](input.span()));
+            }
+        }
+        Ok(items)
+    }
+}
+
+impl Items {
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 }
 
@@ -233,7 +321,7 @@ impl Group {
         Ok(Group {
             name,
             brace,
-            items: content.parse_terminated(Item::parse, Token![,])?,
+            items: content.parse()?,
         })
     }
 }
@@ -244,6 +332,7 @@ impl Item {
         match self {
             Item::Layer(layer) => layer.name.as_ref(),
             Item::Group(group) => group.name.as_ref(),
+            Item::Invalid(_) => None,
         }
     }
 
@@ -252,6 +341,7 @@ impl Item {
         match self {
             Item::Layer(layer) => layer.kind.span(),
             Item::Group(group) => group.brace.span.open(),
+            Item::Invalid(error) => error.span(),
         }
     }
 }

@@ -22,8 +22,7 @@ use proc_macro2::TokenStream;
 use quote::format_ident;
 use std::collections::HashMap;
 use syn::ext::IdentExt;
-use syn::punctuated::Punctuated;
-use syn::{Error, Ident, Token};
+use syn::{Error, Ident};
 
 /// Why a network could not be resolved, with what the fallback stub needs to type-check.
 pub struct Failure {
@@ -41,6 +40,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
         rt,
         fields: HashMap::new(),
         totals: Totals::default(),
+        layers: 0,
     };
     let input = input_shape(&mut walk.cx, net);
     non_empty(&mut walk.cx, net);
@@ -188,7 +188,14 @@ struct Walk<'r> {
     /// The parameters and the layer outputs so far (saturating), bounded as one tensor is:
     /// the network's struct holds the first, its training record the second.
     totals: Totals,
+    /// The items checked so far, repeats unrolled: at most [`MAX_LAYERS`].
+    layers: usize,
 }
+
+/// The most layers a network may have, `repeat` blocks unrolled. The generated code grows
+/// linearly with the layers and compiles in minutes at this size; the bound also stops a
+/// `repeat(1000000000)` from unrolling until the macro runs out of memory.
+pub const MAX_LAYERS: usize = 10_000;
 
 #[derive(Default)]
 struct Totals {
@@ -213,6 +220,7 @@ fn item_name(item: &ast::Item, index: usize, names: Names) -> String {
         (ast::Item::Layer(layer), _) => format!("{}_{index}", layer.kind.unraw()),
         (ast::Item::Group(_), Names::Layers) => format!("group_{index}"),
         (ast::Item::Group(_), Names::Branches) => index.to_string(),
+        (ast::Item::Invalid(_), _) => format!("invalid_{index}"),
     }
 }
 
@@ -221,6 +229,7 @@ fn item_kind(item: &ast::Item) -> String {
     match item {
         ast::Item::Layer(layer) => layer.kind.unraw().to_string(),
         ast::Item::Group(_) => "{ ... }".to_string(),
+        ast::Item::Invalid(_) => "item".to_string(),
     }
 }
 
@@ -237,6 +246,9 @@ fn unique_name<'a>(
     item: &'a ast::Item,
     names: Names,
 ) {
+    if matches!(item, ast::Item::Invalid(_)) {
+        return;
+    }
     let name = item_name(item, index, names);
     if let Some((_, first, first_index)) = seen.iter().find(|(seen, ..)| *seen == name) {
         match (item.name(), first.name()) {
@@ -277,14 +289,15 @@ impl<'r> Walk<'r> {
     fn stack(
         &mut self,
         scope: &[String],
-        items: &Punctuated<ast::Item, Token![,]>,
+        items: &ast::Items,
         input: Option<Shape>,
         names: Names,
     ) -> (Option<Stack>, Option<Shape>) {
-        let mut nodes = Some(Vec::with_capacity(items.len()));
+        let mut nodes = Some(Vec::with_capacity(items.list.len()));
         let mut shape = input;
         let mut seen = Seen::new();
-        for (index, item) in items.iter().enumerate() {
+        for (index, item) in items.list.iter().enumerate() {
+            self.missing_commas(items, index);
             unique_name(&mut self.cx, &mut seen, index, item, names);
             let name = item_name(item, index, names);
             let (node, output) = self.item(&path(scope, &name), item, shape);
@@ -297,6 +310,14 @@ impl<'r> Walk<'r> {
         (nodes.map(|nodes| Stack { nodes }), shape)
     }
 
+    /// The syntax errors of a missing comma before item `index`, in source order with the
+    /// rest. The items on both sides are checked as if the comma were there.
+    fn missing_commas(&mut self, items: &ast::Items, index: usize) {
+        for (_, error) in items.missing_commas.iter().filter(|(i, _)| *i == index) {
+            self.cx.push(error.clone());
+        }
+    }
+
     /// Resolves one item at `path`.
     fn item(
         &mut self,
@@ -304,10 +325,18 @@ impl<'r> Walk<'r> {
         item: &ast::Item,
         input: Option<Shape>,
     ) -> (Option<Node>, Option<Shape>) {
+        if !self.count(item) {
+            return (None, None);
+        }
         match item {
             ast::Item::Group(group) => {
                 let (stack, output) = self.stack(path, &group.items, input, Names::Layers);
                 (stack.map(Node::Group), output)
+            }
+            // What comes after it is still checked, from an unknown input shape.
+            ast::Item::Invalid(error) => {
+                self.cx.push(error.clone());
+                (None, None)
             }
             ast::Item::Layer(layer) => match layer.kind.unraw().to_string().as_str() {
                 "residual" => self.residual(path, layer, input),
@@ -316,6 +345,24 @@ impl<'r> Walk<'r> {
                 _ => self.layer(path, layer, input),
             },
         }
+    }
+
+    /// Counts an item against [`MAX_LAYERS`]: false past it, with one error on the first item
+    /// too many. Groups and blocks count too, so that nested `repeat`s of empty groups cannot
+    /// unroll forever either.
+    fn count(&mut self, item: &ast::Item) -> bool {
+        self.layers += 1;
+        if self.layers == MAX_LAYERS + 1 {
+            self.cx.error(
+                item.span(),
+                format!(
+                    "too many layers: a network has at most {MAX_LAYERS} layers, blocks and groups (repeats unrolled), and this `{}` is number {}",
+                    item_kind(item),
+                    self.layers
+                ),
+            );
+        }
+        self.layers <= MAX_LAYERS
     }
 
     /// Resolves one layer through its kind's module.
@@ -576,7 +623,8 @@ impl Walk<'_> {
         let mut seen = Seen::new();
         let mut branches = Some(Vec::new());
         let mut outputs = Vec::new();
-        for (index, item) in body.items.iter().enumerate() {
+        for (index, item) in body.items.list.iter().enumerate() {
+            self.missing_commas(&body.items, index);
             unique_name(&mut self.cx, &mut seen, index, item, Names::Branches);
             let name = item_name(item, index, Names::Branches);
             let (node, output) = self.item(&self::path(path, &name), item, input);

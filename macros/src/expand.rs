@@ -390,8 +390,8 @@ impl<'a> Cx<'a> {
         );
         quote! {
             impl<T: #rt::Scalar> #rt::Params<T> for #ident<T> {
-                const TENSORS: ::core::primitive::usize = 0 #(+ #tensors)*;
-                const LEN: ::core::primitive::usize = 0 #(+ #lens)*;
+                const TENSORS: ::core::primitive::usize = #rt::network::sum(&[#(#tensors),*]);
+                const LEN: ::core::primitive::usize = #rt::network::sum(&[#(#lens),*]);
                 fn tensor(&self, i: ::core::primitive::usize) -> &[T] {
                     #tensor
                     &[]
@@ -588,7 +588,7 @@ impl<'a> Cx<'a> {
         let get = dispatch(quote!(running_stats), quote!(&));
         let get_mut = dispatch(quote!(running_stats_mut), quote!(&mut));
         quote! {
-            const RUNNING_STATS: ::core::primitive::usize = 0 #(+ #counts)*;
+            const RUNNING_STATS: ::core::primitive::usize = #rt::network::sum(&[#(#counts),*]);
 
             fn running_stats(&self, i: ::core::primitive::usize) -> &[T] {
                 #get

@@ -49,6 +49,9 @@ pub fn network_impl(input: TokenStream) -> TokenStream {
 
 /// parse → check → plan and expand, falling back to errors plus a stub.
 fn network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if let Err(error) = ast::nesting(&input) {
+        return error.to_compile_error();
+    }
     let input: ast::Input = match syn::parse2(input) {
         Ok(input) => input,
         Err(error) => return error.to_compile_error(),

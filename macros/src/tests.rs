@@ -433,7 +433,7 @@ fn parameter_free_network_has_a_scalar_marker() {
     let rt = quote!(::stacknet::runtime);
     let relu = quote!(#rt::layers::Activation<#rt::layers::Relu, 5>);
     let softmax = quote!(#rt::layers::Softmax<5>);
-    let tensors = quote!(const TENSORS: ::core::primitive::usize = 0 + <#relu as #rt::Params<T>>::TENSORS + <#softmax as #rt::Params<T>>::TENSORS;);
+    let tensors = quote!(const TENSORS: ::core::primitive::usize = #rt::network::sum(&[<#relu as #rt::Params<T>>::TENSORS, <#softmax as #rt::Params<T>>::TENSORS]););
     assert!(text.contains(&ts(tensors)), "{text}");
     assert!(text.contains("let_=&rng;"));
 }
@@ -805,4 +805,103 @@ fn huge_recurrent_layers_are_errors_not_panics() {
         pub struct Huge(input: [2, 2]) { lstm(9223372036854775807) }
     });
     assert_eq!(errors(&file).len(), 1, "{:?}", errors(&file));
+}
+
+/// Runs the macro on a thread with the 8 MiB stack rustc gives proc macros, as text.
+fn expand_on_compiler_stack(src: String) -> Vec<String> {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || errors(&expand(TokenStream::from_str(&src).unwrap())))
+        .unwrap()
+        .join()
+        .expect("the macro overflowed its stack or panicked")
+}
+
+#[test]
+fn nesting_and_layer_count_are_bounded() {
+    // 100,000 nested brackets overflow any recursive parser: refused before parsing.
+    let deep = format!("{}4{}", "(".repeat(100_000), ")".repeat(100_000));
+    let src = format!("::stacknet; struct Net(input: [4]) {{ dense({deep}) }}");
+    assert_eq!(
+        expand_on_compiler_stack(src),
+        ["nested too deeply: more than 64 levels of brackets, the most `network!` accepts"]
+    );
+    // 64 levels are fine: blocks 62 deep inside the network's braces and a tuple.
+    let blocks = format!("{}dense(4){}", "residual { ".repeat(62), " }".repeat(62));
+    let src = format!("::stacknet; struct Net(input: [4]) {{ {blocks} }}");
+    assert_eq!(expand_on_compiler_stack(src), Vec::<String>::new());
+    // A repeat that would unroll forever stops at the layer limit, as does a nest of repeats
+    // of empty groups (groups count as items).
+    let src = "::stacknet; struct Net(input: [4]) { repeat(1000000000000) { relu } }";
+    assert_eq!(
+        expand_on_compiler_stack(src.to_string()),
+        ["in copy 9999 of `repeat(1000000000000)`, whose input is [4]: too many layers: a network has at most 10000 layers, blocks and groups (repeats unrolled), and this `relu` is number 10001"]
+    );
+    let src = "::stacknet; struct Net(input: [4]) { repeat(10000) { repeat(10000) { {} } } }";
+    assert_eq!(expand_on_compiler_stack(src.to_string()).len(), 1);
+    // 10,000 layers are within the limit, and one more is not (checked only: expanding
+    // 10,000 layers takes seconds).
+    let check = |src: String| {
+        let input: crate::ast::Input = syn::parse_str(&src).unwrap();
+        match crate::check::network(&quote!(::stacknet::runtime), &input.network) {
+            Ok(_) => Vec::new(),
+            Err(failure) => failure
+                .errors
+                .into_vec()
+                .iter()
+                .map(|e| e.to_string())
+                .collect(),
+        }
+    };
+    let relu = vec!["relu"; 10_000].join(", ");
+    assert_eq!(
+        check(format!("::stacknet; struct Net(input: [4]) {{ {relu} }}")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        check(format!("::stacknet; struct Net(input: [4]) {{ {relu}, dense(2) }}")),
+        ["too many layers: a network has at most 10000 layers, blocks and groups (repeats unrolled), and this `dense` is number 10001"]
+    );
+}
+
+#[test]
+fn syntax_errors_are_recovered_at_item_boundaries() {
+    // The example: one unknown kind, one missing comma, one zero size, all reported.
+    let file =
+        expand(quote!(::stacknet; struct N(input: [4]) { dens(3), dense(4) relu, dense(0) }));
+    let found = errors(&file);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("unknown layer `dens`"), "{found:?}");
+    assert_eq!(found[1], "expected `,`");
+    assert!(found[2].contains("`units`"), "{found:?}");
+    // An item that does not parse is set aside up to the next comma; the items after it are
+    // still checked (from an unknown shape), in blocks too.
+    let file = expand(
+        quote!(::stacknet; struct N(input: [4]) { dense(4 5), relu, residual { 7, dense(0) } }),
+    );
+    let found = errors(&file);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0], "expected `,`");
+    assert!(found[1].starts_with("expected a layer"), "{found:?}");
+    assert!(found[2].contains("`units`"), "{found:?}");
+    // Missing commas alone still give errors and a stub, never a network.
+    let file = expand(quote!(::stacknet; struct N(input: [4]) { dense(4) relu }));
+    assert_eq!(errors(&file), ["expected `,`"]);
+}
+
+#[test]
+fn dropout_near_one_names_the_rounding() {
+    let file = expand(quote! {
+        ::stacknet;
+        struct N(input: [4]) { dropout(0.99999999999999999), dropout(0.99999999), dropout(9.9999999e-1), dropout(1.0), dropout(0.9999999) }
+    });
+    assert_eq!(
+        errors(&file),
+        [
+            "`p` of `dropout` must be in [0, 1), found 0.99999999999999999, which is 1 as `f64`; p = 1 would drop every unit",
+            "`p` of `dropout` must be in [0, 1), found 0.99999999, which is 1 as `f32`, one of the scalars the network can be built with; p = 1 would drop every unit",
+            "`p` of `dropout` must be in [0, 1), found 9.9999999e-1, which is 1 as `f32`, one of the scalars the network can be built with; p = 1 would drop every unit",
+            "`p` of `dropout` must be in [0, 1), found 1.0; p = 1 would drop every unit",
+        ]
+    );
 }

@@ -14,7 +14,7 @@
 //! hands each branch its range of the output gradient. `residual` adds: forward copies one
 //! term and accumulates the other, and backward gives both terms the output gradient.
 
-use crate::{Layer, Scalar};
+use crate::{InPlace, Layer, Scalar};
 use nalgebra::SVector;
 
 /// [`Layer::forward`], in a stack frame of its own when the layer needs scratch memory.
@@ -167,6 +167,46 @@ pub fn accumulate<
     let dst = &mut dst.as_mut_slice()[DAT..DAT + LEN];
     for (d, &s) in dst.iter_mut().zip(&src.as_slice()[SAT..SAT + LEN]) {
         *d += s;
+    }
+}
+
+/// [`copy`] or [`accumulate`] (`add`) for every sample of a minibatch. The batch path calls
+/// this rather than writing the loop itself: a generated function with one loop per layer
+/// makes the borrow checker's work grow faster than the number of layers.
+#[inline(always)]
+pub fn move_batch<
+    T: Scalar,
+    const N: usize,
+    const SAT: usize,
+    const M: usize,
+    const DAT: usize,
+    const LEN: usize,
+    const B: usize,
+>(
+    add: bool,
+    src: &[SVector<T, N>; B],
+    dst: &mut [SVector<T, M>; B],
+) {
+    for (src, dst) in src.iter().zip(dst) {
+        if add {
+            accumulate::<T, N, SAT, M, DAT, LEN>(src, dst);
+        } else {
+            copy::<T, N, SAT, M, DAT, LEN>(src, dst);
+        }
+    }
+}
+
+/// [`InPlace::backward_in_place`] for every sample of a minibatch (as [`move_batch`], the loop
+/// lives here rather than in the generated function).
+#[inline(always)]
+pub fn backward_in_place_batch<T: Scalar, L: InPlace<T>, const B: usize>(
+    layer: &L,
+    x: &[L::Input; B],
+    y: &[L::Output; B],
+    d: &mut [L::Output; B],
+) {
+    for ((x, y), d) in x.iter().zip(y).zip(d) {
+        layer.backward_in_place(x, y, d);
     }
 }
 

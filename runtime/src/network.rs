@@ -239,6 +239,18 @@ pub const fn any(flags: &[bool]) -> bool {
     false
 }
 
+/// The sum of the counts (a network's tensors or parameters: its layers' counts added).
+/// Generated code calls it on an array rather than writing `a + b + …`, whose nesting grows
+/// with the number of layers and overflows the compiler's stack on deep networks.
+pub const fn sum(counts: &[usize]) -> usize {
+    let (mut sum, mut i) = (0, 0);
+    while i < counts.len() {
+        sum += counts[i];
+        i += 1;
+    }
+    sum
+}
+
 /// Every layer output plus the largest scratch buffer: what a chain of layers with one
 /// buffer each keeps live at most. Generated networks state their planned figure instead.
 pub const fn inference_bytes(layers: &[LayerRow], scalar_bytes: usize) -> usize {

@@ -61,6 +61,20 @@ impl Cx<'_> {
         quote!(#rt::graph::#f::<T, #sn, #sat, #dn, #dat, #n>(#src, #dst);)
     }
 
+    /// A move over every sample of a minibatch, between two arrays of vectors.
+    fn move_batch_call(&self, m: &Move, src: TokenStream, dst: TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        let (sn, sat, dn, dat, n) = (
+            int(m.src_len),
+            int(m.src_at),
+            int(m.dst_len),
+            int(m.dst_at),
+            int(m.len),
+        );
+        let add = m.add;
+        quote!(#rt::graph::move_batch::<T, #sn, #sat, #dn, #dat, #n, B>(#add, #src, #dst);)
+    }
+
     /// A move in a per-sample program; `given` is the caller's vector (`x0` or `dy`).
     fn move_in_arena(&self, arena: &Arena, m: &Move, given: &Ident) -> TokenStream {
         match (m.src, m.dst) {
@@ -298,9 +312,9 @@ impl Cx<'_> {
             }
             _ => {
                 let calls = self.join_moves(step).into_iter().map(|(m, src, dst)| {
-                    self.move_call(&m, quote!(&r.#src[s]), quote!(&mut r.#dst[s]))
+                    self.move_batch_call(&m, quote!(&r.#src), quote!(&mut r.#dst))
                 });
-                quote!(for s in 0..B { #(#calls)* })
+                quote!(#(#calls)*)
             }
         });
         let mut used = std::collections::BTreeSet::new();
@@ -388,19 +402,14 @@ impl Cx<'_> {
             } => {
                 let (field, ty, from, to) = (&layer.field, &layer.op.ty, x(*a), x(*y));
                 let d = array(Loc::Buf(*buf));
-                quote! {
-                    for s in 0..B {
-                        <#ty as #rt::InPlace<T>>::backward_in_place(&self.#field, &r.#from[s], &r.#to[s], &mut #d[s]);
-                    }
-                }
+                quote!(#rt::graph::backward_in_place_batch::<T, #ty, B>(&self.#field, &r.#from, &r.#to, &mut #d);)
             }
             Bwd::Move(m) => {
                 if m.dst == Loc::Dx {
                     return TokenStream::new();
                 }
                 let (src, dst) = (array(m.src), array(m.dst));
-                let call = self.move_call(m, quote!(&#src[s]), quote!(&mut #dst[s]));
-                quote!(for s in 0..B { #call })
+                self.move_batch_call(m, quote!(&#src), quote!(&mut #dst))
             }
         }
     }

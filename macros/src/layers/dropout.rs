@@ -33,19 +33,47 @@ fn lower(l: &mut Lower) -> Lowered {
 }
 
 /// Dropout scales the kept units by 1/(1 − p), so p is in [0, 1): p = 1 would drop every unit
-/// and divide by zero.
+/// and divide by zero. That holds for p as the scalar stores it: `0.99999999` is below 1 as
+/// written but is 1 in `f32` (and `0.99999999999999999` already in `f64`), so the bound is
+/// checked on p rounded to `f32`, the narrowest scalar a network can be built with.
 fn probability(l: &mut Lower, p: f64) -> bool {
-    let ok = (0.0..1.0).contains(&p);
+    let stored = p as f32;
+    let ok = (0.0..1.0).contains(&p) && stored < 1.0;
     if let (false, Some(value)) = (ok, l.args.value("p")) {
-        let hint = if p >= 1.0 {
+        let written = value.to_string();
+        let rounds = if p >= 1.0 && below_one(&written) {
+            ", which is 1 as `f64`"
+        } else if p < 1.0 && stored >= 1.0 {
+            ", which is 1 as `f32`, one of the scalars the network can be built with"
+        } else {
+            ""
+        };
+        let hint = if p >= 1.0 || stored >= 1.0 {
             "; p = 1 would drop every unit"
         } else {
             ""
         };
         l.cx.error_spanned(
             value,
-            format!("`p` of `dropout` must be in [0, 1), found {value}{hint}"),
+            format!("`p` of `dropout` must be in [0, 1), found {value}{rounds}{hint}"),
         );
     }
     ok
+}
+
+/// Whether a decimal literal as written (`0.99999999999999999`, `9.9e-1`) is below 1 exactly,
+/// whatever it rounds to: no nonzero digit has a place value of 1 or more.
+fn below_one(written: &str) -> bool {
+    let (mantissa, exponent) = match written.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+        None => (written, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let places = (0..int.len() as i64)
+        .rev()
+        .chain((1..=frac.len() as i64).map(|k| -k));
+    !int.chars()
+        .chain(frac.chars())
+        .zip(places)
+        .any(|(digit, place)| digit.is_ascii_digit() && digit != '0' && place + exponent >= 0)
 }
