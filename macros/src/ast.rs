@@ -168,6 +168,16 @@ impl Parse for Input {
     }
 }
 
+/// An error where the next token should be, or on `last` when the input ends there: syn puts
+/// an end-of-input error on the whole macro call, which points at nothing in particular.
+fn expected(input: ParseStream, last: proc_macro2::Span, message: &str) -> Error {
+    if input.is_empty() {
+        Error::new(last, message)
+    } else {
+        input.error(message)
+    }
+}
+
 impl Parse for Network {
     fn parse(input: ParseStream) -> Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
@@ -175,7 +185,14 @@ impl Parse for Network {
         if !input.peek(Token![struct]) {
             return Err(input.error("expected `struct Name(input: [...]) { layers }`"));
         }
-        input.parse::<Token![struct]>()?;
+        let keyword = input.parse::<Token![struct]>()?;
+        if !input.peek(Ident::peek_any) {
+            return Err(expected(
+                input,
+                keyword.span,
+                "expected the network's name after `struct`",
+            ));
+        }
         let ident: Ident = input.parse()?;
         if input.peek(Token![<]) {
             return Err(input.error(
@@ -184,10 +201,10 @@ impl Parse for Network {
             ));
         }
         if !input.peek(token::Paren) {
-            return Err(input.error("expected the input shape after the network's name: `(input: [n])` or `(input: [c, h, w])`"));
+            return Err(expected(input, ident.span(), "expected the input shape after the network's name: `(input: [n])` or `(input: [c, h, w])`"));
         }
         let header;
-        parenthesized!(header in input);
+        let paren = parenthesized!(header in input);
         let keyword = header
             .call(Ident::parse_any)
             .map_err(|e| Error::new(e.span(), "expected `input: [...]`, the input shape"))?;
@@ -198,6 +215,13 @@ impl Parse for Network {
             ));
         }
         let tokens = keyword == "tokens";
+        if !header.peek(Token![:]) {
+            return Err(expected(
+                &header,
+                keyword.span(),
+                "expected `:` and the input shape in brackets: `[n]` or `[c, h, w]`",
+            ));
+        }
         header.parse::<Token![:]>()?;
         if !header.peek(token::Bracket) {
             return Err(header.error("expected the input shape in brackets: `[n]` or `[c, h, w]`"));
@@ -209,7 +233,11 @@ impl Parse for Network {
             return Err(header.error("expected `)` after the input shape"));
         }
         if !input.peek(token::Brace) {
-            return Err(input.error("expected the layers in braces: `{ dense(10), relu, ... }`"));
+            return Err(expected(
+                input,
+                paren.span.close(),
+                "expected the layers in braces: `{ dense(10), relu, ... }`",
+            ));
         }
         let content;
         let brace = syn::braced!(content in input);

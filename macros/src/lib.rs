@@ -36,6 +36,8 @@ mod shape;
 mod suggest;
 
 #[cfg(test)]
+mod mutations;
+#[cfg(test)]
 mod tests;
 
 use proc_macro::TokenStream;
