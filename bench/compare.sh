@@ -27,7 +27,7 @@ export BENCH_ITERS_B1=${BENCH_ITERS_B1:-2000} BENCH_ITERS_B32=${BENCH_ITERS_B32:
 
 echo "== build stacknet bench (release, lto, target-cpu=native) =="
 CARGO_TARGET_DIR=$ROOT/target/bench RUSTFLAGS="-C target-cpu=native" \
-  cargo build --release --example bench --manifest-path "$ROOT/Cargo.toml" 2>&1 | grep -E "^error|Finished"
+  cargo build --release --features bench --example bench --manifest-path "$ROOT/Cargo.toml" 2>&1 | grep -E "^error|Finished"
 BIN=$ROOT/target/bench/release/examples/bench
 
 echo "== run stacknet =="

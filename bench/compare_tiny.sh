@@ -37,7 +37,7 @@ export ITERS=${ITERS:-200} ITERS_B32=${ITERS_B32:-20}
 
 echo "== build stacknet bench_tiny (release, lto, target-cpu=native) =="
 CARGO_TARGET_DIR=$ROOT/target/bench RUSTFLAGS="-C target-cpu=native" \
-  cargo build --release --example bench_tiny --manifest-path "$ROOT/Cargo.toml" 2>&1 | grep -E "^error|Finished"
+  cargo build --release --features bench --example bench_tiny --manifest-path "$ROOT/Cargo.toml" 2>&1 | grep -E "^error|Finished"
 BIN=$ROOT/target/bench/release/examples/bench_tiny
 
 uptime | tee "$OUT/uptime.txt"

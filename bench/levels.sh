@@ -16,7 +16,7 @@ OUT=$ROOT/target/bench-levels
 mkdir -p "$OUT"
 
 echo "== build: native (this repository's profile) =="
-cargo build --release --example bench --manifest-path "$ROOT/Cargo.toml" 2>&1 | grep -E "^error|Finished"
+cargo build --release --features bench --example bench --manifest-path "$ROOT/Cargo.toml" 2>&1 | grep -E "^error|Finished"
 echo "== build: a user's crate (default profile, no RUSTFLAGS) =="
 "$ROOT/tests/user-crate/run.sh" --bench >"$OUT/user-crate.txt"
 cat "$OUT/user-crate.txt"

@@ -3,7 +3,7 @@
 //! allocations per call and peak memory, measured as the peer programs in ../shared/bench do
 //! (same warm-up, repetitions, median, data generator and learning rate).
 //!
-//! `cargo run --release --example bench [-- --json | --layers]`; `bench/compare.sh` runs it beside
+//! `cargo run --release --features bench --example bench [-- --json | --layers]`; `bench/compare.sh` runs it beside
 //! the peers (built with `-C target-cpu=native`, as they are). `--layers` times every layer's
 //! kernels on their own (forward, training forward, backward with and without the input
 //! gradient): the profile that says where a training step goes.

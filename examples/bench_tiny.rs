@@ -3,7 +3,7 @@
 //! allocations per call, on one thread. Structured as `examples/bench.rs` (the LeNet-5
 //! benchmark), but timed as the Python peers time: the median of per-call times after a warm-up.
 //!
-//! `cargo run --release --example bench_tiny [-- --json] [--write DIR] [--layers] [--model M]`;
+//! `cargo run --release --features bench --example bench_tiny [-- --json] [--write DIR] [--layers] [--model M]`;
 //! `bench/compare_tiny.sh` runs it beside onnxruntime and PyTorch on the same weights and inputs.
 //!
 //! - `--write DIR` writes, per model, what the Python peers need to run the *same* model: the
