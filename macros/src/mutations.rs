@@ -1,8 +1,9 @@
 //! A standing defence: random token edits of valid declarations, run through the macro's
 //! entry function. Whatever the edit, the macro must not panic, must give Rust that parses,
 //! must put every error on a token of the input, and must not accept a declaration while
-//! reporting an error. `cargo test` runs a quick version (2,000 mutants); the long one, with
-//! a sample of accepted mutants compiled and run, is
+//! reporting an error. `cargo test` runs a quick version (2,000 mutants), and its sample of
+//! accepted mutants is `tests/pass/mutants.rs`, which the ui test builds; the long one, with
+//! a sample of its own built in a scratch crate, is
 //!
 //! ```text
 //! STACKNET_MUTANTS=100000 STACKNET_MUTANTS_BUILD=40 cargo test --release -p stacknet-macros mutations -- --nocapture
@@ -312,6 +313,10 @@ fn run(source: &str) -> Result<Outcome, String> {
     }
 }
 
+/// The quick run: 2,000 mutants from seed 13.
+const DEFAULT_COUNT: u64 = 2_000;
+const DEFAULT_SEED: u64 = 13;
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -321,8 +326,8 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 #[test]
 fn mutations() {
-    let count = env_or("STACKNET_MUTANTS", 2_000);
-    let seed = env_or("STACKNET_MUTANTS_SEED", 13);
+    let count = env_or("STACKNET_MUTANTS", DEFAULT_COUNT);
+    let seed = env_or("STACKNET_MUTANTS_SEED", DEFAULT_SEED);
     let build = env_or("STACKNET_MUTANTS_BUILD", 0) as usize;
     // The 8 MiB stack rustc gives proc macros.
     let (failures, accepted, refused) = std::thread::Builder::new()
@@ -361,38 +366,36 @@ fn mutations() {
         "only {} accepted",
         accepted.len()
     );
+    if count == DEFAULT_COUNT && seed == DEFAULT_SEED {
+        check_committed_sample(&accepted);
+    }
     if build > 0 {
         build_sample(&accepted, build);
     }
 }
 
-/// Builds `n` accepted mutants in a scratch crate, each instantiated for `f32` and `f64`
-/// through inference and a minibatch's training forward and backward, so that an accepted
-/// declaration whose generated code does not compile (or whose constants fail to evaluate)
-/// shows here. The code is built, not run: a mutant may be valid and too large for a stack.
-fn build_sample(accepted: &[String], n: usize) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = root.join("target/mutants");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    let manifest = format!(
-        "[package]\nname = \"mutants\"\nversion = \"0.0.0\"\nedition = \"2021\"\n[dependencies]\nstacknet = {{ path = {:?} }}\n[workspace]\n",
-        root.canonicalize().unwrap()
-    );
-    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    let mut main = String::from(
-        "#![allow(dead_code, unused)]\nuse stacknet::prelude::*;\n\n\
-         fn exercise<T: Scalar, N: BatchNetwork<T>>(mut net: Box<N>) {\n    \
+/// The accepted mutants trybuild builds as `tests/pass/mutants.rs`, taken from the quick run.
+const SAMPLE: usize = 8;
+
+/// A program declaring `n` of the accepted mutants, each instantiated for `f32` and `f64`
+/// through inference and a minibatch's training forward and backward, so that building it
+/// shows an accepted declaration whose generated code does not compile (or whose constants
+/// fail to evaluate). It is built, not run: a valid mutant may be too large for a stack.
+fn sample_program(accepted: &[String], n: usize, header: &str) -> String {
+    let mut main = format!(
+        "{header}#![allow(dead_code, unused)]\nuse stacknet::prelude::*;\n\n\
+         fn exercise<T: Scalar, N: BatchNetwork<T>>(mut net: Box<N>) {{\n    \
          let x = <N::Input as Zeros>::zeros();\n    let _ = net.forward(&x);\n    \
          let mut rec = Box::new(<N::BatchRecord<2> as Zeros>::zeros());\n    \
          net.forward_train_batch(&[x.clone(), x], &mut rec);\n    \
          let dy = [<N::Output as Zeros>::zeros(), <N::Output as Zeros>::zeros()];\n    \
          let mut grad = Box::new(<N::Grad as Zeros>::zeros());\n    \
-         net.backward_batch(&rec, &dy, &mut grad);\n}\n\n",
+         net.backward_batch(&rec, &dy, &mut grad);\n}}\n\n",
     );
     let mut calls = String::new();
     let step = (accepted.len() / n).max(1);
     for (k, source) in accepted.iter().step_by(step).take(n).enumerate() {
-        let declaration = source.trim_start_matches("::stacknet;");
+        let declaration = source.trim_start_matches("::stacknet;").trim();
         let name = syn::parse_str::<crate::ast::Network>(declaration)
             .unwrap()
             .ident
@@ -406,12 +409,44 @@ fn build_sample(accepted: &[String], n: usize) {
             )
             .unwrap();
         }
-        writeln!(main, "mod m{k} {{\n    use stacknet::prelude::*;\n    network! {{ {declaration} }}\n    pub fn run(rng: &mut SplitMix64) {{\n{run}    }}\n}}").unwrap();
+        writeln!(main, "mod m{k} {{\n    use stacknet::prelude::*;\n    network! {{ {declaration} }}\n    pub fn run(rng: &mut SplitMix64) {{\n{run}    }}\n}}\n").unwrap();
         writeln!(calls, "        m{k}::run(&mut rng);").unwrap();
     }
     // Built, never run: the branch is not taken, but every call in it is instantiated.
     writeln!(main, "fn main() {{\n    let mut rng = SplitMix64::new(1);\n    if std::env::args().count() > 1000 {{\n{calls}    }}\n}}").unwrap();
-    std::fs::write(dir.join("src/main.rs"), main).unwrap();
+    main
+}
+
+/// `tests/pass/mutants.rs` holds the quick run's sample, so the ui test builds it with the
+/// dependencies it has built already; it must be the one this run makes, or the macro's
+/// acceptance changed and the file is regenerated with `STACKNET_SAMPLE=overwrite`.
+fn check_committed_sample(accepted: &[String]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/pass/mutants.rs");
+    let header = "//! Accepted mutants of the macro's mutation test (`macros/src/mutations.rs`), built by\n\
+                  //! the ui test. Generated: `STACKNET_SAMPLE=overwrite cargo test -p stacknet-macros mutations`.\n";
+    let program = sample_program(accepted, SAMPLE, header);
+    if std::env::var("STACKNET_SAMPLE").is_ok_and(|v| v == "overwrite") {
+        std::fs::write(&path, &program).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == program,
+        "{} is not the sample of this run: regenerate it with STACKNET_SAMPLE=overwrite",
+        path.display()
+    );
+}
+
+/// Builds `n` accepted mutants (see [`sample_program`]) in a scratch crate.
+fn build_sample(accepted: &[String], n: usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("target/mutants");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"mutants\"\nversion = \"0.0.0\"\nedition = \"2021\"\n[dependencies]\nstacknet = {{ path = {:?} }}\n[workspace]\n",
+        root.canonicalize().unwrap()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(dir.join("src/main.rs"), sample_program(accepted, n, "")).unwrap();
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--quiet"])
         .current_dir(&dir)

@@ -38,7 +38,7 @@
 
 use crate::init::Init;
 use crate::kernels::{gemm_nn_part, AddAt, Sink, Start, Store};
-use crate::simd::Native;
+use crate::simd::{self, Width};
 use crate::{Layer, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -264,7 +264,7 @@ conv1d_impl! {
     }
 
     /// The interior steps of forward as products (see the module docs).
-    fn forward_interior(&self, x: &[T], y: &mut [T]) {
+    fn forward_interior<V: Width>(&self, x: &[T], y: &mut [T]) {
         let (lo, n) = (Self::LO, Self::HI - Self::LO);
         if n == 0 {
             return;
@@ -291,7 +291,7 @@ conv1d_impl! {
         let base = lo * S * IC - PL * IC;
         if Self::ONE {
             let mut sink = Store { out: y, ld: OC };
-            gemm_nn_part::<Native, T, KC>(
+            gemm_nn_part::<V, T, KC>(
                 OC, KC, n, wt, |j| j * OC, &x[base..], 1, S * IC, bias(0), &mut sink,
             );
             return;
@@ -304,17 +304,17 @@ conv1d_impl! {
                 let (m, r) = (Self::OG, Self::CG);
                 if k == 0 {
                     let mut sink = Store { out: &mut y[o0..], ld: OC };
-                    gemm_nn_part::<Native, T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, bias(g), &mut sink);
+                    gemm_nn_part::<V, T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, bias(g), &mut sink);
                 } else {
                     let mut sink = AddAt { out: &mut y[o0..], offs: |t| t * OC };
-                    gemm_nn_part::<Native, T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, Start::Zero, &mut sink);
+                    gemm_nn_part::<V, T, KC>(m, r, n, a, |c| c * OC, b, 1, S * IC, Start::Zero, &mut sink);
                 }
             }
         }
     }
 
     /// The interior steps' weight gradient as products: adds to `gw`.
-    fn weight_grad_interior(x: &[T], dy: &[T], gw: &mut [T]) {
+    fn weight_grad_interior<V: Width>(x: &[T], dy: &[T], gw: &mut [T]) {
         let (lo, n) = (Self::LO, Self::HI - Self::LO);
         if n == 0 {
             return;
@@ -323,7 +323,7 @@ conv1d_impl! {
         let dy = &dy[lo * OC..];
         if Self::ONE {
             let mut sink = Taps { gw, kc: KC, k: K, span: IC, k0: 0, o0: 0 };
-            gemm_nn_part::<Native, T, OL>(
+            gemm_nn_part::<V, T, OL>(
                 KC, n, OC, x, |t| base + t * S * IC, dy, OC, 1, Start::Zero, &mut sink,
             );
             return;
@@ -333,7 +333,7 @@ conv1d_impl! {
             for k in 0..K {
                 let at = base + k * D * IC + c0;
                 let mut sink = Taps { gw: &mut *gw, kc: KC, k: K, span: Self::CG, k0: k, o0 };
-                gemm_nn_part::<Native, T, OL>(
+                gemm_nn_part::<V, T, OL>(
                     Self::CG,
                     n,
                     Self::OG,
@@ -350,7 +350,7 @@ conv1d_impl! {
     }
 
     /// The interior steps' input gradient as products: adds to `dx`.
-    fn input_grad_interior(&self, dy: &[T], dx: &mut [T]) {
+    fn input_grad_interior<V: Width>(&self, dy: &[T], dx: &mut [T]) {
         let (lo, n) = (Self::LO, Self::HI - Self::LO);
         if n == 0 {
             return;
@@ -369,7 +369,7 @@ conv1d_impl! {
         let dy = &dy[lo * OC..];
         if Self::ONE {
             let mut sink = AddAt { out: dx, offs: |t| base + t * S * IC };
-            gemm_nn_part::<Native, T, OC>(KC, OC, n, wr, |o| o * KC, dy, 1, OC, Start::Zero, &mut sink);
+            gemm_nn_part::<V, T, OC>(KC, OC, n, wr, |o| o * KC, dy, 1, OC, Start::Zero, &mut sink);
             return;
         }
         for g in 0..G {
@@ -377,7 +377,7 @@ conv1d_impl! {
             for k in 0..K {
                 let at = base + k * D * IC + c0;
                 let mut sink = AddAt { out: &mut *dx, offs: |t| at + t * S * IC };
-                gemm_nn_part::<Native, T, OC>(
+                gemm_nn_part::<V, T, OC>(
                     Self::CG,
                     Self::OG,
                     n,
@@ -391,6 +391,46 @@ conv1d_impl! {
                 );
             }
         }
+    }
+
+    /// Forward at a width `V`: the interior as products, the edges from the formula.
+    #[inline(always)]
+    fn forward_at<V: Width>(&self, x: &[T], y: &mut [T]) {
+        self.forward_interior::<V>(x, y);
+        for t in Self::edges() {
+            self.forward_step(x, t, y);
+        }
+    }
+
+    /// Backward's weight and input gradients at a width `V` (`dx` is overwritten).
+    #[inline(always)]
+    fn backward_at<V: Width>(&self, x: &[T], dy: &[T], gw: &mut [T], mut dx: Option<&mut [T]>) {
+        if let Some(dx) = dx.as_deref_mut() {
+            dx.fill(T::zero());
+        }
+        Self::weight_grad_interior::<V>(x, dy, gw);
+        if let Some(dx) = dx.as_deref_mut() {
+            self.input_grad_interior::<V>(dy, dx);
+        }
+        for t in Self::edges() {
+            self.backward_step(x, dy, t, gw, dx.as_deref_mut());
+        }
+    }
+
+    simd::target_copies! {
+        /// [`forward_at`](Self::forward_at) compiled for AVX2 or AVX-512.
+        fn forward_avx2, forward_avx512 = forward_at(&self, x: &[T], y: &mut [T]);
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(
+            &self,
+            x: &[T],
+            dy: &[T],
+            gw: &mut [T],
+            dx: Option<&mut [T]>,
+        );
     }
 }
 
@@ -510,10 +550,7 @@ impl<
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let (x, y) = (x.as_slice(), y.as_mut_slice());
-        self.forward_interior(x, y);
-        for t in Self::edges() {
-            self.forward_step(x, t, y);
-        }
+        simd::dispatch!(self.forward_at | forward_avx2 | forward_avx512(x, y));
     }
 
     #[inline]
@@ -529,19 +566,9 @@ impl<
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let (x, dy) = (x.as_slice(), dy.as_slice());
-        let mut dx = dx.map(|dx| {
-            let dx = dx.as_mut_slice();
-            dx.fill(T::zero());
-            dx
-        });
+        let dx = dx.map(|dx| dx.as_mut_slice());
         let gw = grad.weight.as_mut_slice();
-        Self::weight_grad_interior(x, dy, gw);
-        if let Some(dx) = dx.as_deref_mut() {
-            self.input_grad_interior(dy, dx);
-        }
-        for t in Self::edges() {
-            self.backward_step(x, dy, t, gw, dx.as_deref_mut());
-        }
+        simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, dy, gw, dx));
         if BIAS {
             for d in dy.chunks_exact(OC) {
                 for (b, &d) in grad.bias.as_mut_slice().iter_mut().zip(d) {

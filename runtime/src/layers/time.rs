@@ -25,7 +25,7 @@
 
 use crate::init::Init;
 use crate::kernels::{gemm_nn, AddAt, Start, Store};
-use crate::simd::Native;
+use crate::simd::{self, Width};
 use crate::{Layer, NoParams, NoRecord, Params, Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
@@ -181,28 +181,7 @@ impl<
     fn forward(&self, x: &SVector<T, X>, y: &mut SVector<T, Y>) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        // A = W (OUT × IN, column i contiguous), B = X (B(i, t) = x[t·IN + i]).
-        let mut wt = SMatrix::<T, OUT, IN>::zeros();
-        crate::kernels::transpose::<T, OUT, IN>(self.weight.as_slice(), wt.as_mut_slice());
-        let start = if BIAS {
-            Start::Rows(self.bias.as_slice())
-        } else {
-            Start::Zero
-        };
-        let mut sink = Store {
-            out: y.as_mut_slice(),
-            ld: OUT,
-        };
-        gemm_nn::<Native, T, IN, STEPS>(
-            OUT,
-            wt.as_slice(),
-            |i| i * OUT,
-            x.as_slice(),
-            1,
-            IN,
-            start,
-            &mut sink,
-        );
+        simd::dispatch!(self.forward_at | forward_avx2 | forward_avx512(x, y));
     }
 
     #[inline]
@@ -217,13 +196,62 @@ impl<
     ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
+        simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, dy, dx, grad));
+    }
+}
+
+/// The products at a width `V`, and their copies for the instruction sets chosen at run time.
+impl<
+        T: Scalar,
+        const STEPS: usize,
+        const IN: usize,
+        const OUT: usize,
+        const X: usize,
+        const Y: usize,
+        const BIAS: bool,
+    > TimeDense<T, STEPS, IN, OUT, X, Y, BIAS>
+{
+    #[inline(always)]
+    fn forward_at<V: Width>(&self, x: &SVector<T, X>, y: &mut SVector<T, Y>) {
+        // A = W (OUT × IN, column i contiguous), B = X (B(i, t) = x[t·IN + i]).
+        let mut wt = SMatrix::<T, OUT, IN>::zeros();
+        crate::kernels::transpose::<T, OUT, IN>(self.weight.as_slice(), wt.as_mut_slice());
+        let start = if BIAS {
+            Start::Rows(self.bias.as_slice())
+        } else {
+            Start::Zero
+        };
+        let mut sink = Store {
+            out: y.as_mut_slice(),
+            ld: OUT,
+        };
+        gemm_nn::<V, T, IN, STEPS>(
+            OUT,
+            wt.as_slice(),
+            |i| i * OUT,
+            x.as_slice(),
+            1,
+            IN,
+            start,
+            &mut sink,
+        );
+    }
+
+    #[inline(always)]
+    fn backward_at<V: Width>(
+        &self,
+        x: &SVector<T, X>,
+        dy: &SVector<T, Y>,
+        dx: Option<&mut SVector<T, X>>,
+        grad: &mut Self,
+    ) {
         let (x, dy) = (x.as_slice(), dy.as_slice());
         // ∂L/∂Wᵀ (IN × OUT) += X Dᵀ: A = X (column t = step t), B(t, o) = dy[t·OUT + o].
         let mut sink = AddAt {
             out: grad.weight.as_mut_slice(),
             offs: |o| o * IN,
         };
-        gemm_nn::<Native, T, STEPS, OUT>(IN, x, |t| t * IN, dy, OUT, 1, Start::Zero, &mut sink);
+        gemm_nn::<V, T, STEPS, OUT>(IN, x, |t| t * IN, dy, OUT, 1, Start::Zero, &mut sink);
         if BIAS {
             for d in dy.chunks_exact(OUT) {
                 for (b, &d) in grad.bias.as_mut_slice().iter_mut().zip(d) {
@@ -238,7 +266,7 @@ impl<
                 out: dx.as_mut_slice(),
                 ld: IN,
             };
-            gemm_nn::<Native, T, OUT, STEPS>(
+            gemm_nn::<V, T, OUT, STEPS>(
                 IN,
                 self.weight.as_slice(),
                 |o| o * IN,
@@ -249,6 +277,22 @@ impl<
                 &mut sink,
             );
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_at`](Self::forward_at) compiled for AVX2 or AVX-512.
+        fn forward_avx2, forward_avx512 = forward_at(&self, x: &SVector<T, X>, y: &mut SVector<T, Y>);
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(
+            &self,
+            x: &SVector<T, X>,
+            dy: &SVector<T, Y>,
+            dx: Option<&mut SVector<T, X>>,
+            grad: &mut Self,
+        );
     }
 }
 

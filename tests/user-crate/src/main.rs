@@ -1,7 +1,8 @@
 //! stacknet in a user's crate, built for the x86-64 baseline as `cargo build --release` builds
 //! it: which instruction set the kernels chose, and at every level the CPU has, LeNet-5's
 //! logits against PyTorch's (a committed fixture), its gradients against finite differences
-//! in f64, and a few training steps against the portable level's.
+//! in f64, and a few training steps against the portable level's; and the same checks of a
+//! sequence model (a 1-D convolution, a dense layer at every step).
 //!
 //! `run.sh` builds and runs it; the argument is the directory of the repository's fixtures,
 //! or `--hint` to make a trainer and exit (in a debug build, that prints a note on stderr).
@@ -31,12 +32,28 @@ network! {
     }
 }
 
-/// What one level computed: the f32 logits, the worst gradient error, the training losses.
+network! {
+    /// A small sequence model whose products run through the dispatched kernels: a 1-D
+    /// convolution over time and a dense layer applied at every step.
+    #[derive(Clone)]
+    pub struct Series(input: [12, 3]) {
+        conv1d(8, 3, padding = same),
+        relu,
+        dense(6),
+        mean_over_time,
+        dense(2),
+    }
+}
+
+/// What one level computed: the f32 logits, the worst gradient error, the training losses,
+/// and the sequence model's f32 outputs and worst gradient error.
 struct Run {
     level: Level,
     logits_error: f64,
     gradient_error: f64,
     losses: Vec<f32>,
+    series: Vec<f32>,
+    series_gradient_error: f64,
 }
 
 fn run(level: Level, fixtures: &PathBuf) -> Run {
@@ -75,22 +92,41 @@ fn run(level: Level, fixtures: &PathBuf) -> Run {
                 .expect("a finite loss")
         })
         .collect();
+    // The sequence model: its f64 gradients against central differences, its f32 outputs
+    // compared across levels below.
+    let series64 = Series::<f64>::new(&mut SplitMix64::new(2));
+    let xs = SVector::<f64, 36>::from_fn(|i, _| ((i * 7 % 11) as f64 - 5.0) / 5.0);
+    let check = check_network(&series64, &xs, &1, &SoftmaxCrossEntropy, 24, |_, _| {});
+    let series_gradient_error = check.worst.max(check.input_worst);
+    let series32 = Series::<f32>::new(&mut SplitMix64::new(2));
+    let series = series32
+        .forward(&xs.map(|v| v as f32))
+        .iter()
+        .copied()
+        .collect();
     Run {
         level,
         logits_error,
         gradient_error,
         losses,
+        series,
+        series_gradient_error,
     }
 }
 
 fn main() -> ExitCode {
-    let arg = std::env::args().nth(1).expect("usage: FIXTURES_DIR | --hint");
+    let arg = std::env::args()
+        .nth(1)
+        .expect("usage: FIXTURES_DIR | --hint");
     if arg == "--hint" {
         // A debug build's first trainer prints the note on unoptimised builds (run.sh reads
         // stderr); a second prints nothing.
         let _first = Trainer::<LeNet5>::new();
         let _second = Trainer::<LeNet5>::new();
-        println!("unoptimised build: {}", stacknet::runtime::hint::IS_UNOPTIMIZED);
+        println!(
+            "unoptimised build: {}",
+            stacknet::runtime::hint::IS_UNOPTIMIZED
+        );
         return ExitCode::SUCCESS;
     }
     let fixtures = PathBuf::from(arg);
@@ -114,16 +150,29 @@ fn main() -> ExitCode {
             .zip(&first.losses)
             .map(|(a, b)| ((a - b).abs() / b.abs().max(1.0)) as f64)
             .fold(0.0, f64::max);
-        let pass = r.logits_error < 1e-5 && r.gradient_error < TOLERANCE && drift < 1e-5;
+        let series_drift = r
+            .series
+            .iter()
+            .zip(&first.series)
+            .map(|(a, b)| ((a - b).abs() / b.abs().max(1.0)) as f64)
+            .fold(0.0, f64::max);
+        let pass = r.logits_error < 1e-5
+            && r.gradient_error < TOLERANCE
+            && drift < 1e-5
+            && r.series_gradient_error < TOLERANCE
+            && series_drift < 1e-5;
         ok &= pass;
         println!(
             "{:<9} logits vs PyTorch {:.1e}, gradients vs finite differences {:.1e}, \
-             losses vs portable {:.1e}, last loss {:.6}: {}",
+             losses vs portable {:.1e}, last loss {:.6}; sequence model: gradients {:.1e}, \
+             outputs vs portable {:.1e}: {}",
             r.level.name(),
             r.logits_error,
             r.gradient_error,
             drift,
             r.losses[9],
+            r.series_gradient_error,
+            series_drift,
             if pass { "ok" } else { "FAIL" }
         );
     }

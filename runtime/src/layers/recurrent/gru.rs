@@ -28,7 +28,7 @@ use super::{
     transposed, Deltas, Direction, HiddenState, Walk,
 };
 use crate::kernels::dense_forward;
-use crate::simd::Native;
+use crate::simd::{self, Width};
 use crate::{Layer, Scalar, Zeros};
 use nalgebra::SVector;
 
@@ -117,17 +117,37 @@ impl<
         y: &mut SVector<T, YLEN>,
         final_state: &mut HiddenState<T, H, DIRS>,
     ) {
+        simd::dispatch!(
+            self.forward_from_at
+                | forward_from_avx2
+                | forward_from_avx512(x, state, y, final_state)
+        );
+    }
+
+    #[inline(always)]
+    fn forward_from_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        state: &HiddenState<T, H, DIRS>,
+        y: &mut SVector<T, YLEN>,
+        final_state: &mut HiddenState<T, H, DIRS>,
+    ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let xt = transposed::<T, STEPS, IN>(x.as_slice());
         for (d, dir) in self.dirs.iter().enumerate() {
             let mut proj = [[[T::zero(); H]; 3]; STEPS];
             let proj = proj.as_flattened_mut().as_flattened_mut();
-            project(&dir.weight_ih, &Self::bias(dir), &xt, proj, 3 * H);
+            project::<V, T, STEPS, IN, H, 3>(&dir.weight_ih, &Self::bias(dir), &xt, proj, 3 * H);
             let mut h = to_array(&state.h[d]);
-            Self::run::<false>(dir, d, proj, 3 * H, &mut h, y.as_mut_slice());
+            Self::run::<V, false>(dir, d, proj, 3 * H, &mut h, y.as_mut_slice());
             final_state.h[d] = SVector::from(h);
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_from_at`](Self::forward_from_at) compiled for AVX2 or AVX-512.
+        fn forward_from_avx2, forward_from_avx512 = forward_from_at(&self, x: &SVector<T, XLEN>, state: &HiddenState<T, H, DIRS>, y: &mut SVector<T, YLEN>, final_state: &mut HiddenState<T, H, DIRS>);
     }
 
     /// [`Layer::forward_train`] from the state `state` instead of zeros; backward treats
@@ -140,6 +160,21 @@ impl<
         y: &mut SVector<T, YLEN>,
         rec: &mut GruRecord<T, STEPS, H, DIRS>,
     ) {
+        simd::dispatch!(
+            self.forward_train_from_at
+                | forward_train_from_avx2
+                | forward_train_from_avx512(x, state, y, rec)
+        );
+    }
+
+    #[inline(always)]
+    fn forward_train_from_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        state: &HiddenState<T, H, DIRS>,
+        y: &mut SVector<T, YLEN>,
+        rec: &mut GruRecord<T, STEPS, H, DIRS>,
+    ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let xt = transposed::<T, STEPS, IN>(x.as_slice());
@@ -147,9 +182,107 @@ impl<
             let mut h = to_array(&state.h[d]);
             rec.init[d] = h;
             let buf = rec.steps[d].as_flattened_mut().as_flattened_mut();
-            project(&dir.weight_ih, &Self::bias(dir), &xt, buf, 5 * H);
-            Self::run::<true>(dir, d, buf, 5 * H, &mut h, y.as_mut_slice());
+            project::<V, T, STEPS, IN, H, 3>(&dir.weight_ih, &Self::bias(dir), &xt, buf, 5 * H);
+            Self::run::<V, true>(dir, d, buf, 5 * H, &mut h, y.as_mut_slice());
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_train_from_at`](Self::forward_train_from_at) compiled for AVX2 or AVX-512.
+        fn forward_train_from_avx2, forward_train_from_avx512 = forward_train_from_at(&self, x: &SVector<T, XLEN>, state: &HiddenState<T, H, DIRS>, y: &mut SVector<T, YLEN>, rec: &mut GruRecord<T, STEPS, H, DIRS>);
+    }
+
+    /// [`Layer::backward`] at a width `V`.
+    #[inline(always)]
+    fn backward_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        rec: &GruRecord<T, STEPS, H, DIRS>,
+        dy: &SVector<T, YLEN>,
+        mut dx: Option<&mut SVector<T, XLEN>>,
+        grad: &mut Self,
+    ) {
+        if let Some(dx) = dx.as_deref_mut() {
+            dx.fill(T::zero());
+        }
+        let dy = dy.as_slice();
+        for (d, (dir, gd)) in self.dirs.iter().zip(grad.dirs.iter_mut()).enumerate() {
+            let walk = Walk::<STEPS>::of(d);
+            let steps = &rec.steps[d];
+            let h0 = &rec.init[d];
+            // Per step (time order): δr, δz, δn (the input side's), δm (the hidden side's n).
+            let mut dg = [[[T::zero(); H]; 4]; STEPS];
+            let mut dh = [T::zero(); H];
+            for k in (0..STEPS).rev() {
+                let t = walk.step(k);
+                add_dy::<T, STEPS, H, DIRS, SEQ>(dy, t, d, &mut dh);
+                let s = &steps[t];
+                let h_prev = walk.prev(t).map_or(h0, |p| &steps[p][HS]);
+                let [sr, sz, sn, sm] = [&s[0], &s[1], &s[2], &s[M]];
+                let [dr, dz, dn, dm] = &mut dg[t];
+                let one = T::one();
+                for j in 0..H {
+                    let (r, z, n) = (sr[j], sz[j], sn[j]);
+                    let dnj = dh[j] * (one - z) * (one - n * n);
+                    dn[j] = dnj;
+                    dz[j] = dh[j] * (h_prev[j] - n) * z * (one - z);
+                    dr[j] = dnj * sm[j] * r * (one - r);
+                    dm[j] = dnj * r;
+                    // The direct path through z ⊙ h; the products are added below.
+                    dh[j] *= z;
+                }
+                if k > 0 {
+                    let [dr, dz, _, dm] = &dg[t];
+                    gemv_t_add::<T, H, H>(dir.w_hh(0), dr, &mut dh);
+                    gemv_t_add::<T, H, H>(dir.w_hh(1), dz, &mut dh);
+                    gemv_t_add::<T, H, H>(dir.w_hh(2), dm, &mut dh);
+                }
+            }
+            let deltas = Deltas {
+                dg: dg.as_flattened().as_flattened(),
+                ld: 4 * H,
+            };
+            let gw_ih = gd.weight_ih.as_flattened_mut().as_flattened_mut();
+            deltas.weight_grad::<V, STEPS, IN>(STEPS, 0, 0, 3 * H, x.as_slice(), |t| t * IN, gw_ih);
+            let rec_flat = steps.as_flattened().as_flattened();
+            let hcol = |s: usize| (s * 5 + HS) * H;
+            let (gw_rz, gw_n) = gd.weight_hh.split_at_mut(2);
+            let gw_rz = gw_rz.as_flattened_mut().as_flattened_mut();
+            recurrent_weight_grad::<V, T, STEPS, H>(
+                &deltas,
+                walk,
+                0,
+                2 * H,
+                rec_flat,
+                hcol,
+                h0,
+                gw_rz,
+            );
+            let gw_n = gw_n.as_flattened_mut().as_flattened_mut();
+            recurrent_weight_grad::<V, T, STEPS, H>(
+                &deltas,
+                walk,
+                3 * H,
+                H,
+                rec_flat,
+                hcol,
+                h0,
+                gw_n,
+            );
+            deltas.bias_grad::<STEPS>(0, gd.bias_ih.as_flattened_mut());
+            deltas.bias_grad::<STEPS>(0, gd.bias_hh[..2].as_flattened_mut());
+            deltas.bias_grad::<STEPS>(3 * H, &mut gd.bias_hh[2]);
+            if let Some(dx) = dx.as_deref_mut() {
+                for (g, w) in dir.weight_ih.iter().enumerate() {
+                    deltas.input_grad::<V, STEPS, IN, H>(g * H, w, dx.as_mut_slice());
+                }
+            }
+        }
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(&self, x: &SVector<T, XLEN>, rec: &GruRecord<T, STEPS, H, DIRS>, dy: &SVector<T, YLEN>, dx: Option<&mut SVector<T, XLEN>>, grad: &mut Self);
     }
 
     /// The state a training forward ended in: each direction's h after its last step (the
@@ -178,7 +311,7 @@ impl<
     /// input projections are `buf[t·ld ..][.. 3H]`; with `RECORD`, each step's slot is then
     /// overwritten with r, z, n, m and h.
     #[inline(always)]
-    fn run<const RECORD: bool>(
+    fn run<V: Width, const RECORD: bool>(
         dir: &Direction<T, IN, H, 3>,
         d: usize,
         buf: &mut [T],
@@ -203,9 +336,9 @@ impl<
                     a.copy_from_slice(b);
                 } else {
                     if H.is_multiple_of(8) {
-                        gemv_bias::<T, H, H>(dir.w_hh(g), b, h, a);
+                        gemv_bias::<V, T, H, H>(dir.w_hh(g), b, h, a);
                     } else {
-                        dense_forward::<Native, T, H, H>(dir.w_hh(g), Some(b), h, a);
+                        dense_forward::<V, T, H, H>(dir.w_hh(g), Some(b), h, a);
                     }
                 }
             }
@@ -294,66 +427,9 @@ impl<
         _y: &SVector<T, YLEN>,
         rec: &GruRecord<T, STEPS, H, DIRS>,
         dy: &SVector<T, YLEN>,
-        mut dx: Option<&mut SVector<T, XLEN>>,
+        dx: Option<&mut SVector<T, XLEN>>,
         grad: &mut Self,
     ) {
-        if let Some(dx) = dx.as_deref_mut() {
-            dx.fill(T::zero());
-        }
-        let dy = dy.as_slice();
-        for (d, (dir, gd)) in self.dirs.iter().zip(grad.dirs.iter_mut()).enumerate() {
-            let walk = Walk::<STEPS>::of(d);
-            let steps = &rec.steps[d];
-            let h0 = &rec.init[d];
-            // Per step (time order): δr, δz, δn (the input side's), δm (the hidden side's n).
-            let mut dg = [[[T::zero(); H]; 4]; STEPS];
-            let mut dh = [T::zero(); H];
-            for k in (0..STEPS).rev() {
-                let t = walk.step(k);
-                add_dy::<T, STEPS, H, DIRS, SEQ>(dy, t, d, &mut dh);
-                let s = &steps[t];
-                let h_prev = walk.prev(t).map_or(h0, |p| &steps[p][HS]);
-                let [sr, sz, sn, sm] = [&s[0], &s[1], &s[2], &s[M]];
-                let [dr, dz, dn, dm] = &mut dg[t];
-                let one = T::one();
-                for j in 0..H {
-                    let (r, z, n) = (sr[j], sz[j], sn[j]);
-                    let dnj = dh[j] * (one - z) * (one - n * n);
-                    dn[j] = dnj;
-                    dz[j] = dh[j] * (h_prev[j] - n) * z * (one - z);
-                    dr[j] = dnj * sm[j] * r * (one - r);
-                    dm[j] = dnj * r;
-                    // The direct path through z ⊙ h; the products are added below.
-                    dh[j] *= z;
-                }
-                if k > 0 {
-                    let [dr, dz, _, dm] = &dg[t];
-                    gemv_t_add::<T, H, H>(dir.w_hh(0), dr, &mut dh);
-                    gemv_t_add::<T, H, H>(dir.w_hh(1), dz, &mut dh);
-                    gemv_t_add::<T, H, H>(dir.w_hh(2), dm, &mut dh);
-                }
-            }
-            let deltas = Deltas {
-                dg: dg.as_flattened().as_flattened(),
-                ld: 4 * H,
-            };
-            let gw_ih = gd.weight_ih.as_flattened_mut().as_flattened_mut();
-            deltas.weight_grad::<STEPS, IN>(STEPS, 0, 0, 3 * H, x.as_slice(), |t| t * IN, gw_ih);
-            let rec_flat = steps.as_flattened().as_flattened();
-            let hcol = |s: usize| (s * 5 + HS) * H;
-            let (gw_rz, gw_n) = gd.weight_hh.split_at_mut(2);
-            let gw_rz = gw_rz.as_flattened_mut().as_flattened_mut();
-            recurrent_weight_grad(&deltas, walk, 0, 2 * H, rec_flat, hcol, h0, gw_rz);
-            let gw_n = gw_n.as_flattened_mut().as_flattened_mut();
-            recurrent_weight_grad(&deltas, walk, 3 * H, H, rec_flat, hcol, h0, gw_n);
-            deltas.bias_grad::<STEPS>(0, gd.bias_ih.as_flattened_mut());
-            deltas.bias_grad::<STEPS>(0, gd.bias_hh[..2].as_flattened_mut());
-            deltas.bias_grad::<STEPS>(3 * H, &mut gd.bias_hh[2]);
-            if let Some(dx) = dx.as_deref_mut() {
-                for (g, w) in dir.weight_ih.iter().enumerate() {
-                    deltas.input_grad::<STEPS, IN, H>(g * H, w, dx.as_mut_slice());
-                }
-            }
-        }
+        simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, rec, dy, dx, grad));
     }
 }

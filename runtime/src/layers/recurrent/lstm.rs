@@ -27,7 +27,7 @@ use super::{
     transposed, Deltas, Direction, Walk,
 };
 use crate::kernels::dense_forward;
-use crate::simd::Native;
+use crate::simd::{self, Width};
 use crate::{Layer, Scalar, Zeros};
 use nalgebra::SVector;
 
@@ -148,18 +148,38 @@ impl<
         y: &mut SVector<T, YLEN>,
         final_state: &mut LstmState<T, H, DIRS>,
     ) {
+        simd::dispatch!(
+            self.forward_from_at
+                | forward_from_avx2
+                | forward_from_avx512(x, state, y, final_state)
+        );
+    }
+
+    #[inline(always)]
+    fn forward_from_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        state: &LstmState<T, H, DIRS>,
+        y: &mut SVector<T, YLEN>,
+        final_state: &mut LstmState<T, H, DIRS>,
+    ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let xt = transposed::<T, STEPS, IN>(x.as_slice());
         for (d, dir) in self.dirs.iter().enumerate() {
             let mut proj = [[[T::zero(); H]; 4]; STEPS];
             let proj = proj.as_flattened_mut().as_flattened_mut();
-            project(&dir.weight_ih, &Self::bias(dir), &xt, proj, 4 * H);
+            project::<V, T, STEPS, IN, H, 4>(&dir.weight_ih, &Self::bias(dir), &xt, proj, 4 * H);
             let (mut h, mut c) = (to_array(&state.h[d]), to_array(&state.c[d]));
-            Self::run::<false>(dir, d, proj, 4 * H, &mut h, &mut c, y.as_mut_slice());
+            Self::run::<V, false>(dir, d, proj, 4 * H, &mut h, &mut c, y.as_mut_slice());
             final_state.h[d] = SVector::from(h);
             final_state.c[d] = SVector::from(c);
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_from_at`](Self::forward_from_at) compiled for AVX2 or AVX-512.
+        fn forward_from_avx2, forward_from_avx512 = forward_from_at(&self, x: &SVector<T, XLEN>, state: &LstmState<T, H, DIRS>, y: &mut SVector<T, YLEN>, final_state: &mut LstmState<T, H, DIRS>);
     }
 
     /// [`Layer::forward_train`] from the state `state` instead of zeros; backward treats
@@ -172,6 +192,21 @@ impl<
         y: &mut SVector<T, YLEN>,
         rec: &mut LstmRecord<T, STEPS, H, DIRS>,
     ) {
+        simd::dispatch!(
+            self.forward_train_from_at
+                | forward_train_from_avx2
+                | forward_train_from_avx512(x, state, y, rec)
+        );
+    }
+
+    #[inline(always)]
+    fn forward_train_from_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        state: &LstmState<T, H, DIRS>,
+        y: &mut SVector<T, YLEN>,
+        rec: &mut LstmRecord<T, STEPS, H, DIRS>,
+    ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let xt = transposed::<T, STEPS, IN>(x.as_slice());
@@ -179,9 +214,95 @@ impl<
             let (mut h, mut c) = (to_array(&state.h[d]), to_array(&state.c[d]));
             rec.init[d] = [h, c];
             let buf = rec.steps[d].as_flattened_mut().as_flattened_mut();
-            project(&dir.weight_ih, &Self::bias(dir), &xt, buf, 6 * H);
-            Self::run::<true>(dir, d, buf, 6 * H, &mut h, &mut c, y.as_mut_slice());
+            project::<V, T, STEPS, IN, H, 4>(&dir.weight_ih, &Self::bias(dir), &xt, buf, 6 * H);
+            Self::run::<V, true>(dir, d, buf, 6 * H, &mut h, &mut c, y.as_mut_slice());
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_train_from_at`](Self::forward_train_from_at) compiled for AVX2 or AVX-512.
+        fn forward_train_from_avx2, forward_train_from_avx512 = forward_train_from_at(&self, x: &SVector<T, XLEN>, state: &LstmState<T, H, DIRS>, y: &mut SVector<T, YLEN>, rec: &mut LstmRecord<T, STEPS, H, DIRS>);
+    }
+
+    /// [`Layer::backward`] at a width `V`.
+    #[inline(always)]
+    fn backward_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        rec: &LstmRecord<T, STEPS, H, DIRS>,
+        dy: &SVector<T, YLEN>,
+        mut dx: Option<&mut SVector<T, XLEN>>,
+        grad: &mut Self,
+    ) {
+        if let Some(dx) = dx.as_deref_mut() {
+            dx.fill(T::zero());
+        }
+        let dy = dy.as_slice();
+        for (d, (dir, gd)) in self.dirs.iter().zip(grad.dirs.iter_mut()).enumerate() {
+            let walk = Walk::<STEPS>::of(d);
+            let steps = &rec.steps[d];
+            let [h0, c0] = &rec.init[d];
+            // Δ: per step (time order) the gradients of the gates' pre-activations.
+            let mut dg = [[[T::zero(); H]; 4]; STEPS];
+            let (mut dh, mut dc) = ([T::zero(); H], [T::zero(); H]);
+            for k in (0..STEPS).rev() {
+                let t = walk.step(k);
+                add_dy::<T, STEPS, H, DIRS, SEQ>(dy, t, d, &mut dh);
+                let s = &steps[t];
+                let c_prev = walk.prev(t).map_or(c0, |p| &steps[p][C]);
+                let mut tc = s[C];
+                tanh(&mut tc);
+                let [si, sf, sg, so] = [&s[0], &s[1], &s[2], &s[3]];
+                let [di, df, dgg, dout] = &mut dg[t];
+                for j in 0..H {
+                    let (i, f, g, o) = (si[j], sf[j], sg[j], so[j]);
+                    let one = T::one();
+                    let dcj = dc[j] + dh[j] * o * (one - tc[j] * tc[j]);
+                    di[j] = dcj * g * i * (one - i);
+                    df[j] = dcj * c_prev[j] * f * (one - f);
+                    dgg[j] = dcj * i * (one - g * g);
+                    dout[j] = dh[j] * tc[j] * o * (one - o);
+                    dc[j] = dcj * f;
+                }
+                if k > 0 {
+                    dh = [T::zero(); H];
+                    for (g, delta) in dg[t].iter().enumerate() {
+                        gemv_t_add::<T, H, H>(dir.w_hh(g), delta, &mut dh);
+                    }
+                }
+            }
+            let deltas = Deltas {
+                dg: dg.as_flattened().as_flattened(),
+                ld: 4 * H,
+            };
+            let gw_ih = gd.weight_ih.as_flattened_mut().as_flattened_mut();
+            deltas.weight_grad::<V, STEPS, IN>(STEPS, 0, 0, 4 * H, x.as_slice(), |t| t * IN, gw_ih);
+            let rec_flat = steps.as_flattened().as_flattened();
+            let gw_hh = gd.weight_hh.as_flattened_mut().as_flattened_mut();
+            let hcol = |s: usize| (s * 6 + HS) * H;
+            recurrent_weight_grad::<V, T, STEPS, H>(
+                &deltas,
+                walk,
+                0,
+                4 * H,
+                rec_flat,
+                hcol,
+                h0,
+                gw_hh,
+            );
+            deltas.bias_grad::<STEPS>(0, gd.bias_ih.as_flattened_mut());
+            deltas.bias_grad::<STEPS>(0, gd.bias_hh.as_flattened_mut());
+            if let Some(dx) = dx.as_deref_mut() {
+                for (g, w) in dir.weight_ih.iter().enumerate() {
+                    deltas.input_grad::<V, STEPS, IN, H>(g * H, w, dx.as_mut_slice());
+                }
+            }
+        }
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(&self, x: &SVector<T, XLEN>, rec: &LstmRecord<T, STEPS, H, DIRS>, dy: &SVector<T, YLEN>, dx: Option<&mut SVector<T, XLEN>>, grad: &mut Self);
     }
 
     /// The state a training forward ended in: each direction's `h` and `c` after its last
@@ -214,7 +335,7 @@ impl<
     /// then overwritten with its gates, c and h.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn run<const RECORD: bool>(
+    fn run<V: Width, const RECORD: bool>(
         dir: &Direction<T, IN, H, 4>,
         d: usize,
         buf: &mut [T],
@@ -236,9 +357,9 @@ impl<
                     a.copy_from_slice(p);
                 } else {
                     if H.is_multiple_of(8) {
-                        gemv_bias::<T, H, H>(dir.w_hh(g), p, h, a);
+                        gemv_bias::<V, T, H, H>(dir.w_hh(g), p, h, a);
                     } else {
-                        dense_forward::<Native, T, H, H>(dir.w_hh(g), Some(p), h, a);
+                        dense_forward::<V, T, H, H>(dir.w_hh(g), Some(p), h, a);
                     }
                 }
             }
@@ -329,63 +450,9 @@ impl<
         _y: &SVector<T, YLEN>,
         rec: &LstmRecord<T, STEPS, H, DIRS>,
         dy: &SVector<T, YLEN>,
-        mut dx: Option<&mut SVector<T, XLEN>>,
+        dx: Option<&mut SVector<T, XLEN>>,
         grad: &mut Self,
     ) {
-        if let Some(dx) = dx.as_deref_mut() {
-            dx.fill(T::zero());
-        }
-        let dy = dy.as_slice();
-        for (d, (dir, gd)) in self.dirs.iter().zip(grad.dirs.iter_mut()).enumerate() {
-            let walk = Walk::<STEPS>::of(d);
-            let steps = &rec.steps[d];
-            let [h0, c0] = &rec.init[d];
-            // Δ: per step (time order) the gradients of the gates' pre-activations.
-            let mut dg = [[[T::zero(); H]; 4]; STEPS];
-            let (mut dh, mut dc) = ([T::zero(); H], [T::zero(); H]);
-            for k in (0..STEPS).rev() {
-                let t = walk.step(k);
-                add_dy::<T, STEPS, H, DIRS, SEQ>(dy, t, d, &mut dh);
-                let s = &steps[t];
-                let c_prev = walk.prev(t).map_or(c0, |p| &steps[p][C]);
-                let mut tc = s[C];
-                tanh(&mut tc);
-                let [si, sf, sg, so] = [&s[0], &s[1], &s[2], &s[3]];
-                let [di, df, dgg, dout] = &mut dg[t];
-                for j in 0..H {
-                    let (i, f, g, o) = (si[j], sf[j], sg[j], so[j]);
-                    let one = T::one();
-                    let dcj = dc[j] + dh[j] * o * (one - tc[j] * tc[j]);
-                    di[j] = dcj * g * i * (one - i);
-                    df[j] = dcj * c_prev[j] * f * (one - f);
-                    dgg[j] = dcj * i * (one - g * g);
-                    dout[j] = dh[j] * tc[j] * o * (one - o);
-                    dc[j] = dcj * f;
-                }
-                if k > 0 {
-                    dh = [T::zero(); H];
-                    for (g, delta) in dg[t].iter().enumerate() {
-                        gemv_t_add::<T, H, H>(dir.w_hh(g), delta, &mut dh);
-                    }
-                }
-            }
-            let deltas = Deltas {
-                dg: dg.as_flattened().as_flattened(),
-                ld: 4 * H,
-            };
-            let gw_ih = gd.weight_ih.as_flattened_mut().as_flattened_mut();
-            deltas.weight_grad::<STEPS, IN>(STEPS, 0, 0, 4 * H, x.as_slice(), |t| t * IN, gw_ih);
-            let rec_flat = steps.as_flattened().as_flattened();
-            let gw_hh = gd.weight_hh.as_flattened_mut().as_flattened_mut();
-            let hcol = |s: usize| (s * 6 + HS) * H;
-            recurrent_weight_grad(&deltas, walk, 0, 4 * H, rec_flat, hcol, h0, gw_hh);
-            deltas.bias_grad::<STEPS>(0, gd.bias_ih.as_flattened_mut());
-            deltas.bias_grad::<STEPS>(0, gd.bias_hh.as_flattened_mut());
-            if let Some(dx) = dx.as_deref_mut() {
-                for (g, w) in dir.weight_ih.iter().enumerate() {
-                    deltas.input_grad::<STEPS, IN, H>(g * H, w, dx.as_mut_slice());
-                }
-            }
-        }
+        simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, rec, dy, dx, grad));
     }
 }

@@ -7,6 +7,7 @@
 //! and `tanhf`, a few ulp from the correctly rounded values); other scalars (`f64`, used for
 //! gradient checks and reference comparisons) keep their own exact-to-an-ulp functions.
 
+use crate::simd::{lanes, Width};
 use crate::Scalar;
 use core::any::TypeId;
 
@@ -110,16 +111,18 @@ pub(super) fn relu<T: Scalar>(v: &mut [T]) {
 /// four: eight independent sums hide the latency of the additions, which bound the
 /// four-row blocks on these long products.
 #[inline]
-pub(super) fn gemv_bias<T: Scalar, const I: usize, const O: usize>(
+pub(super) fn gemv_bias<V: Width, T: Scalar, const I: usize, const O: usize>(
     w: &[T],
     b: &[T],
     x: &[T; I],
     y: &mut [T],
 ) {
-    if T::BYTES == 4 {
-        gemv_bias_l::<T, I, O, { crate::simd::lanes::<crate::simd::Native, f32>() }>(w, b, x, y)
-    } else {
-        gemv_bias_l::<T, I, O, { crate::simd::lanes::<crate::simd::Native, f64>() }>(w, b, x, y)
+    // The lanes of `V` for `T`, as a constant the compiler prunes the other arms by.
+    match const { lanes::<V, T>() } {
+        2 => gemv_bias_l::<T, I, O, 2>(w, b, x, y),
+        4 => gemv_bias_l::<T, I, O, 4>(w, b, x, y),
+        8 => gemv_bias_l::<T, I, O, 8>(w, b, x, y),
+        _ => gemv_bias_l::<T, I, O, 16>(w, b, x, y),
     }
 }
 
@@ -235,7 +238,7 @@ mod tests {
         let b: [f64; 16] = core::array::from_fn(|k| k as f64 * 0.1 - 0.5);
         let (wt, xt, bt) = (w.map(T::of), x.map(T::of), b.map(T::of));
         let mut y = [T::of(f64::NAN); 16];
-        gemv_bias::<T, 20, 16>(&wt, &bt, &xt, &mut y);
+        gemv_bias::<crate::simd::Native, T, 20, 16>(&wt, &bt, &xt, &mut y);
         for (o, &y) in y.iter().enumerate() {
             let want = b[o] + (0..20).map(|i| w[o * 20 + i] * x[i]).sum::<f64>();
             assert!((y.to_f64() - want).abs() < tol, "[{o}]: {y:?} vs {want}");

@@ -45,7 +45,7 @@ pub use lstm::{Lstm, LstmRecord, LstmState};
 pub use rnn::{Rnn, RnnRecord};
 
 use crate::kernels::{gemm_nn, gemm_nn_part, transpose, AddAt, Start, StoreAcross};
-use crate::simd::Native;
+use crate::simd::Width;
 use crate::{Scalar, Shape, TensorInfo, TensorKind, Zeros};
 use nalgebra::SVector;
 
@@ -309,7 +309,14 @@ fn transposed<T: Scalar, const STEPS: usize, const IN: usize>(x: &[T]) -> [[T; S
 /// The input projections of every step: `out[t·ld + r] = bias[r] + Σ_i W_ih[r, i] x[t, i]`
 /// for the `G·H` gate rows `r`, one matrix product `X · W_ihᵀ` over all steps.
 #[inline]
-fn project<T: Scalar, const STEPS: usize, const IN: usize, const H: usize, const G: usize>(
+fn project<
+    V: Width,
+    T: Scalar,
+    const STEPS: usize,
+    const IN: usize,
+    const H: usize,
+    const G: usize,
+>(
     w_ih: &[[[T; IN]; H]; G],
     bias: &[[T; H]; G],
     xt: &[[T; STEPS]; IN],
@@ -317,7 +324,7 @@ fn project<T: Scalar, const STEPS: usize, const IN: usize, const H: usize, const
     ld: usize,
 ) {
     // A = X (STEPS × IN, column i = feature i over the steps), B(i, r) = W_ih[r, i].
-    gemm_nn_part::<Native, T, IN>(
+    gemm_nn_part::<V, T, IN>(
         STEPS,
         IN,
         G * H,
@@ -344,7 +351,7 @@ impl<T: Scalar> Deltas<'_, T> {
     /// contiguous run at `acol(q)`.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    fn weight_grad<const STEPS: usize, const K: usize>(
+    fn weight_grad<V: Width, const STEPS: usize, const K: usize>(
         &self,
         n: usize,
         from: usize,
@@ -358,7 +365,7 @@ impl<T: Scalar> Deltas<'_, T> {
             return;
         }
         // C = Aᵀ · Δ (K × rows, column-major = gw's row-major [rows, K]).
-        gemm_nn_part::<Native, T, STEPS>(
+        gemm_nn_part::<V, T, STEPS>(
             K,
             n,
             rows,
@@ -389,14 +396,14 @@ impl<T: Scalar> Deltas<'_, T> {
     /// `dx[t·IN + i] += Σ_r W[r, i] Δ[t][col0 + r]`: the input gradient through one gate's
     /// `H` rows of `weight_ih`.
     #[inline]
-    fn input_grad<const STEPS: usize, const IN: usize, const H: usize>(
+    fn input_grad<V: Width, const STEPS: usize, const IN: usize, const H: usize>(
         &self,
         col0: usize,
         w: &[[T; IN]; H],
         dx: &mut [T],
     ) {
         // Dxᵀ (IN × STEPS) = W_gᵀ (IN × H, column r = row r of W) · Δ_gᵀ.
-        gemm_nn::<Native, T, H, STEPS>(
+        gemm_nn::<V, T, H, STEPS>(
             IN,
             w.as_flattened(),
             |r| r * IN,
@@ -418,7 +425,7 @@ impl<T: Scalar> Deltas<'_, T> {
 /// step.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn recurrent_weight_grad<T: Scalar, const STEPS: usize, const H: usize>(
+fn recurrent_weight_grad<V: Width, T: Scalar, const STEPS: usize, const H: usize>(
     deltas: &Deltas<'_, T>,
     walk: Walk<STEPS>,
     col0: usize,
@@ -430,7 +437,7 @@ fn recurrent_weight_grad<T: Scalar, const STEPS: usize, const H: usize>(
 ) {
     // Pairs q < STEPS − 1: forward, Δ[q + 1] with h[q]; reverse, Δ[q] with h[q + 1].
     let (from, shift) = if walk.reverse { (0, 1) } else { (1, 0) };
-    deltas.weight_grad::<STEPS, H>(STEPS - 1, from, col0, rows, rec, |q| hcol(q + shift), gw);
+    deltas.weight_grad::<V, STEPS, H>(STEPS - 1, from, col0, rows, rec, |q| hcol(q + shift), gw);
     // The first step's pair with the initial state, zero unless a state was carried in.
     if h0.iter().any(|&v| v != T::zero()) {
         let t0 = walk.step(0);

@@ -14,7 +14,7 @@ use super::{
     transposed, Deltas, Direction, HiddenState, Walk,
 };
 use crate::kernels::dense_forward;
-use crate::simd::Native;
+use crate::simd::{self, Width};
 use crate::{Layer, Scalar, Zeros};
 use nalgebra::SVector;
 
@@ -105,17 +105,37 @@ impl<
         y: &mut SVector<T, YLEN>,
         final_state: &mut HiddenState<T, H, DIRS>,
     ) {
+        simd::dispatch!(
+            self.forward_from_at
+                | forward_from_avx2
+                | forward_from_avx512(x, state, y, final_state)
+        );
+    }
+
+    #[inline(always)]
+    fn forward_from_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        state: &HiddenState<T, H, DIRS>,
+        y: &mut SVector<T, YLEN>,
+        final_state: &mut HiddenState<T, H, DIRS>,
+    ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let xt = transposed::<T, STEPS, IN>(x.as_slice());
         for (d, dir) in self.dirs.iter().enumerate() {
             let mut proj = [[T::zero(); H]; STEPS];
             let proj = proj.as_flattened_mut();
-            project(&dir.weight_ih, &Self::bias(dir), &xt, proj, H);
+            project::<V, T, STEPS, IN, H, 1>(&dir.weight_ih, &Self::bias(dir), &xt, proj, H);
             let mut h = to_array(&state.h[d]);
-            Self::run::<false>(dir, d, proj, &mut h, y.as_mut_slice());
+            Self::run::<V, false>(dir, d, proj, &mut h, y.as_mut_slice());
             final_state.h[d] = SVector::from(h);
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_from_at`](Self::forward_from_at) compiled for AVX2 or AVX-512.
+        fn forward_from_avx2, forward_from_avx512 = forward_from_at(&self, x: &SVector<T, XLEN>, state: &HiddenState<T, H, DIRS>, y: &mut SVector<T, YLEN>, final_state: &mut HiddenState<T, H, DIRS>);
     }
 
     /// [`Layer::forward_train`] from the state `state` instead of zeros; backward treats
@@ -128,6 +148,21 @@ impl<
         y: &mut SVector<T, YLEN>,
         rec: &mut RnnRecord<T, STEPS, H, DIRS>,
     ) {
+        simd::dispatch!(
+            self.forward_train_from_at
+                | forward_train_from_avx2
+                | forward_train_from_avx512(x, state, y, rec)
+        );
+    }
+
+    #[inline(always)]
+    fn forward_train_from_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        state: &HiddenState<T, H, DIRS>,
+        y: &mut SVector<T, YLEN>,
+        rec: &mut RnnRecord<T, STEPS, H, DIRS>,
+    ) {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let xt = transposed::<T, STEPS, IN>(x.as_slice());
@@ -135,9 +170,85 @@ impl<
             let mut h = to_array(&state.h[d]);
             rec.init[d] = h;
             let buf = rec.steps[d].as_flattened_mut();
-            project(&dir.weight_ih, &Self::bias(dir), &xt, buf, H);
-            Self::run::<true>(dir, d, buf, &mut h, y.as_mut_slice());
+            project::<V, T, STEPS, IN, H, 1>(&dir.weight_ih, &Self::bias(dir), &xt, buf, H);
+            Self::run::<V, true>(dir, d, buf, &mut h, y.as_mut_slice());
         }
+    }
+
+    simd::target_copies! {
+        /// [`forward_train_from_at`](Self::forward_train_from_at) compiled for AVX2 or AVX-512.
+        fn forward_train_from_avx2, forward_train_from_avx512 = forward_train_from_at(&self, x: &SVector<T, XLEN>, state: &HiddenState<T, H, DIRS>, y: &mut SVector<T, YLEN>, rec: &mut RnnRecord<T, STEPS, H, DIRS>);
+    }
+
+    /// [`Layer::backward`] at a width `V`.
+    #[inline(always)]
+    fn backward_at<V: Width>(
+        &self,
+        x: &SVector<T, XLEN>,
+        rec: &RnnRecord<T, STEPS, H, DIRS>,
+        dy: &SVector<T, YLEN>,
+        mut dx: Option<&mut SVector<T, XLEN>>,
+        grad: &mut Self,
+    ) {
+        if let Some(dx) = dx.as_deref_mut() {
+            dx.fill(T::zero());
+        }
+        let dy = dy.as_slice();
+        for (d, (dir, gd)) in self.dirs.iter().zip(grad.dirs.iter_mut()).enumerate() {
+            let walk = Walk::<STEPS>::of(d);
+            let steps = &rec.steps[d];
+            // Per step (time order): δ, the gradient of the pre-activation.
+            let mut dg = [[T::zero(); H]; STEPS];
+            let mut dh = [T::zero(); H];
+            for k in (0..STEPS).rev() {
+                let t = walk.step(k);
+                add_dy::<T, STEPS, H, DIRS, SEQ>(dy, t, d, &mut dh);
+                for ((g, &dh), &h) in dg[t].iter_mut().zip(&dh).zip(&steps[t]) {
+                    *g = if RELU {
+                        if h > T::zero() {
+                            dh
+                        } else {
+                            T::zero()
+                        }
+                    } else {
+                        dh * (T::one() - h * h)
+                    };
+                }
+                if k > 0 {
+                    dh = [T::zero(); H];
+                    gemv_t_add::<T, H, H>(dir.w_hh(0), &dg[t], &mut dh);
+                }
+            }
+            let deltas = Deltas {
+                dg: dg.as_flattened(),
+                ld: H,
+            };
+            let gw_ih = gd.weight_ih.as_flattened_mut().as_flattened_mut();
+            deltas.weight_grad::<V, STEPS, IN>(STEPS, 0, 0, H, x.as_slice(), |t| t * IN, gw_ih);
+            let gw_hh = gd.weight_hh.as_flattened_mut().as_flattened_mut();
+            let rec_flat = steps.as_flattened();
+            let h0 = &rec.init[d];
+            recurrent_weight_grad::<V, T, STEPS, H>(
+                &deltas,
+                walk,
+                0,
+                H,
+                rec_flat,
+                |s| s * H,
+                h0,
+                gw_hh,
+            );
+            deltas.bias_grad::<STEPS>(0, gd.bias_ih.as_flattened_mut());
+            deltas.bias_grad::<STEPS>(0, gd.bias_hh.as_flattened_mut());
+            if let Some(dx) = dx.as_deref_mut() {
+                deltas.input_grad::<V, STEPS, IN, H>(0, &dir.weight_ih[0], dx.as_mut_slice());
+            }
+        }
+    }
+
+    simd::target_copies! {
+        /// [`backward_at`](Self::backward_at) compiled for AVX2 or AVX-512.
+        fn backward_avx2, backward_avx512 = backward_at(&self, x: &SVector<T, XLEN>, rec: &RnnRecord<T, STEPS, H, DIRS>, dy: &SVector<T, YLEN>, dx: Option<&mut SVector<T, XLEN>>, grad: &mut Self);
     }
 
     /// The state a training forward ended in: each direction's h after its last step (the
@@ -163,7 +274,7 @@ impl<
     /// input projection is `buf[t·H ..][.. H]`; with `RECORD` it is then overwritten with
     /// the step's h.
     #[inline(always)]
-    fn run<const RECORD: bool>(
+    fn run<V: Width, const RECORD: bool>(
         dir: &Direction<T, IN, H, 1>,
         d: usize,
         buf: &mut [T],
@@ -180,9 +291,9 @@ impl<
             } else {
                 let prev = *h;
                 if H.is_multiple_of(8) {
-                    gemv_bias::<T, H, H>(dir.w_hh(0), slot, &prev, h);
+                    gemv_bias::<V, T, H, H>(dir.w_hh(0), slot, &prev, h);
                 } else {
-                    dense_forward::<Native, T, H, H>(dir.w_hh(0), Some(&*slot), &prev, h);
+                    dense_forward::<V, T, H, H>(dir.w_hh(0), Some(&*slot), &prev, h);
                 }
             }
             zero = false;
@@ -264,53 +375,9 @@ impl<
         _y: &SVector<T, YLEN>,
         rec: &RnnRecord<T, STEPS, H, DIRS>,
         dy: &SVector<T, YLEN>,
-        mut dx: Option<&mut SVector<T, XLEN>>,
+        dx: Option<&mut SVector<T, XLEN>>,
         grad: &mut Self,
     ) {
-        if let Some(dx) = dx.as_deref_mut() {
-            dx.fill(T::zero());
-        }
-        let dy = dy.as_slice();
-        for (d, (dir, gd)) in self.dirs.iter().zip(grad.dirs.iter_mut()).enumerate() {
-            let walk = Walk::<STEPS>::of(d);
-            let steps = &rec.steps[d];
-            // Per step (time order): δ, the gradient of the pre-activation.
-            let mut dg = [[T::zero(); H]; STEPS];
-            let mut dh = [T::zero(); H];
-            for k in (0..STEPS).rev() {
-                let t = walk.step(k);
-                add_dy::<T, STEPS, H, DIRS, SEQ>(dy, t, d, &mut dh);
-                for ((g, &dh), &h) in dg[t].iter_mut().zip(&dh).zip(&steps[t]) {
-                    *g = if RELU {
-                        if h > T::zero() {
-                            dh
-                        } else {
-                            T::zero()
-                        }
-                    } else {
-                        dh * (T::one() - h * h)
-                    };
-                }
-                if k > 0 {
-                    dh = [T::zero(); H];
-                    gemv_t_add::<T, H, H>(dir.w_hh(0), &dg[t], &mut dh);
-                }
-            }
-            let deltas = Deltas {
-                dg: dg.as_flattened(),
-                ld: H,
-            };
-            let gw_ih = gd.weight_ih.as_flattened_mut().as_flattened_mut();
-            deltas.weight_grad::<STEPS, IN>(STEPS, 0, 0, H, x.as_slice(), |t| t * IN, gw_ih);
-            let gw_hh = gd.weight_hh.as_flattened_mut().as_flattened_mut();
-            let rec_flat = steps.as_flattened();
-            let h0 = &rec.init[d];
-            recurrent_weight_grad(&deltas, walk, 0, H, rec_flat, |s| s * H, h0, gw_hh);
-            deltas.bias_grad::<STEPS>(0, gd.bias_ih.as_flattened_mut());
-            deltas.bias_grad::<STEPS>(0, gd.bias_hh.as_flattened_mut());
-            if let Some(dx) = dx.as_deref_mut() {
-                deltas.input_grad::<STEPS, IN, H>(0, &dir.weight_ih[0], dx.as_mut_slice());
-            }
-        }
+        simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, rec, dy, dx, grad));
     }
 }
