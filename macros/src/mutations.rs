@@ -13,6 +13,7 @@
 //! `STACKNET_MUTANTS_SEED=s` replays the run.
 
 use crate::network;
+use crate::tests::compile_errors;
 use proc_macro2::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -263,24 +264,6 @@ fn reshape(trees: &[TokenTree], rng: &mut Rng) -> Option<Vec<TokenTree>> {
 enum Outcome {
     Accepted(String),
     Refused,
-}
-
-fn compile_errors(file: &syn::File) -> Vec<&syn::ItemMacro> {
-    file.items
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Macro(m)
-                if m.mac
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|s| s.ident == "compile_error") =>
-            {
-                Some(m)
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// Runs the macro on `source` (`::stacknet;` and a declaration) and checks its output.

@@ -19,8 +19,8 @@ fn pretty(file: &File) -> String {
     prettyplease::unparse(file)
 }
 
-/// The messages of the `compile_error!`s in the output, in order.
-fn errors(file: &File) -> Vec<String> {
+/// The `compile_error!` items of the output, in order.
+pub(crate) fn compile_errors(file: &File) -> Vec<&syn::ItemMacro> {
     file.items
         .iter()
         .filter_map(|item| match item {
@@ -31,11 +31,19 @@ fn errors(file: &File) -> Vec<String> {
                     .last()
                     .is_some_and(|s| s.ident == "compile_error") =>
             {
-                let lit: syn::LitStr = m.mac.parse_body().ok()?;
-                Some(lit.value())
+                Some(m)
             }
             _ => None,
         })
+        .collect()
+}
+
+/// The messages of the `compile_error!`s in the output, in order.
+fn errors(file: &File) -> Vec<String> {
+    compile_errors(file)
+        .into_iter()
+        .filter_map(|m| m.mac.parse_body::<syn::LitStr>().ok())
+        .map(|lit| lit.value())
         .collect()
 }
 

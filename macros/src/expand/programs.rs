@@ -51,28 +51,15 @@ impl Cx<'_> {
         } else {
             quote!(copy)
         };
-        let (sn, sat, dn, dat, n) = (
-            int(m.src_len),
-            int(m.src_at),
-            int(m.dst_len),
-            int(m.dst_at),
-            int(m.len),
-        );
-        quote!(#rt::graph::#f::<T, #sn, #sat, #dn, #dat, #n>(#src, #dst);)
+        let geometry = move_geometry(m);
+        quote!(#rt::graph::#f::<T, #geometry>(#src, #dst);)
     }
 
     /// A move over every sample of a minibatch, between two arrays of vectors.
     fn move_batch_call(&self, m: &Move, src: TokenStream, dst: TokenStream) -> TokenStream {
         let rt = &self.rt;
-        let (sn, sat, dn, dat, n) = (
-            int(m.src_len),
-            int(m.src_at),
-            int(m.dst_len),
-            int(m.dst_at),
-            int(m.len),
-        );
-        let add = m.add;
-        quote!(#rt::graph::move_batch::<T, #sn, #sat, #dn, #dat, #n, B>(#add, #src, #dst);)
+        let (geometry, add) = (move_geometry(m), m.add);
+        quote!(#rt::graph::move_batch::<T, #geometry, B>(#add, #src, #dst);)
     }
 
     /// A move in a per-sample program; `given` is the caller's vector (`x0` or `dy`).
@@ -413,4 +400,17 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// A move's const arguments as the runtime's moves take them: source length and offset,
+/// destination length and offset, the number of values.
+fn move_geometry(m: &Move) -> TokenStream {
+    let (sn, sat, dn, dat, n) = (
+        int(m.src_len),
+        int(m.src_at),
+        int(m.dst_len),
+        int(m.dst_at),
+        int(m.len),
+    );
+    quote!(#sn, #sat, #dn, #dat, #n)
 }
