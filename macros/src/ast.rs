@@ -45,7 +45,11 @@ pub struct Input {
 
 /// `#[attrs] vis struct Name(input: [dims]) { layers }`.
 pub struct Network {
+    /// The attributes for the generated struct (the user's docs, derives, `cfg`s).
     pub attrs: Vec<Attribute>,
+    /// `#[int8]`, which asks for the network's int8 twin: the macro's own attribute, taken
+    /// out of `attrs`.
+    pub int8: Vec<Attribute>,
     pub vis: Visibility,
     pub ident: Ident,
     /// `tokens: [steps]` rather than `input: [...]`: the input is integer ids.
@@ -180,7 +184,10 @@ fn expected(input: ParseStream, last: proc_macro2::Span, message: &str) -> Error
 
 impl Parse for Network {
     fn parse(input: ParseStream) -> Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let (int8, attrs) = input
+            .call(Attribute::parse_outer)?
+            .into_iter()
+            .partition(|a| a.path().is_ident("int8"));
         let vis: Visibility = input.parse()?;
         if !input.peek(Token![struct]) {
             return Err(input.error("expected `struct Name(input: [...]) { layers }`"));
@@ -244,6 +251,7 @@ impl Parse for Network {
         let items = content.parse()?;
         Ok(Network {
             attrs,
+            int8,
             vis,
             ident,
             tokens,

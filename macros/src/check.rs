@@ -41,17 +41,21 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
         fields: HashMap::new(),
         totals: Totals::default(),
         layers: 0,
+        int8: false,
     };
+    walk.int8 = int8_attribute(&mut walk.cx, net);
     let input = input_shape(&mut walk.cx, net);
     non_empty(&mut walk.cx, net);
     reserved_name(&mut walk.cx, net);
     let (stack, output) = walk.stack(&[], &net.items, input, Names::Layers);
+    let walk_int8 = walk.int8;
     let mut cx = walk.cx;
     match (input, stack) {
         (Some(input), Some(mut stack)) if cx.is_empty() && !stack.nodes.is_empty() => {
             default_inits(&mut stack, false);
             Ok(ir::Network {
                 attrs: net.attrs.clone(),
+                int8: walk_int8,
                 vis: net.vis.clone(),
                 ident: net.ident.clone(),
                 input,
@@ -190,6 +194,8 @@ struct Walk<'r> {
     totals: Totals,
     /// The items checked so far, repeats unrolled: at most [`MAX_LAYERS`].
     layers: usize,
+    /// `#[int8]`: every layer must have an int8 form.
+    int8: bool,
 }
 
 /// The most layers a network may have, `repeat` blocks unrolled. The generated code grows
@@ -338,6 +344,16 @@ impl<'r> Walk<'r> {
                 self.cx.push(error.clone());
                 (None, None)
             }
+            ast::Item::Layer(layer)
+                if self.int8 && BLOCKS[..2].contains(&layer.kind.unraw().to_string().as_str()) =>
+            {
+                let message = format!(
+                    "`{}` has no int8 form yet, and `#[int8]` asks for one: {INT8_FORMS}",
+                    layer.kind.unraw()
+                );
+                self.cx.error(layer.kind.span(), message);
+                (None, None)
+            }
             ast::Item::Layer(layer) => match layer.kind.unraw().to_string().as_str() {
                 "residual" => self.residual(path, layer, input),
                 "concat" => self.concat(path, layer, input),
@@ -389,10 +405,22 @@ impl<'r> Walk<'r> {
             input,
         });
         let field = self.field(path, layer);
-        let sized = lowered
-            .op
-            .as_ref()
-            .is_some_and(|op| self.sizes(path, layer, op.params, lowered.output));
+        let int8 = match &lowered.op {
+            Some(op) if self.int8 && op.int8 == layers::Int8::None => {
+                let message = format!(
+                    "`{}` has no int8 form, and `#[int8]` asks for one: {INT8_FORMS}",
+                    kind.sig.name
+                );
+                self.cx.error(layer.kind.span(), message);
+                false
+            }
+            _ => true,
+        };
+        let sized = int8
+            && lowered
+                .op
+                .as_ref()
+                .is_some_and(|op| self.sizes(path, layer, op.params, lowered.output));
         let node = match (lowered.op.filter(|_| sized), input, lowered.output, field) {
             (Some(op), Some(input), Some(output), Some(field)) => {
                 let init = match &op.new {
@@ -499,6 +527,24 @@ impl<'r> Walk<'r> {
             _ => format_ident!("{}", joined, span = span),
         })
     }
+}
+
+/// What `#[int8]` networks can hold, for the messages that refuse a layer.
+const INT8_FORMS: &str = "an int8 twin is a chain of `dense`, `conv2d`, `max_pool2d`, `relu`, `relu6`, `flatten`, `reshape` and `dropout` layers, in groups and `repeat`s or not";
+
+/// `#[int8]`, without arguments, at most once: whether the network gets its int8 twin.
+fn int8_attribute(cx: &mut Errors, net: &ast::Network) -> bool {
+    for (i, attr) in net.int8.iter().enumerate() {
+        if i > 0 {
+            cx.error_spanned(attr, "`#[int8]` is given twice; once is enough");
+        } else if !matches!(attr.meta, syn::Meta::Path(_)) {
+            cx.error_spanned(
+                &attr.meta,
+                "`#[int8]` takes no arguments: write `#[int8]` above the network",
+            );
+        }
+    }
+    !net.int8.is_empty()
 }
 
 /// Only blocks take a `{ ... }` body.

@@ -8,6 +8,7 @@
 //! The checked-in `macros/expanded/*.rs` show what comes out; `expand/programs.rs` prints the
 //! plan's programs (inference, training forward, backward, batch path).
 
+mod int8;
 mod programs;
 mod state;
 
@@ -43,6 +44,7 @@ pub fn network(krate: &TokenStream, net: &ir::Network) -> TokenStream {
         cx.expand_network(),
         cx.expand_batch_network(),
         cx.expand_state(),
+        cx.expand_int8(),
     ]
     .into_iter()
     .collect()

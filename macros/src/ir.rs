@@ -10,6 +10,8 @@ use syn::{Attribute, Ident, Visibility};
 /// A network ready to plan: every argument typed, every shape known.
 pub struct Network {
     pub attrs: Vec<Attribute>,
+    /// `#[int8]`: the network also gets an int8 twin.
+    pub int8: bool,
     pub vis: Visibility,
     pub ident: Ident,
     pub input: Shape,

@@ -6,6 +6,7 @@
 //! vectors (`x0`, `dy`, the optional `dx`) are used directly.
 
 use super::{local, rec, svector, x, Cx};
+use crate::ir;
 use crate::layers::int;
 use crate::plan::{Arena, Bwd, DxTo, Fwd, Loc, Move, Step, Value, INPUT};
 use proc_macro2::TokenStream;
@@ -14,7 +15,7 @@ use syn::Ident;
 
 impl Cx<'_> {
     /// The arena's declaration, if the program uses one.
-    fn arena(&self, arena: &Arena) -> TokenStream {
+    pub(super) fn arena(&self, arena: &Arena) -> TokenStream {
         let rt = &self.rt;
         if arena.len == 0 {
             return TokenStream::new();
@@ -89,41 +90,8 @@ impl Cx<'_> {
     /// Inference: the plan's forward program over one arena, then the output copied out.
     /// With `stateful`, recurrent layers start from `state` and leave their final state there.
     pub(super) fn forward(&self, stateful: bool) -> TokenStream {
-        let rt = &self.rt;
+        let ops = self.forward_ops(stateful, false);
         let arena = &self.plan.forward_arena;
-        let given = format_ident!("x0");
-        let ops = self.plan.forward.iter().map(|op| match op {
-            Fwd::Layer { layer, x, y } => {
-                let field = &layer.field;
-                let call = |src: TokenStream, dst: TokenStream| {
-                    if stateful && layer.op.state {
-                        quote!({
-                            let from = ::core::clone::Clone::clone(&state.#field);
-                            #rt::Recurrent::forward_from(&self.#field, #src, &from, #dst, &mut state.#field);
-                        })
-                    } else {
-                        quote!(#rt::graph::forward(&self.#field, #src, #dst);)
-                    }
-                };
-                match x {
-                    Loc::Buf(b) => {
-                        let split = self.split(arena, *b, *y);
-                        let call = call(quote!(src), quote!(dst));
-                        quote!({ #split #call })
-                    }
-                    _ => {
-                        let y = self.view(arena, *y, true);
-                        call(quote!(x0), y)
-                    }
-                }
-            }
-            Fwd::InPlace { layer, buf } => {
-                let (field, ty) = (&layer.field, &layer.op.ty);
-                let xy = self.view(arena, *buf, true);
-                quote!(<#ty as #rt::InPlace<T>>::forward_in_place(&self.#field, #xy);)
-            }
-            Fwd::Move(m) => self.move_in_arena(arena, m, &given),
-        });
         let declare = self.arena(arena);
         let output = match self.plan.output {
             INPUT => quote!(::core::clone::Clone::clone(x0)),
@@ -140,6 +108,57 @@ impl Cx<'_> {
             #(#ops)*
             #output
         }
+    }
+
+    /// The inference program's statements. With `observe`, each is followed by widening
+    /// `seen[v]`, the calibration range of the value `v` it wrote (the int8 twin's `quantize`).
+    pub(super) fn forward_ops(&self, stateful: bool, observe: bool) -> Vec<TokenStream> {
+        let rt = &self.rt;
+        let arena = &self.plan.forward_arena;
+        let given = format_ident!("x0");
+        let observation = |layer: &ir::Layer, buf: usize| {
+            if !observe {
+                return TokenStream::new();
+            }
+            let (v, view) = (self.written(layer), self.view(arena, buf, false));
+            quote!(seen[#v].observe(#view.as_slice());)
+        };
+        self.plan.forward.iter().map(|op| match op {
+            Fwd::Layer { layer, x, y } => {
+                let field = &layer.field;
+                let call = |src: TokenStream, dst: TokenStream| {
+                    if stateful && layer.op.state {
+                        quote!({
+                            let from = ::core::clone::Clone::clone(&state.#field);
+                            #rt::Recurrent::forward_from(&self.#field, #src, &from, #dst, &mut state.#field);
+                        })
+                    } else {
+                        quote!(#rt::graph::forward(&self.#field, #src, #dst);)
+                    }
+                };
+                let seen = observation(layer, *y);
+                match x {
+                    Loc::Buf(b) => {
+                        let split = self.split(arena, *b, *y);
+                        let call = call(quote!(src), quote!(dst));
+                        quote!({ #split #call } #seen)
+                    }
+                    _ => {
+                        let y = self.view(arena, *y, true);
+                        let call = call(quote!(x0), y);
+                        quote!(#call #seen)
+                    }
+                }
+            }
+            Fwd::InPlace { layer, buf } => {
+                let (field, ty) = (&layer.field, &layer.op.ty);
+                let xy = self.view(arena, *buf, true);
+                let seen = observation(layer, *buf);
+                quote!(<#ty as #rt::InPlace<T>>::forward_in_place(&self.#field, #xy); #seen)
+            }
+            Fwd::Move(m) => self.move_in_arena(arena, m, &given),
+        })
+        .collect()
     }
 
     /// Training forward of one sample: every value into the record. With `stateful`,

@@ -2,7 +2,7 @@
 //! is kept. The element-wise ones are the runtime's `Activation<F, N>` over an `f`/`df` pair
 //! and run in place; softmax's backward needs its output, so it has a buffer of its own.
 
-use super::{float, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, Signature, Type};
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
@@ -159,6 +159,7 @@ pub const SOFTMAX: Kind = Kind {
             batch: false,
             role: Role::Activation { he: false },
             params: 0,
+            int8: Int8::None,
         }))
     },
 };
@@ -169,6 +170,11 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         return Lowered::lost();
     };
     let (rt, n) = (l.rt, len(input));
+    // The activations with an int8 form: a clamp at the zero point (and at q(6)).
+    let int8 = match l.sig.name {
+        "relu" | "relu6" => Int8::Clamp,
+        _ => Int8::None,
+    };
     l.elementwise(Some(Op {
         ty: quote!(#rt::layers::Activation<#f, #n>),
         new: New::Value(quote!(#rt::layers::Activation(#value))),
@@ -178,5 +184,6 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         batch: false,
         role: Role::Activation { he },
         params: 0,
+        int8,
     }))
 }

@@ -2,7 +2,7 @@
 //! the h·w positions of an image, with batch statistics in training (so it trains through the
 //! batch path only) and running statistics in inference. The shape is kept.
 
-use super::{float, int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, Signature, Type};
 use quote::quote;
 
@@ -44,6 +44,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: true,
         role: Role::Transparent,
         params,
+        int8: Int8::None,
     }))
 }
 

@@ -5,7 +5,7 @@
 //! output the input's size) or `same_upper` (TensorFlow's `SAME` at any stride: output ⌈i / s⌉,
 //! the odd padding at the bottom and right). `groups = in_channels` is a depthwise convolution.
 
-use super::{int, len, mul, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, mul, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Padding, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -121,6 +121,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Mixing,
         params: super::weight_params(out_channels, mul(&[c / groups, kh, kw]), bias),
+        int8: Int8::Rescale,
     };
     Lowered::ok(op, output)
 }

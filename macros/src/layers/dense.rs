@@ -2,7 +2,7 @@
 //! same dense applies to every step, `[steps, n]` → `[steps, units]` (PyTorch's `nn.Linear` on
 //! a `[steps, n]` tensor).
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -49,6 +49,11 @@ fn lower(l: &mut Lower) -> Lowered {
         _ => input.len().unwrap_or(u64::MAX),
     };
     let params = super::weight_params(units, fan_in, bias);
+    // The per-step dense has no int8 form yet.
+    let int8 = match input {
+        Shape::Sequence { .. } => Int8::None,
+        _ => Int8::Rescale,
+    };
     let (ty, ctor, output) = match input {
         Shape::Sequence { steps, features } => {
             let output = Shape::Sequence {
@@ -80,6 +85,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Mixing,
         params,
+        int8,
     };
     Lowered::ok(op, output)
 }

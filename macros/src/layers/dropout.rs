@@ -1,7 +1,7 @@
 //! `dropout(p)`: zeroes each value with probability p in training and scales the kept ones by
 //! 1/(1 − p); the identity in inference. The shape is kept.
 
-use super::{float, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{req, Signature, Type};
 use quote::quote;
 
@@ -29,6 +29,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Transparent,
         params: 0,
+        int8: Int8::Identity,
     }))
 }
 

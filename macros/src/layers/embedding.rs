@@ -2,7 +2,7 @@
 //! `[vocab, dim]` table for each token id (PyTorch's `nn.Embedding`, initialised N(0, 1) as
 //! there). It reads token ids, so it is the first layer of a `tokens: [steps]` network.
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Init, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -59,6 +59,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Mixing,
         params,
+        int8: Int8::None,
     };
     Lowered::ok(op, output)
 }

@@ -1,7 +1,7 @@
 //! `flatten`: `[c, h, w]` → `[c·h·w]`, the same values in the same order (a vector stays as
 //! it is). It runs in place: there is nothing to move.
 
-use super::{len, Kind, Lower, Lowered, New, Op, Role};
+use super::{len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::Signature;
 use crate::shape;
 use quote::quote;
@@ -31,6 +31,7 @@ fn lower(l: &mut Lower) -> Lowered {
                 batch: false,
                 role: Role::Transparent,
                 params: 0,
+                int8: Int8::Identity,
             };
             Lowered::ok(op, output)
         }

@@ -1,6 +1,6 @@
 //! `global_avg_pool2d` and `global_max_pool2d`: `[c, h, w]` → `[c]`, one value per channel.
 
-use super::{int, len, mul, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, mul, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::Signature;
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -52,6 +52,7 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         batch: false,
         role: Role::Transparent,
         params: 0,
+        int8: Int8::None,
     };
     Lowered::ok(op, output)
 }

@@ -1,7 +1,7 @@
 //! `maxout(k)`: the maximum of each group of k consecutive channels (features, for a vector),
 //! Goodfellow et al.'s maxout units: `[k·c, h, w]` → `[c, h, w]`, `[k·n]` → `[n]`.
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{req, Signature, Type};
 use crate::shape::Shape;
 use quote::quote;
@@ -45,6 +45,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Activation { he: false },
         params: 0,
+        int8: Int8::None,
     };
     Lowered::ok(op, output)
 }

@@ -105,6 +105,25 @@ pub struct Op {
     /// Trainable scalars (the runtime type's `Params::LEN`, which the generated `new` checks
     /// against this), for the generated docs' table; saturating, never overflowing.
     pub params: u64,
+    /// What the layer becomes in the network's int8 twin (`#[int8]`).
+    pub int8: Int8,
+}
+
+/// What a layer becomes in a network's int8 twin. The runtime's `quant::Quantize` builds the
+/// int8 layer from the float one; this says how it fits the int8 program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Int8 {
+    /// No int8 form: `#[int8]` refuses the network.
+    None,
+    /// Requantises to an output scale of its own (dense, conv2d): calibration sets it, and a
+    /// ReLU or ReLU6 right after it fuses into its output clamp.
+    Rescale,
+    /// Keeps its input's quantisation (max pooling).
+    Keep,
+    /// ReLU or ReLU6: fused into the layer before it, else a clamp of its own.
+    Clamp,
+    /// Nothing to compute on int8 values (flatten, reshape, dropout at inference).
+    Identity,
 }
 
 /// How `new(rng)` builds the layer.

@@ -1,7 +1,7 @@
 //! `last`, `mean_over_time` and `max_over_time`: a sequence `[steps, f]` reduced to the vector
 //! `[f]`: its last step, or the mean or maximum of each feature over the steps.
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::Signature;
 use crate::shape::{self, Shape};
 use proc_macro2::TokenStream;
@@ -61,6 +61,7 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
         batch: false,
         role: Role::Transparent,
         params: 0,
+        int8: Int8::None,
     };
     Lowered::ok(op, output)
 }

@@ -2,7 +2,7 @@
 //! count_include_pad = true)`: `[c, h, w]` → `[c, oh, ow]`; and `adaptive_avg_pool2d(output)`
 //! where it is exact, which is average pooling with windows of `input / output`.
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Signature, Type};
 use crate::shape::{self, Pad, Pool2d, Shape};
 use quote::quote;
@@ -135,6 +135,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
     } else {
         quote!(AvgPool2d)
     };
+    let int8 = if max { Int8::Keep } else { Int8::None };
     let op = Op {
         ty,
         new: New::Value(quote!(#rt::layers::#name)),
@@ -144,6 +145,7 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         batch: false,
         role: Role::Transparent,
         params: 0,
+        int8,
     };
     Lowered::ok(op, output)
 }

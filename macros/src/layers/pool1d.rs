@@ -2,7 +2,7 @@
 //! padding = 0, count_include_pad = true)` over time, per feature: `[steps, f]` →
 //! `[out_steps, f]`, PyTorch's `nn.MaxPool1d` / `nn.AvgPool1d` on the transposed layout.
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -90,6 +90,7 @@ fn lower(l: &mut Lower, average: bool) -> Lowered {
         batch: false,
         role: Role::Transparent,
         params: 0,
+        int8: Int8::None,
     };
     Lowered::ok(op, output)
 }

@@ -1,7 +1,7 @@
 //! `prelu(init = 0.25)`: x for x > 0, a·x otherwise, with a learned slope a per channel
 //! (per feature for a vector), PyTorch's `nn.PReLU(num_parameters = channels)`.
 
-use super::{float, int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, Signature, Type};
 use quote::quote;
 
@@ -31,5 +31,6 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Activation { he: true },
         params,
+        int8: Int8::None,
     }))
 }

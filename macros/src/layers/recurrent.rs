@@ -7,7 +7,7 @@
 //! forward direction's first, as PyTorch orders `h_n`). Stacking is writing two layers.
 //! Parameters are initialised U(−1/√hidden, 1/√hidden), as PyTorch does.
 
-use super::{int, len, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Init, Signature, Type};
 use crate::shape::{self, Shape};
 use proc_macro2::TokenStream;
@@ -143,6 +143,7 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         batch: false,
         role: Role::Mixing,
         params,
+        int8: Int8::None,
     };
     Lowered::ok(op, output)
 }

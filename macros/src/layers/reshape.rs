@@ -2,7 +2,7 @@
 //! nothing moved: `[n]`, `[steps, features]` or `[channels, height, width]` by how many sizes
 //! are given. `reshape(28, 28)` reads a `[1, 28, 28]` image's rows as 28 steps.
 
-use super::{len, Kind, Lower, Lowered, New, Op, Role};
+use super::{len, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Signature, Type};
 use crate::shape::Shape;
 use quote::quote;
@@ -55,6 +55,7 @@ fn lower(l: &mut Lower) -> Lowered {
         batch: false,
         role: Role::Transparent,
         params: 0,
+        int8: Int8::Identity,
     };
     Lowered::ok(op, output)
 }

@@ -3,19 +3,31 @@
 //! - weights: symmetric int8 in [−127, 127], one scale per output channel
 //!   (s_c = max|w_c| / 127, zero point 0), [`quantize_weights`];
 //! - activations: asymmetric int8 with a zero point, the range set by calibration
-//!   ([`QParams::from_range`]); real = s · (q − z);
+//!   ([`Range`], [`QParams::from_range`]); real = s · (q − z);
 //! - biases: int32 at scale s_in · s_c, zero point 0 ([`quantize_bias`]);
 //! - requantisation of the int32 accumulator: M_c = s_in · s_c / s_out as a Q31 multiplier
 //!   and a shift ([`Requant`], [`fixed`]), so results can equal TFLite's reference kernels.
 //!
-//! The kernels are in [`layers`]: dense and conv2d (with a fused ReLU clamp), max pool and
-//! ReLU on int8 values.
+//! A `network!` declared with `#[int8]` gets an int8 twin (`LeNet5Int8` beside `LeNet5`),
+//! which `LeNet5::quantize(calibration)` builds: every layer's float type says through
+//! [`Quantize`] what it becomes, the twin's program runs the float plan's schedule over an
+//! arena of `i8` ([`arena`]), and [`bytes`] stores it so that a `static` can be decoded from
+//! an `include_bytes!` at compile time. The layers are [`DenseQ`], [`Conv2dQ`] (grouped and
+//! depthwise too), max pooling (the float [`MaxPool2d`](crate::layers::MaxPool2d) itself:
+//! it keeps its input's quantisation) and [`ClampQ`] (ReLU and ReLU6 on their own; after a
+//! dense or convolution they fuse into its output clamp, as TFLite fuses them).
 
+pub mod arena;
+pub mod bytes;
+mod clamp;
+mod conv2d;
+mod dense;
 pub mod fixed;
-pub mod layers;
+mod pool;
 
-pub use layers::{max_pool2d, relu, Conv2dQ, DenseQ};
-
+pub use clamp::ClampQ;
+pub use conv2d::Conv2dQ;
+pub use dense::DenseQ;
 /// int8's range, the activations' quantised range.
 pub const QMIN: i32 = -128;
 /// The upper end of int8's range (weights use the symmetric [−127, 127]).
@@ -57,10 +69,37 @@ impl QParams {
         q.clamp(QMIN, QMAX) as i8
     }
 
+    /// Reads the parameters from the byte form ([`bytes::Encode`]).
+    pub const fn decode(r: bytes::Reader<'_>) -> (Self, bytes::Reader<'_>) {
+        let (scale, r) = r.f32();
+        let (zero_point, r) = r.i32();
+        (QParams { scale, zero_point }, r)
+    }
+
     /// s · (q − z).
     pub fn dequantize(&self, q: i8) -> f32 {
         self.scale * (i32::from(q) - self.zero_point) as f32
     }
+}
+
+impl bytes::Encode for QParams {
+    const BYTES: usize = 8;
+
+    fn encode(&self, w: &mut bytes::Writer<'_>) {
+        w.f32(self.scale);
+        w.i32(self.zero_point);
+    }
+}
+
+/// The index of the largest value, the first of equals (the class an int8 network predicts).
+pub fn argmax(y: &[i8]) -> usize {
+    let mut best = 0;
+    for (i, &v) in y.iter().enumerate() {
+        if v > y[best] {
+            best = i;
+        }
+    }
+    best
 }
 
 /// Requantisation of one output channel: the real multiplier as TFLite's (m₀, shift).
@@ -102,6 +141,159 @@ pub fn quantize_weights(w: &[f32], out: &mut [i8]) -> f32 {
 pub fn quantize_bias(b: f32, input_scale: f32, weight_scale: f32) -> i32 {
     let s = f64::from(input_scale) * f64::from(weight_scale);
     libm::round(f64::from(b) / s).clamp(i32::MIN as f64, i32::MAX as f64) as i32
+}
+
+/// The int8 range a layer's output is clamped to: its fused activation's, or all of int8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clamp {
+    /// The lowest value: the zero point for ReLU.
+    pub min: i8,
+    /// The highest value: q(6) for ReLU6.
+    pub max: i8,
+}
+
+impl Clamp {
+    /// No activation: all of int8.
+    pub const NONE: Clamp = Clamp {
+        min: i8::MIN,
+        max: i8::MAX,
+    };
+
+    /// ReLU on values quantised by `p`: [q(0), 127], as TFLite's
+    /// `CalculateActivationRangeQuantized`.
+    pub fn relu(p: QParams) -> Clamp {
+        Clamp {
+            min: p.quantize(0.0),
+            max: i8::MAX,
+        }
+    }
+
+    /// ReLU6 on values quantised by `p`: [q(0), q(6)].
+    pub fn relu6(p: QParams) -> Clamp {
+        Clamp {
+            min: p.quantize(0.0),
+            max: p.quantize(6.0),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn apply(self, v: i32) -> i8 {
+        v.clamp(i32::from(self.min), i32::from(self.max)) as i8
+    }
+}
+
+/// A float layer's int8 form. `input` and `output` quantise the values it reads and writes;
+/// `clamp` is the range of the activation fused into it (ReLU after a dense layer), or
+/// [`Clamp::NONE`]. Layers that keep their input's quantisation (max pooling) ignore `output`.
+pub trait Quantize {
+    /// The int8 layer.
+    type Int8;
+    /// The int8 layer for these quantisations.
+    fn quantize(&self, input: QParams, output: QParams, clamp: Clamp) -> Self::Int8;
+}
+
+/// An activation that a layer before it can fuse as its output clamp (ReLU, ReLU6).
+pub trait Fuse {
+    /// The clamp on values quantised by `p`.
+    fn clamp(p: QParams) -> Clamp;
+}
+
+/// An int8 layer from `IN` values to `OUT` values.
+pub trait ForwardQ<const IN: usize, const OUT: usize> {
+    /// Overwrites every value of `y`.
+    fn forward(&self, x: &[i8; IN], y: &mut [i8; OUT]);
+}
+
+/// An int8 layer that can overwrite its input.
+pub trait InPlaceQ<const N: usize> {
+    /// Overwrites `x` with the output.
+    fn forward_in_place(&self, x: &mut [i8; N]);
+}
+
+/// The values a tensor took over calibration: [min, max], or nothing yet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Range {
+    min: f32,
+    max: f32,
+    finite: bool,
+    seen: bool,
+}
+
+impl Range {
+    /// No value seen yet.
+    pub const EMPTY: Range = Range {
+        min: f32::INFINITY,
+        max: f32::NEG_INFINITY,
+        finite: true,
+        seen: false,
+    };
+
+    /// Widens the range to every value of `xs` (as f32, the precision TFLite calibrates in).
+    pub fn observe<T: crate::Scalar>(&mut self, xs: &[T]) {
+        for &x in xs {
+            let x = x.to_f64() as f32;
+            self.finite &= x.is_finite();
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        self.seen |= !xs.is_empty();
+    }
+
+    /// The lowest and highest values seen.
+    pub fn bounds(&self) -> Option<(f32, f32)> {
+        (self.seen && self.finite).then_some((self.min, self.max))
+    }
+
+    /// The quantisation of the range ([`QParams::from_range`]), or why there is none.
+    pub fn params(&self) -> Result<QParams, CalibrationError> {
+        match (self.seen, self.finite) {
+            (false, _) => Err(CalibrationError::NoSamples),
+            (true, false) => Err(CalibrationError::NonFinite),
+            (true, true) => Ok(QParams::from_range(self.min, self.max)),
+        }
+    }
+}
+
+/// Why a network could not be quantised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalibrationError {
+    /// The calibration data was empty: no range to quantise by.
+    NoSamples,
+    /// A value seen during calibration was infinite or NaN.
+    NonFinite,
+}
+
+impl core::fmt::Display for CalibrationError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CalibrationError::NoSamples => {
+                "calibration needs at least one sample: the activation ranges come from it"
+            }
+            CalibrationError::NonFinite => {
+                "a value seen during calibration is infinite or NaN: the network's float \
+                 outputs are not finite on the calibration data"
+            }
+        })
+    }
+}
+
+/// The per-output-channel quantisation of a float weight matrix whose channel `o` is
+/// `channel(o)`: int8 weights, int32 biases and requantisers for the input and output
+/// quantisations `input`, `output`.
+pub(crate) fn quantize_channels<const K: usize, const O: usize>(
+    channel: impl Fn(usize, &mut [f32; K]) -> f32,
+    input: QParams,
+    output: QParams,
+) -> ([[i8; K]; O], [i32; O], [Requant; O]) {
+    let (mut weight, mut bias, mut requant) = ([[0i8; K]; O], [0i32; O], [Requant::default(); O]);
+    let mut w = [0f32; K];
+    for o in 0..O {
+        let b = channel(o, &mut w);
+        let s = quantize_weights(&w, &mut weight[o]);
+        bias[o] = quantize_bias(b, input.scale, s);
+        requant[o] = Requant::new(input.scale, s, output.scale);
+    }
+    (weight, bias, requant)
 }
 
 #[cfg(test)]

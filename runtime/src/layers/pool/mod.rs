@@ -113,10 +113,10 @@ const fn check_dims(
 
 /// One window along one axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Span {
+pub(crate) struct Span {
     /// The real inputs `lo..hi` it covers.
-    lo: usize,
-    hi: usize,
+    pub(crate) lo: usize,
+    pub(crate) hi: usize,
     /// How many of its positions lie inside the padded input (the `count_include_pad` count).
     padded: usize,
 }
@@ -323,7 +323,7 @@ macro_rules! pool_common {
             /// Calls `f(o, rows, cols, plane)` for every output `o`, with the row and column
             /// spans of its window and the offset of its channel's plane in `x`.
             #[inline(always)]
-            fn for_each_window(mut f: impl FnMut(usize, Span, Span, usize)) {
+            pub(crate) fn for_each_window(mut f: impl FnMut(usize, Span, Span, usize)) {
                 #[allow(clippy::let_unit_value)]
                 let () = Self::VALID;
                 let mut o = 0;
