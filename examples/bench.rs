@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 network! {
-    /// LeNet-5 for 28×28 grayscale digits.
+    /// LeNet-5 for 28×28 grayscale digits, with its int8 twin.
     #[derive(Clone)]
+    #[int8]
     pub struct LeNet5(input: [1, 28, 28]) {
         conv1: conv2d(6, kernel = 5, padding = 2),
         relu,
@@ -230,6 +231,19 @@ fn main() {
         black_box(net.forward(black_box(&pool[0])));
     });
 
+    // The int8 twin, calibrated on the same images: int8 in, int8 out (quantising the input
+    // is the caller's, as for onnxruntime's int8 models).
+    let int8 = Box::new(net.quantize(&pool).expect("calibration"));
+    let pool8: Vec<[i8; 784]> = pool.iter().map(|x| int8.quantize_input(x)).collect();
+    let mut i = 0;
+    let infer_int8 = median_us(w1, b1, reps, || {
+        black_box(int8.forward(black_box(&pool8[i % 64])));
+        i += 1;
+    });
+    let allocs_int8 = allocs_per_call(100, || {
+        black_box(int8.forward(black_box(&pool8[0])));
+    });
+
     let mut step = Step {
         net: &mut net,
         trainer: &mut trainer,
@@ -271,18 +285,23 @@ fn main() {
              \"train_b32_us_per_sample\": {train32:.3}, \"allocs_per_infer\": {allocs_infer}, \
              \"allocs_per_train_step\": {allocs_train}, \"peak_rss_mb\": {rss:.1}, \
              \"gflops_infer\": {gflops:.2}, \"train_b32_2threads_us_per_sample\": {train32_2:.3}, \
-             \"allocs_per_parallel_step\": {allocs_parallel}}}"
+             \"allocs_per_parallel_step\": {allocs_parallel}, \"infer_int8_b1_us\": {infer_int8:.3}, \
+             \"allocs_per_infer_int8\": {allocs_int8}}}"
         );
     } else {
         println!("LeNet-5, f32, one thread: median of {reps} repetitions ({b1} calls at batch 1, {b32} at batch 32)");
         println!("inference, batch 1        {infer:>9.2} µs   ({gflops:.1} GFLOP/s)");
+        println!(
+            "int8 inference, batch 1   {infer_int8:>9.2} µs   ({:.2}× the f32 time)",
+            infer_int8 / infer
+        );
         println!("training step, batch 1    {train1:>9.2} µs");
         println!("training, batch 32        {train32:>9.2} µs per sample");
         println!(
             "  on 2 threads             {train32_2:>9.2} µs per sample ({:.2}× the throughput)",
             train32 / train32_2
         );
-        println!("heap allocations          {allocs_infer} per inference, {allocs_train} per training step, {allocs_parallel} per 2-thread step");
+        println!("heap allocations          {allocs_infer} per inference ({allocs_int8} in int8), {allocs_train} per training step, {allocs_parallel} per 2-thread step");
         println!("peak resident memory      {rss:.1} MB");
     }
 }

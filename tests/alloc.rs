@@ -55,6 +55,7 @@ network! {
 }
 
 network! {
+    #[int8]
     pub struct LeNet5(input: [1, 28, 28]) {
         conv1: conv2d(6, kernel = 5, padding = 2),
         relu,
@@ -176,6 +177,32 @@ fn lenet_hot_path_is_heap_free_with_every_optimiser() {
         );
         assert_heap_free(&mut *net, &mut *Box::new(Adam::new(1e-3)), "lenet/adam");
         assert_heap_free(&mut *net, &mut *Box::new(AdamW::new(1e-3)), "lenet/adamw");
+    });
+}
+
+#[test]
+fn int8_inference_and_its_byte_form_are_heap_free() {
+    big_stack(|| {
+        let net = Box::new(LeNet5::<f32>::new(&mut SplitMix64::new(5)));
+        let xs: Vec<SVector<f32, 784>> = (0..4)
+            .map(|i| SVector::from_fn(|j, _| ((i * 31 + j * 7) % 255) as f32 / 255.0))
+            .collect();
+        let q = Box::new(net.quantize(&xs).unwrap());
+        let x = q.quantize_input(&xs[0]);
+        let mut bytes = vec![0u8; LeNet5Int8::BYTES];
+        let n = allocations(|| {
+            std::hint::black_box(q.forward(std::hint::black_box(&x)));
+            std::hint::black_box(q.predict(&xs[1]));
+            std::hint::black_box(q.infer(&xs[2]));
+            q.to_bytes(&mut bytes).unwrap();
+            std::hint::black_box(LeNet5Int8::try_from_bytes(&bytes).is_ok());
+        });
+        assert_eq!(n, 0, "int8 inference and the byte form allocate");
+        // Quantising the network itself (calibration) allocates nothing either.
+        let n = allocations(|| {
+            std::hint::black_box(net.quantize(&xs[..2]).is_ok());
+        });
+        assert_eq!(n, 0, "quantize allocates");
     });
 }
 

@@ -470,3 +470,28 @@ fn the_byte_form_round_trips_and_refuses_what_does_not_fit() {
     );
     assert!(q.to_bytes(&mut other).is_err());
 }
+
+/// `examples/embedded/lenet.int8`, the twin the Cortex-M firmware keeps in flash, is the
+/// shipped float weights quantised with the first 1,000 training digits. Regenerate it with
+/// `STACKNET_INT8=overwrite cargo test --release --test int8 shipped`.
+#[test]
+fn the_shipped_int8_file_is_the_shipped_weights_quantised() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/embedded/lenet.int8");
+    let net = lenet();
+    let q = Box::new(net.quantize(&mnist().train.inputs()[..1000]).unwrap());
+    let mut bytes = vec![0u8; LeNet5Int8::BYTES];
+    q.to_bytes(&mut bytes).unwrap();
+    // The same float weights as safetensors, the TFLite fixture script's input.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
+    std::fs::create_dir_all(dir).unwrap();
+    stacknet::data::save_safetensors(format!("{dir}/lenet-shipped.safetensors"), &*net).unwrap();
+    if std::env::var("STACKNET_INT8").as_deref() == Ok("overwrite") {
+        std::fs::write(path, &bytes).unwrap();
+    }
+    let shipped = std::fs::read(path).expect("examples/embedded/lenet.int8 exists");
+    assert!(
+        shipped == bytes,
+        "examples/embedded/lenet.int8 is stale: regenerate it with \
+         `STACKNET_INT8=overwrite cargo test --release --test int8 shipped`"
+    );
+}

@@ -10,7 +10,8 @@ use stacknet::runtime::layers::{Activation, Conv2d, Dense, Flatten, MaxPool2d, R
 use stacknet::runtime::Network;
 
 stacknet::network! {
-    /// LeNet-5 for 28×28 grayscale digits, as in the `lenet` example.
+    /// LeNet-5 for 28×28 grayscale digits, as in the `lenet` example, with its int8 twin.
+    #[int8]
     pub struct LeNet5(input: [1, 28, 28]) {
         conv1: conv2d(6, kernel = 5, padding = 2),
         relu,

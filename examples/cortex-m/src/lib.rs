@@ -4,6 +4,7 @@
 #![no_std]
 
 pub mod lenet;
+pub mod lenet_int8;
 pub mod mlp;
 pub mod pool;
 

@@ -6,7 +6,9 @@
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 use core::fmt::{self, Write};
-use stacknet_cortex_m_example::{lenet, mlp, Clock, Eval, DIGIT_BYTES, TEST, TEST_FIRST, TRAIN};
+use stacknet_cortex_m_example::{
+    lenet, lenet_int8, mlp, Clock, Eval, DIGIT_BYTES, TEST, TEST_FIRST, TRAIN,
+};
 
 #[cfg(target_os = "none")]
 mod device;
@@ -75,6 +77,21 @@ pub fn run(out: &mut impl Write, board: &impl Board) -> fmt::Result {
     }
 
     board.paint_stack();
+    let e = lenet_int8::evaluate(board);
+    accuracy(out, "lenet_int8", &e)?;
+    if let Some(stack) = board.stack_peak() {
+        let per = e.instructions / e.total as u64;
+        writeln!(out, "lenet_int8_instructions_per_inference: {per}")?;
+        writeln!(
+            out,
+            "lenet_int8_instructions_per_mac: {}",
+            Ratio(per, lenet::MACS as u64)
+        )?;
+        writeln!(out, "lenet_int8_stack_bytes: {stack}")?;
+        writeln!(out, "lenet_int8_ram_bytes: {}", ram_static + stack)?;
+    }
+
+    board.paint_stack();
     let mut first = None;
     let mut last = None;
     let steps = mlp::train(board, |ep| {
@@ -116,6 +133,11 @@ pub fn run(out: &mut impl Write, board: &impl Board) -> fmt::Result {
         writeln!(out, "flash_bytes: {flash}")?;
         writeln!(out, "flash_digit_bytes: {DIGIT_BYTES}")?;
         writeln!(out, "flash_lenet_f32_weight_bytes: {weights}")?;
+        writeln!(
+            out,
+            "flash_lenet_int8_model_bytes: {}",
+            lenet::LeNet5Int8::BYTES
+        )?;
         // What a product without the bundled test data would flash.
         writeln!(out, "flash_without_digits_bytes: {}", flash - DIGIT_BYTES)?;
         writeln!(out, "ram_data_bytes: {}", f.data)?;

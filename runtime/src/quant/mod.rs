@@ -22,6 +22,8 @@ pub mod bytes;
 mod clamp;
 mod conv2d;
 mod dense;
+#[cfg(stacknet_dsp)]
+mod dsp;
 pub mod fixed;
 mod pool;
 
@@ -89,6 +91,48 @@ impl bytes::Encode for QParams {
         w.f32(self.scale);
         w.i32(self.zero_point);
     }
+}
+
+/// Σ a·b over int8 values, in int32 (the products of a dense row or a convolution column
+/// need at most 2¹⁴·n < 2³¹ for the n ≤ 2¹⁷ that keep the sum exact).
+#[cfg(not(stacknet_dsp))]
+#[inline(always)]
+pub(crate) fn dot<const N: usize>(a: &[i8; N], b: &[i8; N]) -> i32 {
+    // Without vector units, the plain loop (Armv7E-M takes `dsp`'s instead).
+    #[cfg(target_arch = "arm")]
+    {
+        let mut acc = 0i32;
+        for (&a, &b) in a.iter().zip(b) {
+            acc += i32::from(a) * i32::from(b);
+        }
+        acc
+    }
+    // Sixteen independent lanes, each product exact in i16, so that LLVM keeps the sums in
+    // vector registers (one horizontal sum at the end) instead of a chain through one.
+    #[cfg(not(target_arch = "arm"))]
+    {
+        const L: usize = 16;
+        let mut lanes = [0i32; L];
+        let (ha, ta) = a.as_chunks::<L>();
+        let (hb, tb) = b.as_chunks::<L>();
+        for (ca, cb) in ha.iter().zip(hb) {
+            for i in 0..L {
+                lanes[i] += i32::from(i16::from(ca[i]) * i16::from(cb[i]));
+            }
+        }
+        let mut acc: i32 = lanes.iter().sum();
+        for (&a, &b) in ta.iter().zip(tb) {
+            acc += i32::from(a) * i32::from(b);
+        }
+        acc
+    }
+}
+
+/// Σ a over int8 values.
+#[cfg(not(stacknet_dsp))]
+#[inline(always)]
+pub(crate) fn sum(a: &[i8]) -> i32 {
+    a.iter().map(|&v| i32::from(v)).sum()
 }
 
 /// The index of the largest value, the first of equals (the class an int8 network predicts).
