@@ -26,8 +26,10 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
     let (input_shape, output_shape) = (shape(input), shape(output));
     let (params, grad_params) = (no_params(&rt, ident), no_params(&rt, &grad));
     let marker = quote!(::core::marker::PhantomData);
+    let twin = int8_stub(&rt, net, input, output);
     quote! {
         #errors
+        #twin
 
         #(#attrs)*
         #vis struct #ident<T: #rt::Scalar = ::core::primitive::f32>(#marker<T>);
@@ -94,6 +96,74 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
                 r
             }
             fn backward_batch<const B: ::core::primitive::usize>(&self, _: &[#output_ty; B], _: &[#output_ty; B], _: &mut #grad<T>) {}
+        }
+    }
+}
+
+/// After `#[int8]`, the twin's type and methods with the stub's sizes, so that code using
+/// them adds no error of its own.
+fn int8_stub(rt: &TokenStream, net: &ast::Network, input: Shape, output: Shape) -> TokenStream {
+    if net.int8.is_empty() {
+        return TokenStream::new();
+    }
+    let (ident, vis) = (&net.ident, &net.vis);
+    let twin = names::companion(ident, "Int8");
+    let n = |shape: Shape| crate::layers::int(shape.len().unwrap_or(1));
+    let (n_in, n_out) = (n(input), n(output));
+    let i8s = |n: &proc_macro2::Literal| quote!([::core::primitive::i8; #n]);
+    let (x8, y8) = (i8s(&n_in), i8s(&n_out));
+    let qparams = quote!(#rt::quant::QParams { scale: 1.0, zero_point: 0 });
+    let format = quote!(#rt::quant::bytes::FormatError);
+    quote! {
+        #[doc(hidden)]
+        #vis struct #twin {
+            pub input: #rt::quant::QParams,
+            pub output: #rt::quant::QParams,
+        }
+
+        impl<T: #rt::Scalar> #ident<T> {
+            #[doc(hidden)]
+            pub fn quantize<'a>(
+                &self,
+                calibration: impl ::core::iter::IntoIterator<Item = &'a #rt::nalgebra::SVector<T, #n_in>>,
+            ) -> ::core::result::Result<#twin, #rt::quant::CalibrationError>
+            where
+                T: 'a,
+            {
+                let _ = calibration;
+                ::core::result::Result::Err(#rt::quant::CalibrationError::NoSamples)
+            }
+        }
+
+        #[doc(hidden)]
+        impl #twin {
+            pub const ARENA_BYTES: ::core::primitive::usize = 0;
+            pub const BYTES: ::core::primitive::usize = #rt::quant::bytes::HEADER;
+            pub const FINGERPRINT: ::core::primitive::u64 = 0;
+            pub fn forward(&self, _: &#x8) -> #y8 {
+                [0; #n_out]
+            }
+            pub fn quantize_input<T: #rt::Scalar>(&self, _: &#rt::nalgebra::SVector<T, #n_in>) -> #x8 {
+                [0; #n_in]
+            }
+            pub fn dequantize_output(&self, _: &#y8) -> #rt::nalgebra::SVector<::core::primitive::f32, #n_out> {
+                #rt::Zeros::zeros()
+            }
+            pub fn infer<T: #rt::Scalar>(&self, _: &#rt::nalgebra::SVector<T, #n_in>) -> #rt::nalgebra::SVector<::core::primitive::f32, #n_out> {
+                #rt::Zeros::zeros()
+            }
+            pub fn predict<T: #rt::Scalar>(&self, _: &#rt::nalgebra::SVector<T, #n_in>) -> ::core::primitive::usize {
+                0
+            }
+            pub fn to_bytes(&self, _: &mut [::core::primitive::u8]) -> ::core::result::Result<(), #format> {
+                ::core::result::Result::Ok(())
+            }
+            pub const fn try_from_bytes(_: &[::core::primitive::u8]) -> ::core::result::Result<Self, #format> {
+                ::core::result::Result::Ok(Self::from_bytes(&[]))
+            }
+            pub const fn from_bytes(_: &[::core::primitive::u8]) -> Self {
+                Self { input: #qparams, output: #qparams }
+            }
         }
     }
 }

@@ -91,6 +91,10 @@ conv2dq! {
             "`Conv2dQ`: groups must divide the channels"
         );
         assert!(K == C / G * KH * KW, "`Conv2dQ`: `K` must be `(C/G)·KH·KW`");
+        assert!(
+            K <= 1 << 16,
+            "`Conv2dQ`: at most 2^16 taps, so that the int32 sums cannot overflow"
+        );
         assert!(SH > 0 && SW > 0 && DH > 0 && DW > 0, "`Conv2dQ`: strides and dilations");
         assert!(
             OH == (H + PT + PB - DH * (KH - 1) - 1) / SH + 1

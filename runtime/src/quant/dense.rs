@@ -52,6 +52,12 @@ impl<const I: usize, const O: usize> ForwardQ<I, O> for DenseQ<I, O> {
     /// The zero point is folded into the bias (Σ w · (x − z) = Σ w · x − z · Σ w), so each
     /// output is a plain int8 dot product, which LLVM vectorises.
     fn forward(&self, x: &[i8; I], y: &mut [i8; O]) {
+        const {
+            assert!(
+                I <= 1 << 16,
+                "`DenseQ`: at most 2^16 inputs, so that the int32 sums cannot overflow"
+            )
+        };
         let z = self.input_zero_point;
         // `dot` is Σ w · (x − z).
         let finish = |o: usize, dot: i32| {

@@ -93,8 +93,8 @@ impl bytes::Encode for QParams {
     }
 }
 
-/// Σ a·b over int8 values, in int32 (the products of a dense row or a convolution column
-/// need at most 2¹⁴·n < 2³¹ for the n ≤ 2¹⁷ that keep the sum exact).
+/// Σ a·b over int8 values, in int32. Each product is at most 2¹⁴ and each w · (x − z) below
+/// 2¹⁵, so the layers' sums stay exact for the at most 2¹⁶ taps they allow.
 #[cfg(not(stacknet_dsp))]
 #[inline(always)]
 pub(crate) fn dot<const N: usize>(a: &[i8; N], b: &[i8; N]) -> i32 {
