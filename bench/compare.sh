@@ -42,7 +42,17 @@ if [[ "${SKIP_PY:-0}" != 1 ]]; then
   "$PEERS/peers-py/run.sh" >"$OUT/peers-py.txt" 2>&1 || { tail -20 "$OUT/peers-py.txt"; exit 1; }
 fi
 
-python3 - "$OUT/stacknet.json" "$PEERS/peers-rust/logs/results.tsv" "$OUT/peers-py.txt" <<'PY'
+# onnxruntime on LeNet-5 statically quantised to int8 (QDQ), from our own weights and
+# calibration digits: bench/ort_int8.py, in target/ort-venv (its header says how to make it).
+if [[ -x "$ROOT/target/ort-venv/bin/python" && "${SKIP_PY:-0}" != 1 ]]; then
+  echo "== run onnxruntime int8 (bench/ort_int8.py) =="
+  [[ -f "$ROOT/target/lenet-shipped.safetensors" ]] ||
+    cargo test --release --test int8 shipped --manifest-path "$ROOT/Cargo.toml" >/dev/null
+  "$ROOT/target/ort-venv/bin/python" "$ROOT/bench/ort_int8.py" --json >"$OUT/ort-int8.json" 2>"$OUT/ort-int8.log" ||
+    { tail -20 "$OUT/ort-int8.log"; exit 1; }
+fi
+
+python3 - "$OUT/stacknet.json" "$PEERS/peers-rust/logs/results.tsv" "$OUT/peers-py.txt" "$OUT/ort-int8.json" <<'PY'
 import json, sys, os
 ours = json.load(open(sys.argv[1]))
 rows = []  # (name, infer, train1, train32)
@@ -108,4 +118,19 @@ for what, ratio, limit in checks:
     print(f"  {'met ' if ok else 'MISS'}  {what:58} {ratio:.3f} (limit {limit})")
 zero = ours["allocs_per_infer"] == 0 and ours["allocs_per_train_step"] == 0
 print(f"  {'met ' if zero else 'MISS'}  zero heap allocations per inference and training step")
+
+# int8 (issue 11): stacknet's twin against its own f32 and onnxruntime's QDQ model, float in
+# and float out on both sides.
+if "infer_int8_b1_us" in ours:
+    q = ours["infer_int8_b1_us"]
+    print()
+    print("LeNet-5, int8, one thread, batch 1 (float in, float out)")
+    print(f"  stacknet int8 {q:.2f} µs: {q / ours['infer_b1_us']:.2f}× stacknet f32 ({ours['infer_b1_us']:.2f} µs)")
+    ort = json.load(open(sys.argv[4])) if os.path.exists(sys.argv[4]) else None
+    if ort:
+        print(f"  onnxruntime {ort['ort_version']}: int8 {ort['ort_int8_b1_us']:.2f} µs "
+              f"({q / ort['ort_int8_b1_us']:.2f}×), float {ort['ort_f32_b1_us']:.2f} µs")
+    for what, ratio in [("int8 ≤ 0.5× stacknet f32", q / ours["infer_b1_us"])] + (
+            [("int8 ≤ 0.5× onnxruntime int8", q / ort["ort_int8_b1_us"])] if ort else []):
+        print(f"  {'met ' if ratio <= 0.5 else 'MISS'}  {what:58} {ratio:.3f} (limit 0.5)")
 PY
