@@ -3,17 +3,10 @@
 //!
 //! Regenerate the snapshots with `TRYBUILD=overwrite cargo test --test ui`, then read every
 //! changed `.stderr`: a snapshot is only as good as the message and span it records.
-//!
-//! The two kinds are two trybuild runs, one after the other: a run of compile-fail cases only
-//! checks them all in one `cargo check --keep-going` (both cores, no codegen), where a run
-//! that has pass cases too builds every case by itself, one at a time.
 
 #[test]
 fn ui() {
-    {
-        let t = trybuild::TestCases::new();
-        t.compile_fail("tests/ui/*/*.rs");
-    }
     let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*/*.rs");
     t.pass("tests/pass/*.rs");
 }
