@@ -140,6 +140,7 @@ pub use stacknet_runtime::nalgebra;
 /// network! {
 ///     /// docs                                  doc comments and attributes go on the struct
 ///     #[derive(Clone)]
+///     #[int8]                                   optional: also the int8 twin `NAMEInt8`
 ///     VISIBILITY struct NAME(input: [DIMS]) {   DIMS: `n` (a vector) or `c, h, w` (an image)
 ///         ITEM, ITEM, ...                       a trailing comma is fine
 ///     }
