@@ -66,24 +66,24 @@ fn a_small_network_quantises_as_the_formulas_say() {
     // conv, with relu6 fused: its output is relu6(2x) and relu6(1 − x), in [0, 6] over the
     // inputs (2·4 = 8 clamps to 6, 1 − (−1) = 2): s = 6/255, z = −128.
     let conv_out = QParams::from_range(0.0, 6.0);
-    assert_eq!(q.conv.output_zero_point, -128);
-    assert_eq!(q.conv.clamp, Clamp::relu6(conv_out));
+    assert_eq!(q.conv.channels.output_zero_point, -128);
+    assert_eq!(q.conv.channels.clamp, Clamp::relu6(conv_out));
     assert_eq!(
-        q.conv.clamp,
+        q.conv.channels.clamp,
         Clamp {
             min: -128,
             max: 127
         }
     );
     // Per channel: s_w = |w| / 127, q_w = ±127; bias 1 at scale s_in · s_w.
-    assert_eq!(q.conv.weight, [[127], [-127]]);
+    assert_eq!(q.conv.channels.weight, [[127], [-127]]);
     let s_w1 = 1.0f32 / 127.0;
     assert_eq!(
-        q.conv.bias[1],
+        q.conv.channels.bias[1],
         (1.0 / (f64::from(q.input.scale) * f64::from(s_w1))).round() as i32
     );
     assert_eq!(
-        q.conv.requant[0],
+        q.conv.channels.requant[0],
         Requant::new(q.input.scale, 2.0 / 127.0, conv_out.scale)
     );
     // The pool keeps the conv's quantisation and the lone relu clamps at its zero point.
@@ -240,12 +240,26 @@ fn tflite_twin(fx: &Fixture) -> LeNet5Int8 {
     assert_eq!(c2, fx.params("pool2"));
     q.input = input;
     q.output = f3;
-    (q.conv1.weight, q.conv1.bias, q.conv1.requant) = fx.layer("conv1", input);
-    (q.conv1.input_zero_point, q.conv1.output_zero_point) = (input.zero_point, c1.zero_point);
-    q.conv1.clamp = Clamp::relu(c1);
-    (q.conv2.weight, q.conv2.bias, q.conv2.requant) = fx.layer("conv2", c1);
-    (q.conv2.input_zero_point, q.conv2.output_zero_point) = (c1.zero_point, c2.zero_point);
-    q.conv2.clamp = Clamp::relu(c2);
+    (
+        q.conv1.channels.weight,
+        q.conv1.channels.bias,
+        q.conv1.channels.requant,
+    ) = fx.layer("conv1", input);
+    (
+        q.conv1.channels.input_zero_point,
+        q.conv1.channels.output_zero_point,
+    ) = (input.zero_point, c1.zero_point);
+    q.conv1.channels.clamp = Clamp::relu(c1);
+    (
+        q.conv2.channels.weight,
+        q.conv2.channels.bias,
+        q.conv2.channels.requant,
+    ) = fx.layer("conv2", c1);
+    (
+        q.conv2.channels.input_zero_point,
+        q.conv2.channels.output_zero_point,
+    ) = (c1.zero_point, c2.zero_point);
+    q.conv2.channels.clamp = Clamp::relu(c2);
     (q.fc1.weight, q.fc1.bias, q.fc1.requant) = fx.layer("fc1", c2);
     (q.fc1.input_zero_point, q.fc1.output_zero_point) = (c2.zero_point, f1.zero_point);
     q.fc1.clamp = Clamp::relu(f1);
@@ -283,23 +297,37 @@ fn our_quantiser_chooses_what_tflite_chose() {
     let twin = tflite_twin(&fx);
     assert_eq!(q.output.zero_point, twin.output.zero_point);
     assert!((q.output.scale / twin.output.scale - 1.0).abs() < 1e-6);
-    agree(&q.conv1.requant, &twin.conv1.requant, "conv1");
-    agree(&q.conv2.requant, &twin.conv2.requant, "conv2");
+    agree(
+        &q.conv1.channels.requant,
+        &twin.conv1.channels.requant,
+        "conv1",
+    );
+    agree(
+        &q.conv2.channels.requant,
+        &twin.conv2.channels.requant,
+        "conv2",
+    );
     agree(&q.fc1.requant, &twin.fc1.requant, "fc1");
     agree(&q.fc2.requant, &twin.fc2.requant, "fc2");
     agree(&q.fc3.requant, &twin.fc3.requant, "fc3");
-    assert_eq!(q.conv1.output_zero_point, twin.conv1.output_zero_point);
-    assert_eq!(q.conv2.output_zero_point, twin.conv2.output_zero_point);
+    assert_eq!(
+        q.conv1.channels.output_zero_point,
+        twin.conv1.channels.output_zero_point
+    );
+    assert_eq!(
+        q.conv2.channels.output_zero_point,
+        twin.conv2.channels.output_zero_point
+    );
     assert_eq!(q.fc1.output_zero_point, twin.fc1.output_zero_point);
     assert_eq!(q.fc2.output_zero_point, twin.fc2.output_zero_point);
     // Weights and biases: every one of the 61,706 the same.
-    assert_eq!(q.conv1.weight, twin.conv1.weight);
-    assert_eq!(q.conv2.weight, twin.conv2.weight);
+    assert_eq!(q.conv1.channels.weight, twin.conv1.channels.weight);
+    assert_eq!(q.conv2.channels.weight, twin.conv2.channels.weight);
     assert_eq!(q.fc1.weight, twin.fc1.weight);
     assert_eq!(q.fc2.weight, twin.fc2.weight);
     assert_eq!(q.fc3.weight, twin.fc3.weight);
-    assert_eq!(q.conv1.bias, twin.conv1.bias);
-    assert_eq!(q.conv2.bias, twin.conv2.bias);
+    assert_eq!(q.conv1.channels.bias, twin.conv1.channels.bias);
+    assert_eq!(q.conv2.channels.bias, twin.conv2.channels.bias);
     assert_eq!(q.fc1.bias, twin.fc1.bias);
     assert_eq!(q.fc2.bias, twin.fc2.bias);
     assert_eq!(q.fc3.bias, twin.fc3.bias);

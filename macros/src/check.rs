@@ -345,7 +345,11 @@ impl<'r> Walk<'r> {
                 (None, None)
             }
             ast::Item::Layer(layer)
-                if self.int8 && BLOCKS[..2].contains(&layer.kind.unraw().to_string().as_str()) =>
+                if self.int8
+                    && matches!(
+                        layer.kind.unraw().to_string().as_str(),
+                        "residual" | "concat"
+                    ) =>
             {
                 let message = format!(
                     "`{}` has no int8 form yet, and `#[int8]` asks for one: {INT8_FORMS}",

@@ -104,15 +104,17 @@ impl Move {
 
 /// One instruction of the inference program.
 pub enum Fwd<'a> {
-    /// `layer.forward(x, y)` into buffer `y`.
+    /// `layer.forward(x, y)` into buffer `y`; `step` is its index in the schedule.
     Layer {
         layer: &'a ir::Layer,
+        step: usize,
         x: Loc,
         y: usize,
     },
     /// `layer.forward_in_place(buf)`.
     InPlace {
         layer: &'a ir::Layer,
+        step: usize,
         buf: usize,
     },
     Move(Move),
@@ -364,12 +366,17 @@ fn inference<'a>(
                 if layer.op.in_place && dies(x, i, &loc) {
                     let Loc::Buf(buf) = loc[x] else { continue };
                     loc[y] = loc[x];
-                    program.push(Fwd::InPlace { layer, buf });
+                    program.push(Fwd::InPlace {
+                        layer,
+                        step: i,
+                        buf,
+                    });
                 } else {
                     let buf = bufs.new_buffer(len(values, y), i);
                     loc[y] = Loc::Buf(buf);
                     program.push(Fwd::Layer {
                         layer,
+                        step: i,
                         x: loc[x],
                         y: buf,
                     });
@@ -419,7 +426,7 @@ fn inference<'a>(
 }
 
 /// The values a step reads.
-fn reads(step: &Step) -> Vec<Value> {
+pub fn reads(step: &Step) -> Vec<Value> {
     match step {
         Step::Layer { x, .. } => vec![*x],
         Step::Add { a, b, .. } => vec![*a, *b],

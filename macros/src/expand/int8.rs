@@ -14,30 +14,25 @@ use super::Cx;
 use crate::ir;
 use crate::layers::{int, Int8};
 use crate::names;
-use crate::plan::{Arena, Fwd, Loc, Step, Value, INPUT};
+use crate::plan::{self, Arena, Fwd, Loc, Step, Value, INPUT};
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::Ident;
 
 /// How each layer step appears in the twin.
 struct Roles<'a> {
-    /// Per step: the ReLU or ReLU6 fused into it.
-    fused_into: Vec<Option<&'a ir::Layer>>,
+    /// Per step: the ReLU or ReLU6 fused into it, and that activation's step.
+    fused_into: Vec<Option<(usize, &'a ir::Layer)>>,
     /// Per step: whether it is an activation fused into the step before it.
     fused: Vec<bool>,
 }
 
 impl<'a> Cx<'a> {
-    /// The value a layer writes.
-    pub(super) fn written(&self, layer: &ir::Layer) -> Value {
-        self.plan
-            .steps
-            .iter()
-            .find_map(|step| match step {
-                Step::Layer { layer: l, y, .. } if std::ptr::eq(*l, layer) => Some(*y),
-                _ => None,
-            })
-            .unwrap_or(INPUT)
+    /// The value step `step` writes.
+    pub(super) fn written(&self, step: usize) -> Value {
+        match &self.plan.steps[step] {
+            Step::Layer { y, .. } | Step::Add { y, .. } | Step::Concat { y, .. } => *y,
+        }
     }
 
     fn twin(&self) -> Ident {
@@ -46,17 +41,17 @@ impl<'a> Cx<'a> {
 
     fn roles(&self) -> Roles<'a> {
         let steps = &self.plan.steps;
-        let readers = |v: Value| {
-            steps
-                .iter()
-                .filter(|s| match s {
-                    Step::Layer { x, .. } => *x == v,
-                    Step::Add { a, b, .. } => *a == v || *b == v,
-                    Step::Concat { parts, .. } => parts.contains(&v),
-                })
-                .count()
-                + usize::from(v == self.plan.output)
-        };
+        // How many steps read each value (the output is read once more, by the caller), and
+        // which step writes it.
+        let mut readers = vec![0usize; self.plan.values.len()];
+        let mut producer = vec![None; self.plan.values.len()];
+        readers[self.plan.output] += 1;
+        for (i, step) in steps.iter().enumerate() {
+            for v in plan::reads(step) {
+                readers[v] += 1;
+            }
+            producer[self.written(i)] = Some(i);
+        }
         let mut roles = Roles {
             fused_into: vec![None; steps.len()],
             fused: vec![false; steps.len()],
@@ -65,15 +60,12 @@ impl<'a> Cx<'a> {
             let Step::Layer { layer, x, .. } = step else {
                 continue;
             };
-            if layer.op.int8 != Int8::Clamp || readers(*x) != 1 {
+            if layer.op.int8 != Int8::Clamp || readers[*x] != 1 {
                 continue;
             }
-            let producer = steps[..i].iter().rposition(|s| match s {
-                Step::Layer { layer, y, .. } => *y == *x && layer.op.int8 == Int8::Rescale,
-                _ => false,
-            });
-            if let Some(j) = producer {
-                roles.fused_into[j] = Some(layer);
+            let rescales = |j: usize| matches!(&steps[j], Step::Layer { layer, .. } if layer.op.int8 == Int8::Rescale);
+            if let Some(j) = producer[*x].filter(|&j| rescales(j)) {
+                roles.fused_into[j] = Some((i, layer));
                 roles.fused[i] = true;
             }
         }
@@ -119,7 +111,7 @@ impl<'a> Cx<'a> {
         let types: Vec<TokenStream> = layers.iter().map(|(_, l)| self.twin_type(l)).collect();
         let field_docs = layers.iter().map(|(i, l)| {
             let fused = roles.fused_into[*i]
-                .map(|a| format!(", with the following `{}` fused", a.kind))
+                .map(|(_, a)| format!(", with the following `{}` fused", a.kind))
                 .unwrap_or_default();
             format!("`{}` ({}){fused}.", l.path, l.kind)
         });
@@ -129,7 +121,7 @@ impl<'a> Cx<'a> {
         let description: String = layers
             .iter()
             .map(|(i, l)| {
-                let fused = roles.fused_into[*i].map_or("", |a| a.kind);
+                let fused = roles.fused_into[*i].map_or("", |(_, a)| a.kind);
                 let ty = l.op.ty.to_string().replace(&prefix, "");
                 format!("{}:{ty}:{fused};", l.field)
             })
@@ -266,7 +258,7 @@ impl<'a> Cx<'a> {
                 continue;
             };
             let line = match (layer.op.int8, roles.fused_into[i]) {
-                (Int8::Rescale, Some(activation)) => {
+                (Int8::Rescale, Some((activation, _))) => {
                     let v = self.written(activation);
                     quote!(p[#y] = seen[#v].params()?;)
                 }
@@ -281,7 +273,7 @@ impl<'a> Cx<'a> {
             };
             let field = &layer.field;
             let clamp = match roles.fused_into[*i] {
-                Some(activation) => {
+                Some((_, activation)) => {
                     let ty = &activation.op.ty;
                     quote!(<#ty as #rt::quant::Fuse>::clamp(p[#y]))
                 }
@@ -311,17 +303,10 @@ impl<'a> Cx<'a> {
     fn int8_forward(&self, roles: &Roles) -> TokenStream {
         let rt = &self.rt;
         let arena = &self.plan.forward_arena;
-        let step_of = |layer: &ir::Layer| {
-            self.plan
-                .steps
-                .iter()
-                .position(|s| matches!(s, Step::Layer { layer: l, .. } if std::ptr::eq(*l, layer)))
-                .unwrap_or(0)
-        };
         let ops = self.plan.forward.iter().map(|op| match op {
-            Fwd::Layer { layer, x, y } => {
+            Fwd::Layer { layer, step, x, y } => {
                 let field = &layer.field;
-                let vanishes = layer.op.int8 == Int8::Identity || roles.fused[step_of(layer)];
+                let vanishes = layer.op.int8 == Int8::Identity || roles.fused[*step];
                 let call = |src: TokenStream, dst: TokenStream| {
                     if vanishes {
                         quote!(#rt::quant::arena::copy(#src, #dst);)
@@ -338,8 +323,8 @@ impl<'a> Cx<'a> {
                     _ => call(quote!(x0), int8_view(rt, arena, *y, true)),
                 }
             }
-            Fwd::InPlace { layer, buf } => {
-                if layer.op.int8 == Int8::Identity || roles.fused[step_of(layer)] {
+            Fwd::InPlace { layer, step, buf } => {
+                if layer.op.int8 == Int8::Identity || roles.fused[*step] {
                     return TokenStream::new();
                 }
                 let (field, xy) = (&layer.field, int8_view(rt, arena, *buf, true));

@@ -6,7 +6,6 @@
 //! vectors (`x0`, `dy`, the optional `dx`) are used directly.
 
 use super::{local, rec, svector, x, Cx};
-use crate::ir;
 use crate::layers::int;
 use crate::plan::{Arena, Bwd, DxTo, Fwd, Loc, Move, Step, Value, INPUT};
 use proc_macro2::TokenStream;
@@ -116,15 +115,15 @@ impl Cx<'_> {
         let rt = &self.rt;
         let arena = &self.plan.forward_arena;
         let given = format_ident!("x0");
-        let observation = |layer: &ir::Layer, buf: usize| {
+        let observation = |step: usize, buf: usize| {
             if !observe {
                 return TokenStream::new();
             }
-            let (v, view) = (self.written(layer), self.view(arena, buf, false));
+            let (v, view) = (self.written(step), self.view(arena, buf, false));
             quote!(seen[#v].observe(#view.as_slice());)
         };
         self.plan.forward.iter().map(|op| match op {
-            Fwd::Layer { layer, x, y } => {
+            Fwd::Layer { layer, step, x, y } => {
                 let field = &layer.field;
                 let call = |src: TokenStream, dst: TokenStream| {
                     if stateful && layer.op.state {
@@ -136,7 +135,7 @@ impl Cx<'_> {
                         quote!(#rt::graph::forward(&self.#field, #src, #dst);)
                     }
                 };
-                let seen = observation(layer, *y);
+                let seen = observation(*step, *y);
                 match x {
                     Loc::Buf(b) => {
                         let split = self.split(arena, *b, *y);
@@ -150,10 +149,10 @@ impl Cx<'_> {
                     }
                 }
             }
-            Fwd::InPlace { layer, buf } => {
+            Fwd::InPlace { layer, step, buf } => {
                 let (field, ty) = (&layer.field, &layer.op.ty);
                 let xy = self.view(arena, *buf, true);
-                let seen = observation(layer, *buf);
+                let seen = observation(*step, *buf);
                 quote!(<#ty as #rt::InPlace<T>>::forward_in_place(&self.#field, #xy); #seen)
             }
             Fwd::Move(m) => self.move_in_arena(arena, m, &given),

@@ -4,10 +4,9 @@
 //! and groups.
 
 use super::bytes::{Encode, Reader, Writer};
-use super::dense::{decode_requants, decode_rows, encode_requants};
 #[cfg(not(stacknet_dsp))]
 use super::{dot, sum};
-use super::{quantize_channels, Clamp, ForwardQ, QParams, Quantize, Requant};
+use super::{Clamp, DenseQ, ForwardQ, QParams, Quantize};
 use crate::layers::Conv2d;
 use crate::Scalar;
 
@@ -38,24 +37,18 @@ pub struct Conv2dQ<
     const IN: usize,
     const OUT: usize,
 > {
-    /// Per output channel, PyTorch's `weight[o]` (`[C/G, KH, KW]`) as symmetric int8, zero
-    /// point 0, one scale per output channel (folded into `requant`).
-    pub weight: [[i8; K]; OC],
-    /// int32 biases at scale s_in · s_w ([`quantize_bias`](super::quantize_bias)).
-    pub bias: [i32; OC],
-    /// Per output channel, M = s_in · s_w / s_out as a fixed-point multiplier and shift.
-    pub requant: [Requant; OC],
-    /// z_in, the input's zero point, subtracted from every input value.
-    pub input_zero_point: i32,
-    /// z_out, the output's zero point, added after requantisation.
-    pub output_zero_point: i32,
-    /// The fused activation's range: [z_out, 127] for ReLU, all of int8 for none.
-    pub clamp: Clamp,
+    /// Every output channel as a dense layer over one receptive field: PyTorch's `weight[o]`
+    /// (`[C/G, KH, KW]`) as `K` symmetric int8 taps, the int32 bias, the requantiser, the zero
+    /// points and the fused activation's clamp.
+    pub channels: DenseQ<K, OC>,
 }
 
+/// `impl<…the 21 geometry constants…> HEAD { BODY }` for each `{EXTRA}? [HEAD] { BODY }`;
+/// `EXTRA` are generic parameters before them (the float layer's scalar and bias flag).
 macro_rules! conv2dq {
-    ($($item:item)*) => {
+    ($($({$($extra:tt)*})? [$($head:tt)*] { $($body:tt)* })*) => {$(
         impl<
+                $($($extra)*,)?
                 const C: usize,
                 const H: usize,
                 const W: usize,
@@ -77,14 +70,15 @@ macro_rules! conv2dq {
                 const P: usize,
                 const IN: usize,
                 const OUT: usize,
-            > Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>
+            > $($head)*
         {
-            $($item)*
+            $($body)*
         }
-    };
+    )*};
 }
 
 conv2dq! {
+[Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>] {
     const VALID: () = {
         assert!(
             G > 0 && C.is_multiple_of(G) && OC.is_multiple_of(G),
@@ -106,22 +100,8 @@ conv2dq! {
 
     /// Reads the layer from its byte form ([`Encode`]).
     pub const fn decode(r: Reader<'_>) -> (Self, Reader<'_>) {
-        let (weight, r) = decode_rows::<K, OC>(r);
-        let (bias, r) = r.i32s::<OC>();
-        let (requant, r) = decode_requants::<OC>(r);
-        let (input_zero_point, r) = r.i32();
-        let (output_zero_point, r) = r.i32();
-        let (min, r) = r.i8();
-        let (max, r) = r.i8();
-        let layer = Conv2dQ {
-            weight,
-            bias,
-            requant,
-            input_zero_point,
-            output_zero_point,
-            clamp: Clamp { min, max },
-        };
-        (layer, r)
+        let (channels, r) = DenseQ::decode(r);
+        (Conv2dQ { channels }, r)
     }
 
     /// One output pixel at a time: its receptive field in one group is gathered into a
@@ -133,12 +113,12 @@ conv2dq! {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let (cg, og) = (C / G, OC / G);
-        let z = self.input_zero_point;
+        let z = self.channels.input_zero_point;
         // The bias with the zero point folded in, where the column holds x rather than x − z.
         #[cfg(not(stacknet_dsp))]
-        let offset: [i32; OC] = core::array::from_fn(|o| self.bias[o] - z * sum(&self.weight[o]));
+        let offset: [i32; OC] = core::array::from_fn(|o| self.channels.bias[o] - z * sum(&self.channels.weight[o]));
         #[cfg(stacknet_dsp)]
-        let offset = self.bias;
+        let offset = self.channels.bias;
         let mut column = [0i8; K];
 
         for oy in 0..OH {
@@ -172,8 +152,8 @@ conv2dq! {
                         }
                     }
                     let mut put = |o: usize, dot: i32| {
-                        let v = self.requant[o].apply(dot + offset[o]) + self.output_zero_point;
-                        y[(o * OH + oy) * OW + ox] = self.clamp.apply(v);
+                        let v = self.channels.requant[o].apply(dot + offset[o]) + self.channels.output_zero_point;
+                        y[(o * OH + oy) * OW + ox] = self.channels.clamp.apply(v);
                     };
                     // Armv7E-M: the column widened once, two channels at a time with `SMLAD`.
                     #[cfg(stacknet_dsp)]
@@ -183,18 +163,18 @@ conv2dq! {
                         let (mut o, end) = (g * og, (g + 1) * og);
                         while o + 1 < end {
                             let (a, b) =
-                                super::dsp::dot2(&self.weight[o], &self.weight[o + 1], &xw);
+                                super::dsp::dot2(&self.channels.weight[o], &self.channels.weight[o + 1], &xw);
                             put(o, a);
                             put(o + 1, b);
                             o += 2;
                         }
                         if o < end {
-                            put(o, super::dsp::dot(&self.weight[o], &xw));
+                            put(o, super::dsp::dot(&self.channels.weight[o], &xw));
                         }
                     }
                     #[cfg(not(stacknet_dsp))]
                     for o in g * og..(g + 1) * og {
-                        put(o, dot(&self.weight[o], &column));
+                        put(o, dot(&self.channels.weight[o], &column));
                     }
                 }
             }
@@ -211,7 +191,7 @@ conv2dq! {
         if SW != 1 {
             return self.forward_columns(x, y);
         }
-        let z = self.input_zero_point as i16;
+        let z = self.channels.input_zero_point as i16;
         let xz: [i16; IN] = core::array::from_fn(|i| i16::from(x[i]) - z);
         // Whether every output of a row reads inside the row itself (no padding at the sides)
         // or inside the row with `W` zeros on each side: then the loops over the outputs of
@@ -244,7 +224,7 @@ conv2dq! {
                         }
                         let wide = wide.as_flattened();
                         for o in g * og..(g + 1) * og {
-                            let (w, acc) = (&self.weight[o], &mut acc[o]);
+                            let (w, acc) = (&self.channels.weight[o], &mut acc[o]);
                             for kx in 0..KW {
                                 let wv = i16::from(w[(c * KH + ky) * KW + kx]);
                                 if inside {
@@ -274,8 +254,8 @@ conv2dq! {
                 for o in g * og..(g + 1) * og {
                     let out = &mut y[(o * OH + oy) * OW..][..OW];
                     for (out, &a) in out.iter_mut().zip(&acc[o]) {
-                        let v = self.requant[o].apply(a + self.bias[o]) + self.output_zero_point;
-                        *out = self.clamp.apply(v);
+                        let v = self.channels.requant[o].apply(a + self.channels.bias[o]) + self.channels.output_zero_point;
+                        *out = self.channels.clamp.apply(v);
                     }
                 }
             }
@@ -294,31 +274,7 @@ conv2dq! {
     }
 }
 
-impl<
-        const C: usize,
-        const H: usize,
-        const W: usize,
-        const OC: usize,
-        const KH: usize,
-        const KW: usize,
-        const SH: usize,
-        const SW: usize,
-        const PT: usize,
-        const PB: usize,
-        const PL: usize,
-        const PR: usize,
-        const DH: usize,
-        const DW: usize,
-        const G: usize,
-        const OH: usize,
-        const OW: usize,
-        const K: usize,
-        const P: usize,
-        const IN: usize,
-        const OUT: usize,
-    > ForwardQ<IN, OUT>
-    for Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>
-{
+[ForwardQ<IN, OUT> for Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>] {
     /// Stride 1 on targets with memory to spare goes by rows ([`Self::forward_rows`]), the
     /// rest by columns ([`Self::forward_columns`]): the same integers either way.
     fn forward(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
@@ -332,125 +288,29 @@ impl<
     }
 }
 
-impl<
-        T: Scalar,
-        const C: usize,
-        const H: usize,
-        const W: usize,
-        const OC: usize,
-        const KH: usize,
-        const KW: usize,
-        const SH: usize,
-        const SW: usize,
-        const PT: usize,
-        const PB: usize,
-        const PL: usize,
-        const PR: usize,
-        const DH: usize,
-        const DW: usize,
-        const G: usize,
-        const OH: usize,
-        const OW: usize,
-        const K: usize,
-        const P: usize,
-        const IN: usize,
-        const OUT: usize,
-        const BIAS: bool,
-    > Quantize
-    for Conv2d<
-        T,
-        C,
-        H,
-        W,
-        OC,
-        KH,
-        KW,
-        SH,
-        SW,
-        PT,
-        PB,
-        PL,
-        PR,
-        DH,
-        DW,
-        G,
-        OH,
-        OW,
-        K,
-        P,
-        IN,
-        OUT,
-        BIAS,
-    >
-{
-    type Int8 =
-        Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>;
+{T: Scalar, const BIAS: bool}
+[Quantize for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT, BIAS>] {
+    type Int8 = Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>;
 
     fn quantize(&self, input: QParams, output: QParams, clamp: Clamp) -> Self::Int8 {
-        let (weight, bias, requant) = quantize_channels::<K, OC>(
-            |o, w| {
-                for (w, v) in w.iter_mut().zip(self.weight.column(o).iter()) {
-                    *w = v.to_f64() as f32;
-                }
-                self.bias[o].to_f64() as f32
-            },
-            input,
-            output,
-        );
-        Conv2dQ {
-            weight,
-            bias,
-            requant,
-            input_zero_point: input.zero_point,
-            output_zero_point: output.zero_point,
-            clamp,
-        }
+        let channels = DenseQ::from_float(&self.weight, &self.bias, input, output, clamp);
+        Conv2dQ { channels }
     }
 }
 
-impl<
-        const C: usize,
-        const H: usize,
-        const W: usize,
-        const OC: usize,
-        const KH: usize,
-        const KW: usize,
-        const SH: usize,
-        const SW: usize,
-        const PT: usize,
-        const PB: usize,
-        const PL: usize,
-        const PR: usize,
-        const DH: usize,
-        const DW: usize,
-        const G: usize,
-        const OH: usize,
-        const OW: usize,
-        const K: usize,
-        const P: usize,
-        const IN: usize,
-        const OUT: usize,
-    > Encode
-    for Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>
-{
-    const BYTES: usize = OC * (K + 4 + 8) + 8 + 2;
+[Encode for Conv2dQ<C, H, W, OC, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G, OH, OW, K, P, IN, OUT>] {
+    const BYTES: usize = <DenseQ<K, OC> as Encode>::BYTES;
 
     fn encode(&self, w: &mut Writer<'_>) {
-        for row in &self.weight {
-            w.i8s(row);
-        }
-        w.i32s(&self.bias);
-        encode_requants(&self.requant, w);
-        w.i32(self.input_zero_point);
-        w.i32(self.output_zero_point);
-        w.i8(self.clamp.min);
-        w.i8(self.clamp.max);
+        self.channels.encode(w);
     }
+}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::Requant;
     use std::vec;
     use std::vec::Vec;
 
@@ -465,12 +325,14 @@ mod tests {
         // sums of (x − 1) over the taps inside the image.
         let x: [i8; 9] = [2, 3, 4, 5, 6, 7, 8, 9, 10]; // x − 1 = 1..=9
         let layer = Conv2dQ::<1, 3, 3, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 2, 2, 4, 4, 9, 4> {
-            weight: [[1; 4]],
-            bias: [0],
-            requant: [ONE],
-            input_zero_point: 1,
-            output_zero_point: 0,
-            clamp: Clamp::NONE,
+            channels: DenseQ {
+                weight: [[1; 4]],
+                bias: [0],
+                requant: [ONE],
+                input_zero_point: 1,
+                output_zero_point: 0,
+                clamp: Clamp::NONE,
+            },
         };
         let mut y = [0i8; 4];
         layer.forward(&x, &mut y);
@@ -484,12 +346,14 @@ mod tests {
         // one output per channel, the sum of the four corners times the channel's weights.
         let x: [i8; 18] = [1, 0, 2, 0, 9, 0, 3, 0, 4, 10, 0, 20, 0, 9, 0, 30, 0, 40];
         let layer = Conv2dQ::<2, 3, 3, 2, 2, 2, 1, 1, 0, 0, 0, 0, 2, 2, 2, 1, 1, 4, 1, 18, 2> {
-            weight: [[1, 1, 1, 1], [1, 0, 0, -1]],
-            bias: [5, 0],
-            requant: [ONE; 2],
-            input_zero_point: 0,
-            output_zero_point: 0,
-            clamp: Clamp { min: 0, max: 100 },
+            channels: DenseQ {
+                weight: [[1, 1, 1, 1], [1, 0, 0, -1]],
+                bias: [5, 0],
+                requant: [ONE; 2],
+                input_zero_point: 0,
+                output_zero_point: 0,
+                clamp: Clamp { min: 0, max: 100 },
+            },
         };
         let mut y = [0i8; 2];
         layer.forward(&x, &mut y);
@@ -559,18 +423,20 @@ mod tests {
         // 4 channels in 2 groups (2 per group), kernel 3 × 3, stride 1, padding 2 × 1,
         // dilation 2 × 1: 7 × 6 → (7 + 4 − 4 − 1) / 1 + 1 = 7 rows, (6 + 2 − 2 − 1) + 1 = 6.
         let layer = Conv2dQ::<4, 7, 6, 4, 3, 3, 1, 1, 2, 2, 1, 1, 2, 1, 2, 7, 6, 18, 42, 168, 168> {
-            weight: w,
-            bias: [3, -5, 7, 0],
-            requant: [requant; 4],
-            input_zero_point: -9,
-            output_zero_point: 0,
-            clamp: Clamp::NONE,
+            channels: DenseQ {
+                weight: w,
+                bias: [3, -5, 7, 0],
+                requant: [requant; 4],
+                input_zero_point: -9,
+                output_zero_point: 0,
+                clamp: Clamp::NONE,
+            },
         };
         let want = reference(&x, &w, (4, 7, 6), (3, 3), (1, 1), (2, 1), (2, 1), 2, -9);
         let want: Vec<i8> = want
             .iter()
             .enumerate()
-            .map(|(i, &acc)| finish(acc, layer.bias[i / 42]))
+            .map(|(i, &acc)| finish(acc, layer.channels.bias[i / 42]))
             .collect();
         let (mut rows, mut columns) = ([0i8; 168], [0i8; 168]);
         layer.forward_rows(&x, &mut rows);
@@ -579,18 +445,20 @@ mod tests {
         assert_eq!(rows[..], want[..]);
         // Stride 2 × 1 as well: the rows form takes strided rows.
         let strided = Conv2dQ::<4, 7, 6, 4, 3, 3, 2, 1, 2, 2, 1, 1, 2, 1, 2, 4, 6, 18, 24, 168, 96> {
-            weight: w,
-            bias: layer.bias,
-            requant: [requant; 4],
-            input_zero_point: -9,
-            output_zero_point: 0,
-            clamp: Clamp::NONE,
+            channels: DenseQ {
+                weight: w,
+                bias: layer.channels.bias,
+                requant: [requant; 4],
+                input_zero_point: -9,
+                output_zero_point: 0,
+                clamp: Clamp::NONE,
+            },
         };
         let want = reference(&x, &w, (4, 7, 6), (3, 3), (2, 1), (2, 1), (2, 1), 2, -9);
         let want: Vec<i8> = want
             .iter()
             .enumerate()
-            .map(|(i, &acc)| finish(acc, layer.bias[i / 24]))
+            .map(|(i, &acc)| finish(acc, layer.channels.bias[i / 24]))
             .collect();
         let (mut rows, mut columns) = ([0i8; 96], [0i8; 96]);
         strided.forward_rows(&x, &mut rows);

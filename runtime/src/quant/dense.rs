@@ -6,6 +6,7 @@ use super::{dot, sum};
 use super::{quantize_channels, Clamp, ForwardQ, QParams, Quantize, Requant};
 use crate::layers::Dense;
 use crate::Scalar;
+use nalgebra::{SMatrix, SVector};
 
 /// `y = clamp(requant(b + W (x − z_in)) + z_out)`: a dense layer on int8, weights
 /// `[out, in]` (PyTorch's layout), one [`Requant`] per output.
@@ -27,6 +28,35 @@ pub struct DenseQ<const I: usize, const O: usize> {
 }
 
 impl<const I: usize, const O: usize> DenseQ<I, O> {
+    /// The int8 form of a float weight matrix whose column o is output o's row of `I` taps
+    /// (a dense layer's, or a convolution's over one receptive field), with its biases.
+    pub(crate) fn from_float<T: Scalar>(
+        weight: &SMatrix<T, I, O>,
+        bias: &SVector<T, O>,
+        input: QParams,
+        output: QParams,
+        clamp: Clamp,
+    ) -> Self {
+        let (weight, bias, requant) = quantize_channels::<I, O>(
+            |o, w| {
+                for (w, v) in w.iter_mut().zip(weight.column(o).iter()) {
+                    *w = v.to_f64() as f32;
+                }
+                bias[o].to_f64() as f32
+            },
+            input,
+            output,
+        );
+        DenseQ {
+            weight,
+            bias,
+            requant,
+            input_zero_point: input.zero_point,
+            output_zero_point: output.zero_point,
+            clamp,
+        }
+    }
+
     /// Reads the layer from its byte form ([`Encode`]).
     pub const fn decode(r: Reader<'_>) -> (Self, Reader<'_>) {
         let (weight, r) = decode_rows::<I, O>(r);
@@ -96,25 +126,7 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Quantize
     type Int8 = DenseQ<I, O>;
 
     fn quantize(&self, input: QParams, output: QParams, clamp: Clamp) -> DenseQ<I, O> {
-        // Column o of the `I × O` matrix is PyTorch's row o.
-        let (weight, bias, requant) = quantize_channels::<I, O>(
-            |o, w| {
-                for (w, v) in w.iter_mut().zip(self.weight.column(o).iter()) {
-                    *w = v.to_f64() as f32;
-                }
-                self.bias[o].to_f64() as f32
-            },
-            input,
-            output,
-        );
-        DenseQ {
-            weight,
-            bias,
-            requant,
-            input_zero_point: input.zero_point,
-            output_zero_point: output.zero_point,
-            clamp,
-        }
+        DenseQ::from_float(&self.weight, &self.bias, input, output, clamp)
     }
 }
 
@@ -135,9 +147,7 @@ impl<const I: usize, const O: usize> Encode for DenseQ<I, O> {
 }
 
 /// `O` rows of `K` int8 weights.
-pub(crate) const fn decode_rows<const K: usize, const O: usize>(
-    r: Reader<'_>,
-) -> ([[i8; K]; O], Reader<'_>) {
+const fn decode_rows<const K: usize, const O: usize>(r: Reader<'_>) -> ([[i8; K]; O], Reader<'_>) {
     let mut rows = [[0i8; K]; O];
     let mut r = r;
     let mut o = 0;
@@ -150,7 +160,7 @@ pub(crate) const fn decode_rows<const K: usize, const O: usize>(
     (rows, r)
 }
 
-pub(crate) const fn decode_requants<const O: usize>(r: Reader<'_>) -> ([Requant; O], Reader<'_>) {
+const fn decode_requants<const O: usize>(r: Reader<'_>) -> ([Requant; O], Reader<'_>) {
     let (multipliers, r) = r.i32s::<O>();
     let (shifts, r) = r.i32s::<O>();
     let mut out = [Requant {
@@ -168,7 +178,7 @@ pub(crate) const fn decode_requants<const O: usize>(r: Reader<'_>) -> ([Requant;
     (out, r)
 }
 
-pub(crate) fn encode_requants(requant: &[Requant], w: &mut Writer<'_>) {
+fn encode_requants(requant: &[Requant], w: &mut Writer<'_>) {
     for r in requant {
         w.i32(r.multiplier);
     }
