@@ -98,7 +98,7 @@ pub mod runtime {
     pub use stacknet_runtime::{
         AsInput, AsTarget, BatchNetwork, Flat, InPlace, Label, Layer, LayerRow, Model, Network,
         NoParams, NoRecord, ParamError, Params, PerSample, Random, Recurrent, RunningStats, Scalar,
-        Shape, TensorInfo, TensorKind, Zeros,
+        Shape, StateEntry, TensorInfo, TensorKind, Zeros,
     };
 }
 

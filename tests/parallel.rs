@@ -405,6 +405,11 @@ fn batch_norm_shards_are_the_one_thread_batch_trainer_on_each_shard() {
             "running variance {c}"
         );
     }
+    // Every shard counted the step from the network's count: still a whole batch, exactly.
+    assert_eq!(
+        threaded.bn.num_batches_tracked[0],
+        net.bn.num_batches_tracked[0] + 1.0
+    );
 
     // Shard statistics are not the whole batch's: one batch of 12 gives another gradient.
     let mut whole = BatchTrainer::<NormedMlp<f64>, 12>::new();
@@ -581,16 +586,32 @@ network! {
 fn running_stats_visit_every_batch_norm_in_order() {
     let _serial = serial();
     let mut net = TwoNorms::<f64>::new(&mut SplitMix64::new(1));
-    assert_eq!(TwoNorms::<f64>::RUNNING_STATS, 6);
+    // Each: running mean, running variance, num_batches_tracked.
+    assert_eq!(TwoNorms::<f64>::RUNNING_STATS, 9);
+    assert_eq!(TwoNorms::<f64>::BUFFERS, 2 * (3 + 3 + 5) + 3);
     assert_eq!(Mlp::<f64>::RUNNING_STATS, 0);
-    for i in 0..6 {
+    for i in 0..9 {
         net.running_stats_mut(i).fill(i as f64);
     }
-    let [m1, v1, m2, v2, m3, v3] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+    let [m1, v1, n1, m2, v2, n2, m3, v3, n3] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
     let block = &net.block_batch_norm_1;
     assert_eq!((net.bn1.running_mean[2], net.bn1.running_var[0]), (m1, v1));
     assert_eq!((block.running_mean[1], block.running_var[2]), (m2, v2));
     assert_eq!((net.bn3.running_mean[4], net.bn3.running_var[0]), (m3, v3));
-    assert_eq!(net.running_stats(5).len(), 5);
-    assert!(net.running_stats(6).is_empty());
+    let counts = [n1, n2, n3];
+    assert_eq!(
+        [
+            net.bn1.num_batches_tracked[0],
+            block.num_batches_tracked[0],
+            net.bn3.num_batches_tracked[0]
+        ],
+        counts
+    );
+    assert_eq!(net.running_stats(6).len(), 5);
+    assert_eq!(net.running_stats(8).len(), 1);
+    assert!(net.running_stats(9).is_empty());
+    assert_eq!(
+        TwoNorms::<f64>::running_stats_info(5).to_string(),
+        "block.batch_norm_1.num_batches_tracked"
+    );
 }

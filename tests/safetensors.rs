@@ -3,11 +3,12 @@
 //! for that script to load back into PyTorch, and round trips of LeNet and residual networks.
 
 use stacknet::data::{
-    load_safetensors, load_safetensors_bytes, save_safetensors, to_safetensors, SafetensorsError,
+    load_network, load_safetensors, load_safetensors_bytes, save_network, save_params_safetensors,
+    save_safetensors, to_safetensors, SafetensorsError,
 };
 use stacknet::prelude::*;
 use stacknet::runtime::safetensors::{self as st, Dtype, Error, SafeTensors};
-use stacknet::runtime::{Params, Shape, TensorInfo, TensorKind};
+use stacknet::runtime::{Params, Shape, StateEntry, TensorInfo, TensorKind};
 use std::path::PathBuf;
 
 network! {
@@ -179,7 +180,7 @@ fn stacknet_export_is_pytorchs_state_dict_and_round_trips() {
         input: x,
         output: core::array::from_fn(|i| y[i]),
     };
-    save_safetensors(dir.join("from_stacknet_io.safetensors"), &io).unwrap();
+    save_params_safetensors(dir.join("from_stacknet_io.safetensors"), &io).unwrap();
 
     // Back into stacknet, bit for bit.
     let mut back = LeNet5::<f32>::new(&mut SplitMix64::new(8));
@@ -313,4 +314,177 @@ fn save_and_load_network_carry_the_architecture_in_safetensors() {
     assert_eq!(params(&*target), before);
     load_network_with(&nan_path, &mut *target, NonFinite::Allow).unwrap();
     assert!(target.tensor(3)[2].is_nan());
+}
+
+network! {
+    /// Batch norm at the top level and inside a residual block: buffers beside parameters.
+    #[derive(Clone)]
+    pub struct Normed(input: [2, 4, 4]) {
+        conv1: conv2d(3, kernel = 3, padding = 1), bn1: batch_norm, relu,
+        block: residual { conv: conv2d(3, kernel = 3, padding = 1), bn: batch_norm },
+        flatten,
+        fc: dense(5),
+    }
+}
+
+/// Distinct running statistics and batch counts, as training would leave them.
+fn with_buffers(seed: u64) -> Normed<f32> {
+    let mut net = Normed::<f32>::new(&mut SplitMix64::new(seed));
+    for i in 0..<Normed<f32> as Network<f32>>::RUNNING_STATS {
+        for (k, v) in net.running_stats_mut(i).iter_mut().enumerate() {
+            *v = (seed as f32) + 0.25 * (i * 3 + k) as f32 + 0.5;
+        }
+    }
+    net.bn1.num_batches_tracked = [7.0];
+    net.block_bn.num_batches_tracked = [12.0];
+    net
+}
+
+fn buffers(net: &Normed<f32>) -> Vec<f32> {
+    (0..<Normed<f32> as Network<f32>>::RUNNING_STATS)
+        .flat_map(|i| net.running_stats(i).to_vec())
+        .collect()
+}
+
+#[test]
+fn batch_norm_buffers_are_saved_in_state_dict_order_and_loaded() {
+    // Two batch norms of 3 channels: mean, variance (3 each) and one count apiece.
+    assert_eq!(<Normed<f32> as Network<f32>>::RUNNING_STATS, 6);
+    assert_eq!(<Normed<f32> as Network<f32>>::BUFFERS, 14);
+    let summary = Normed::<f32>::summary().to_string();
+    assert!(
+        summary.contains("buffers: 14 in 6 tensors (56 bytes)"),
+        "{summary}"
+    );
+    let net = with_buffers(3);
+    let bytes = to_safetensors(&net);
+    let file = SafeTensors::parse(&bytes).unwrap();
+    let names: Vec<String> = file.tensors().map(|t| t.name.to_string()).collect();
+    // torch.nn.Module.state_dict(): each module's parameters, then its buffers.
+    let torch = [
+        "conv1.weight",
+        "conv1.bias",
+        "bn1.weight",
+        "bn1.bias",
+        "bn1.running_mean",
+        "bn1.running_var",
+        "bn1.num_batches_tracked",
+        "block.conv.weight",
+        "block.conv.bias",
+        "block.bn.weight",
+        "block.bn.bias",
+        "block.bn.running_mean",
+        "block.bn.running_var",
+        "block.bn.num_batches_tracked",
+        "fc.weight",
+        "fc.bias",
+    ];
+    assert_eq!(names, torch);
+    let count = file.get("bn1.num_batches_tracked").unwrap();
+    assert_eq!((count.dtype, count.shape.dims()), (Dtype::I64, &[][..]));
+    assert_eq!(count.data, 7i64.to_le_bytes());
+    let mean = file.get("block.bn.running_mean").unwrap();
+    assert_eq!((mean.dtype, mean.shape.dims()), (Dtype::F32, &[3u64][..]));
+    assert_eq!(
+        mean.values().collect::<Vec<_>>(),
+        [3.5 + 2.25, 3.5 + 2.5, 3.5 + 2.75]
+    );
+
+    // Into a fresh network: parameters and buffers, so inference gives the same numbers.
+    let mut back = Normed::<f32>::new(&mut SplitMix64::new(4));
+    assert_ne!(buffers(&back), buffers(&net));
+    load_safetensors_bytes(&bytes, &mut back).unwrap();
+    assert_eq!(params(&back), params(&net));
+    assert_eq!(buffers(&back), buffers(&net));
+    assert_eq!(back.block_bn.num_batches_tracked, [12.0]);
+    let x = SVector::<f32, 32>::from_fn(|i, _| (i as f32 * 0.37).sin());
+    assert_eq!(back.forward(&x), net.forward(&x));
+}
+
+#[test]
+fn a_file_without_the_running_statistics_is_refused_and_nothing_changes() {
+    let net = with_buffers(5);
+    // Parameters only, as the earlier format wrote a batch-norm network.
+    let mut old = vec![0; st::exported_len::<f32, Normed<f32>>()];
+    st::export_to_slice(&net, &mut old).unwrap();
+    let mut into = with_buffers(6);
+    let (p, b) = (params(&into), buffers(&into));
+    let e = load_safetensors_bytes(&old, &mut into).unwrap_err();
+    assert!(
+        matches!(&*e, Error::Missing { expected } if expected.to_string() == "bn1.running_mean"),
+        "{e}"
+    );
+    assert_eq!((params(&into), buffers(&into)), (p, b));
+}
+
+#[test]
+fn pytorchs_count_and_any_float_dtype_load_into_the_buffers() {
+    // A state_dict with the count as I64 and the statistics as F64, laid out by hand.
+    let net = with_buffers(8);
+    let mut header = String::from("{");
+    let mut data = Vec::new();
+    for i in 0..<Normed<f32> as Params<f32>>::TENSORS + 6 {
+        let (info, values) = match <Normed<f32> as Network<f32>>::state_entry(i) {
+            StateEntry::Param(j) => (Normed::<f32>::tensor_info(j), net.tensor(j).to_vec()),
+            StateEntry::Buffer(j) => (
+                <Normed<f32> as Network<f32>>::running_stats_info(j),
+                net.running_stats(j).to_vec(),
+            ),
+        };
+        let start = data.len();
+        let dtype = if info.name == "num_batches_tracked" {
+            data.extend((values[0] as i64 + 1000).to_le_bytes());
+            "I64"
+        } else if info.kind == TensorKind::Buffer {
+            values
+                .iter()
+                .for_each(|&v| data.extend(f64::from(v).to_le_bytes()));
+            "F64"
+        } else {
+            values.iter().for_each(|&v| data.extend(v.to_le_bytes()));
+            "F32"
+        };
+        let dims: Vec<String> = info.shape.dims().iter().map(|d| d.to_string()).collect();
+        if i > 0 {
+            header.push(',');
+        }
+        header += &format!(
+            "\"{info}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{start},{}]}}",
+            dims.join(","),
+            data.len()
+        );
+    }
+    header.push('}');
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(&data);
+    let mut into = with_buffers(9);
+    load_safetensors_bytes(&bytes, &mut into).unwrap();
+    assert_eq!(buffers(&into)[..6], buffers(&net)[..6]);
+    assert_eq!(into.bn1.num_batches_tracked, [1007.0]);
+    assert_eq!(into.block_bn.num_batches_tracked, [1012.0]);
+}
+
+#[test]
+fn the_flat_format_carries_the_buffers_too() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/safetensors-buffers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let net = with_buffers(10);
+    for name in ["normed.weights", "normed.safetensors"] {
+        let path = dir.join(name);
+        save_network(&path, &net).unwrap();
+        let mut back = with_buffers(11);
+        load_network(&path, &mut back).unwrap();
+        assert_eq!(
+            (params(&back), buffers(&back)),
+            (params(&net), buffers(&net)),
+            "{name}"
+        );
+    }
+    // A flat file of the parameters alone (as saved before buffers were) is refused by count.
+    let path = dir.join("params-only.weights");
+    stacknet::data::save_weights(&path, &params(&net)).unwrap();
+    let mut back = with_buffers(12);
+    assert!(load_network(&path, &mut back).is_err());
+    assert_eq!(buffers(&back), buffers(&with_buffers(12)));
 }

@@ -8076,6 +8076,552 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
             > as ::stacknet::runtime::RunningStats<T>>::TENSORS,
         ],
     );
+    const BUFFERS: ::core::primitive::usize = ::stacknet::runtime::network::sum(
+        &[
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::LEN,
+            <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::LEN,
+        ],
+    );
+    fn running_stats_info(
+        i: ::core::primitive::usize,
+    ) -> ::stacknet::runtime::TensorInfo {
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::TensorInfo {
+                layer: "bn1",
+                ..<::stacknet::runtime::layers::BatchNorm<
+                    T,
+                    8,
+                    256,
+                    2048,
+                > as ::stacknet::runtime::RunningStats<T>>::running_stats_info(i)
+            };
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::TensorInfo {
+                layer: "layer1.bn1",
+                ..<::stacknet::runtime::layers::BatchNorm<
+                    T,
+                    8,
+                    256,
+                    2048,
+                > as ::stacknet::runtime::RunningStats<T>>::running_stats_info(i)
+            };
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::TensorInfo {
+                layer: "layer1.bn2",
+                ..<::stacknet::runtime::layers::BatchNorm<
+                    T,
+                    8,
+                    256,
+                    2048,
+                > as ::stacknet::runtime::RunningStats<T>>::running_stats_info(i)
+            };
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                8,
+                256,
+                2048,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::TensorInfo {
+                layer: "layer2.bn1",
+                ..<::stacknet::runtime::layers::BatchNorm<
+                    T,
+                    16,
+                    64,
+                    1024,
+                > as ::stacknet::runtime::RunningStats<T>>::running_stats_info(i)
+            };
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::TensorInfo {
+                layer: "layer2.bn2",
+                ..<::stacknet::runtime::layers::BatchNorm<
+                    T,
+                    16,
+                    64,
+                    1024,
+                > as ::stacknet::runtime::RunningStats<T>>::running_stats_info(i)
+            };
+        }
+        let i = i
+            - <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i
+            < <::stacknet::runtime::layers::BatchNorm<
+                T,
+                16,
+                64,
+                1024,
+            > as ::stacknet::runtime::RunningStats<T>>::TENSORS
+        {
+            return ::stacknet::runtime::TensorInfo {
+                layer: "layer2.shortcut.batch_norm_1",
+                ..<::stacknet::runtime::layers::BatchNorm<
+                    T,
+                    16,
+                    64,
+                    1024,
+                > as ::stacknet::runtime::RunningStats<T>>::running_stats_info(i)
+            };
+        }
+        <::stacknet::runtime::NoParams as ::stacknet::runtime::Params<T>>::tensor_info(i)
+    }
+    #[allow(unused_variables)]
+    fn state_entry(i: ::core::primitive::usize) -> ::stacknet::runtime::StateEntry {
+        let (p, b) = (0, 0);
+        let n = <::stacknet::runtime::layers::Conv2d<
+            T,
+            3,
+            16,
+            16,
+            8,
+            3,
+            3,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            16,
+            16,
+            27,
+            256,
+            768,
+            2048,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Buffer(b + i);
+        }
+        let (i, b) = (i - n, b + n);
+        let n = <::stacknet::runtime::layers::Activation<
+            ::stacknet::runtime::layers::Relu,
+            2048,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::Conv2d<
+            T,
+            8,
+            16,
+            16,
+            8,
+            3,
+            3,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            16,
+            16,
+            72,
+            256,
+            2048,
+            2048,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Buffer(b + i);
+        }
+        let (i, b) = (i - n, b + n);
+        let n = <::stacknet::runtime::layers::Activation<
+            ::stacknet::runtime::layers::Relu,
+            2048,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::Conv2d<
+            T,
+            8,
+            16,
+            16,
+            8,
+            3,
+            3,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            16,
+            16,
+            72,
+            256,
+            2048,
+            2048,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            8,
+            256,
+            2048,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Buffer(b + i);
+        }
+        let (i, b) = (i - n, b + n);
+        let n = <::stacknet::runtime::layers::Activation<
+            ::stacknet::runtime::layers::Relu,
+            2048,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::Conv2d<
+            T,
+            8,
+            16,
+            16,
+            16,
+            3,
+            3,
+            2,
+            2,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            8,
+            8,
+            72,
+            64,
+            2048,
+            1024,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Buffer(b + i);
+        }
+        let (i, b) = (i - n, b + n);
+        let n = <::stacknet::runtime::layers::Activation<
+            ::stacknet::runtime::layers::Relu,
+            1024,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::Conv2d<
+            T,
+            16,
+            8,
+            8,
+            16,
+            3,
+            3,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+            8,
+            8,
+            144,
+            64,
+            1024,
+            1024,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Buffer(b + i);
+        }
+        let (i, b) = (i - n, b + n);
+        let n = <::stacknet::runtime::layers::Conv2d<
+            T,
+            8,
+            16,
+            16,
+            16,
+            1,
+            1,
+            2,
+            2,
+            0,
+            0,
+            0,
+            0,
+            1,
+            1,
+            1,
+            8,
+            8,
+            8,
+            64,
+            2048,
+            1024,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::BatchNorm<
+            T,
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::RunningStats<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Buffer(b + i);
+        }
+        let (i, b) = (i - n, b + n);
+        let n = <::stacknet::runtime::layers::Activation<
+            ::stacknet::runtime::layers::Relu,
+            1024,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::GlobalAvgPool2d<
+            16,
+            64,
+            1024,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        let n = <::stacknet::runtime::layers::Dense<
+            T,
+            16,
+            10,
+            true,
+        > as ::stacknet::runtime::Params<T>>::TENSORS;
+        if i < n {
+            return ::stacknet::runtime::StateEntry::Param(p + i);
+        }
+        let (i, p) = (i - n, p + n);
+        ::stacknet::runtime::StateEntry::Param(p + i)
+    }
     fn running_stats(&self, i: ::core::primitive::usize) -> &[T] {
         if i
             < <::stacknet::runtime::layers::BatchNorm<

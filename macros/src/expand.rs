@@ -567,15 +567,15 @@ impl<'a> Cx<'a> {
         let layers: Vec<_> = self
             .layers()
             .filter(|(_, l)| l.op.batch)
-            .map(|(_, l)| (&l.field, &l.op.ty))
+            .map(|(_, l)| (&l.field, &l.op.ty, l.path.as_str()))
             .collect();
         if layers.is_empty() {
             return TokenStream::new();
         }
         let count = |ty: &TokenStream| quote!(<#ty as #rt::RunningStats<T>>::TENSORS);
-        let counts = layers.iter().map(|(_, ty)| count(ty));
+        let counts = layers.iter().map(|(_, ty, _)| count(ty));
         let dispatch = |method: TokenStream, by: TokenStream| {
-            let steps = layers.iter().enumerate().map(|(k, (field, ty))| {
+            let steps = layers.iter().enumerate().map(|(k, (field, ty, _))| {
                 let n = count(ty);
                 let next = (k + 1 < layers.len()).then(|| quote!(let i = i - #n;));
                 quote! {
@@ -589,8 +589,58 @@ impl<'a> Cx<'a> {
         };
         let get = dispatch(quote!(running_stats), quote!(&));
         let get_mut = dispatch(quote!(running_stats_mut), quote!(&mut));
+        let lens = layers
+            .iter()
+            .map(|(_, ty, _)| quote!(<#ty as #rt::RunningStats<T>>::LEN));
+        let info = layers.iter().enumerate().map(|(k, (_, ty, path))| {
+            let n = count(ty);
+            let next = (k + 1 < layers.len()).then(|| quote!(let i = i - #n;));
+            quote! {
+                if i < #n {
+                    return #rt::TensorInfo {
+                        layer: #path,
+                        ..<#ty as #rt::RunningStats<T>>::running_stats_info(i)
+                    };
+                }
+                #next
+            }
+        });
+        // The state_dict's order: every layer's parameters, then its buffers.
+        let entries = self.layers().map(|(_, l)| {
+            let ty = &l.op.ty;
+            let params = quote! {
+                let n = <#ty as #rt::Params<T>>::TENSORS;
+                if i < n {
+                    return #rt::StateEntry::Param(p + i);
+                }
+                let (i, p) = (i - n, p + n);
+            };
+            let buffers = l.op.batch.then(|| {
+                quote! {
+                    let n = <#ty as #rt::RunningStats<T>>::TENSORS;
+                    if i < n {
+                        return #rt::StateEntry::Buffer(b + i);
+                    }
+                    let (i, b) = (i - n, b + n);
+                }
+            });
+            quote!(#params #buffers)
+        });
         quote! {
             const RUNNING_STATS: ::core::primitive::usize = #rt::network::sum(&[#(#counts),*]);
+            const BUFFERS: ::core::primitive::usize = #rt::network::sum(&[#(#lens),*]);
+
+            fn running_stats_info(i: ::core::primitive::usize) -> #rt::TensorInfo {
+                #(#info)*
+                <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
+            }
+
+            #[allow(unused_variables)]
+            fn state_entry(i: ::core::primitive::usize) -> #rt::StateEntry {
+                let (p, b) = (0, 0);
+                #(#entries)*
+                #rt::StateEntry::Param(p + i)
+            }
 
             fn running_stats(&self, i: ::core::primitive::usize) -> &[T] {
                 #get

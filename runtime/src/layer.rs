@@ -66,11 +66,18 @@ impl Zeros for bool {
 pub struct Shape {
     /// The sizes, outermost first; only the first `rank` are meaningful, the rest are 0.
     pub dims: [usize; 4],
-    /// How many of `dims` are used, 1 to 4.
+    /// How many of `dims` are used, 0 (a scalar) to 4.
     pub rank: usize,
 }
 
 impl Shape {
+    /// `[]`: a scalar, such as batch norm's `num_batches_tracked`.
+    pub const fn scalar() -> Self {
+        Shape {
+            dims: [0; 4],
+            rank: 0,
+        }
+    }
     /// `[n]`: a vector, a bias or a per-channel parameter.
     pub const fn vector(n: usize) -> Self {
         Shape {
@@ -140,6 +147,12 @@ pub enum TensorKind {
     /// Is added (biases, batch-norm shift β), or is otherwise not to be decayed by default
     /// (PReLU's slopes, as PyTorch advises).
     Bias,
+    /// A buffer: state that training moves but that is not trained (batch norm's running
+    /// mean and variance); saved and loaded with the parameters, never optimised.
+    Buffer,
+    /// A buffer that counts (batch norm's `num_batches_tracked`): held as a scalar, written to
+    /// files as PyTorch's `I64`.
+    Count,
 }
 
 /// Describes one parameter tensor: `layer.name`, its PyTorch shape and kind.
@@ -414,10 +427,15 @@ pub trait Random {
 pub trait RunningStats<T> {
     /// Number of tensors of statistics.
     const TENSORS: usize;
+    /// Scalars over all of them.
+    const LEN: usize;
     /// Tensor `i` (`i < TENSORS`); an empty slice past the end.
     fn running_stats(&self, i: usize) -> &[T];
     /// [`running_stats`](RunningStats::running_stats), writable.
     fn running_stats_mut(&mut self, i: usize) -> &mut [T];
+    /// Tensor `i`'s PyTorch buffer name and shape (kind [`TensorKind::Buffer`] or
+    /// [`TensorKind::Count`]), as [`Params::tensor_info`] describes parameters.
+    fn running_stats_info(i: usize) -> TensorInfo;
 }
 
 /// Tests of the overwrite contract: forward must overwrite all of `y` and backward all of

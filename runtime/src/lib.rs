@@ -36,7 +36,7 @@ pub use layer::{
     Flat, InPlace, Layer, NoParams, NoRecord, Params, Random, Recurrent, RunningStats, Shape,
     TensorInfo, TensorKind, Zeros,
 };
-pub use network::{BatchNetwork, LayerRow, Model, Network, ParamError};
+pub use network::{BatchNetwork, LayerRow, Model, Network, ParamError, StateEntry};
 pub use samples::{AsInput, AsTarget, Label, PerSample};
 pub use scalar::Scalar;
 

@@ -3,7 +3,7 @@
 //! Optimisers, trainers and the gradient checker are written once against [`Network`];
 //! the macro generates only the per-model plumbing (fields, buffers, the call sequence).
 
-use crate::{Flat, Params, Scalar, Shape, Zeros};
+use crate::{Flat, NoParams, Params, Scalar, Shape, TensorInfo, Zeros};
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -57,6 +57,16 @@ impl core::error::Error for ParamError {}
 pub trait Model {
     /// The network's scalar type.
     type Scalar: Scalar;
+}
+
+/// Where a `state_dict` entry lives: a parameter tensor (`Params::tensor(i)`) or a
+/// running-statistics buffer (`Network::running_stats(i)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateEntry {
+    /// Parameter tensor `i`.
+    Param(usize),
+    /// Running-statistics tensor `i`.
+    Buffer(usize),
 }
 
 /// A model: forward for inference, a recording forward for training, and backward.
@@ -143,6 +153,24 @@ pub trait Network<T: Scalar>: Params<T> + Model<Scalar = T> + Sized {
     fn running_stats_mut(&mut self, i: usize) -> &mut [T] {
         let _ = i;
         &mut []
+    }
+
+    /// Scalars over all running-statistics tensors (the buffers beside `PARAMS`).
+    const BUFFERS: usize = 0;
+
+    /// Running-statistics tensor `i`'s `state_dict` name (`bn1.running_mean`) and shape.
+    fn running_stats_info(i: usize) -> TensorInfo {
+        <NoParams as Params<T>>::tensor_info(i)
+    }
+
+    /// Entry `i` of the network's PyTorch `state_dict`, in its order (each layer's
+    /// parameters, then its buffers), for `i < TENSORS + RUNNING_STATS`.
+    fn state_entry(i: usize) -> StateEntry {
+        if i < Self::TENSORS {
+            StateEntry::Param(i)
+        } else {
+            StateEntry::Buffer(i - Self::TENSORS)
+        }
     }
 
     /// Copies all parameters, in order, into `out` (`out.len()` must equal `PARAMS`).
@@ -321,6 +349,15 @@ impl<N: Network<T>, T: Scalar> fmt::Display for Summary<N, T> {
             Thousands(params),
             Thousands(N::PARAM_BYTES)
         )?;
+        if N::RUNNING_STATS > 0 {
+            writeln!(
+                f,
+                "buffers: {} in {} tensors ({} bytes), saved and loaded with the parameters",
+                Thousands(N::BUFFERS),
+                N::RUNNING_STATS,
+                Thousands(N::BUFFERS * T::BYTES)
+            )?;
+        }
         writeln!(f, "MACs per sample: {}", Thousands(macs))?;
         writeln!(
             f,

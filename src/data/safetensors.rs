@@ -21,7 +21,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use stacknet_runtime::safetensors::{self as st, SafeTensors};
-use stacknet_runtime::{Params, Scalar};
+use stacknet_runtime::{Network, Params, Scalar};
 
 /// Why a safetensors file could not be written, read or loaded.
 #[derive(Debug)]
@@ -65,34 +65,53 @@ impl Error for SafetensorsError {
 }
 
 /// The whole file, in memory.
-pub fn to_safetensors<T: Scalar, P: Params<T>>(params: &P) -> Vec<u8> {
-    let mut out = vec![0; st::exported_len::<T, P>()];
-    let n = st::export_to_slice(params, &mut out).expect("sized by `exported_len`");
+pub fn to_safetensors<T: Scalar, N: Network<T>>(net: &N) -> Vec<u8> {
+    let mut out = vec![0; st::exported_state_len::<T, N>()];
+    let n = st::export_state_to_slice(net, &mut out).expect("sized by `exported_state_len`");
     debug_assert_eq!(n, out.len());
     out
 }
 
 /// Writes the file to any writer (buffer it: the header goes out in small pieces).
-pub fn write_safetensors<T: Scalar, P: Params<T>>(
+pub fn write_safetensors<T: Scalar, N: Network<T>>(
     out: &mut impl Write,
-    params: &P,
+    net: &N,
 ) -> io::Result<()> {
-    st::export(params, |bytes: &[u8]| out.write_all(bytes))
+    st::export_state(net, |bytes: &[u8]| out.write_all(bytes))
 }
 
-/// Saves a network (or any [`Params`]) as safetensors, through a temporary file renamed into
-/// place so that an interrupted save never leaves half a file under the final name.
-pub fn save_safetensors<T: Scalar, P: Params<T>>(
+/// Saves a network's `state_dict` (its parameters, and batch norm's running statistics and
+/// `num_batches_tracked` as PyTorch keeps them) as safetensors, through a temporary file
+/// renamed into place so that an interrupted save never leaves half a file under the final
+/// name.
+pub fn save_safetensors<T: Scalar, N: Network<T>>(
+    path: impl AsRef<Path>,
+    net: &N,
+) -> Result<(), SafetensorsError> {
+    save_with(path.as_ref(), |out| write_safetensors(out, net))
+}
+
+/// Saves any [`Params`] (a lone layer, a set of named tensors that is not a network, such as
+/// an input and its outputs) as safetensors, its parameters only, as [`save_safetensors`] does.
+pub fn save_params_safetensors<T: Scalar, P: Params<T>>(
     path: impl AsRef<Path>,
     params: &P,
 ) -> Result<(), SafetensorsError> {
-    let path = path.as_ref();
+    save_with(path.as_ref(), |out| {
+        st::export(params, |bytes: &[u8]| out.write_all(bytes))
+    })
+}
+
+fn save_with(
+    path: &Path,
+    write_all: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> Result<(), SafetensorsError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let write = || -> io::Result<()> {
         let mut out = BufWriter::new(File::create(&tmp)?);
-        write_safetensors(&mut out, params)?;
+        write_all(&mut out)?;
         out.into_inner()
             .map_err(io::IntoInnerError::into_error)?
             .sync_all()
@@ -108,31 +127,32 @@ pub fn save_safetensors<T: Scalar, P: Params<T>>(
     fs::rename(&tmp, path).map_err(io_err)
 }
 
-/// Loads every tensor of a network (or any [`Params`]) from a safetensors file by its
-/// `state_dict` name, converting F16/BF16/F32/F64; on any error the network is unchanged.
+/// Loads every tensor of a network's `state_dict` (parameters and buffers) from a safetensors
+/// file by name, converting F16/BF16/F32/F64 (and `I64` counts); on any error the network is
+/// unchanged.
 ///
 /// The file is read whole: memory is the file's actual size, never what its header claims.
-pub fn load_safetensors<T: Scalar, P: Params<T>>(
+pub fn load_safetensors<T: Scalar, N: Network<T>>(
     path: impl AsRef<Path>,
-    params: &mut P,
+    net: &mut N,
 ) -> Result<(), SafetensorsError> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(|source| SafetensorsError::Io {
         path: path.into(),
         source,
     })?;
-    load_safetensors_bytes(&bytes, params).map_err(|error| SafetensorsError::Invalid {
+    load_safetensors_bytes(&bytes, net).map_err(|error| SafetensorsError::Invalid {
         path: path.into(),
         error,
     })
 }
 
 /// [`load_safetensors`] from bytes in memory, with an owned error.
-pub fn load_safetensors_bytes<T: Scalar, P: Params<T>>(
+pub fn load_safetensors_bytes<T: Scalar, N: Network<T>>(
     bytes: &[u8],
-    params: &mut P,
+    net: &mut N,
 ) -> Result<(), Box<st::Error<String>>> {
     let owned = |e: st::ReadError<'_>| Box::new(e.map_names(|n| n.to_string()));
     let file = SafeTensors::parse(bytes).map_err(owned)?;
-    st::load_params(params, &file).map_err(owned)
+    st::load_state(net, &file).map_err(owned)
 }

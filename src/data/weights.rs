@@ -289,21 +289,28 @@ pub fn load_weights_into(path: impl AsRef<Path>, out: &mut [f32]) -> Result<(), 
     Ok(())
 }
 
-/// Saves a network's parameters, in their PyTorch order.
+/// Saves a network's parameters, in their PyTorch order, then its buffers (batch norm's
+/// running statistics, which inference uses): the flat format holds `PARAMS + BUFFERS`
+/// values. A path ending in `.safetensors` is written as safetensors, with every name.
 pub fn save_network<N: Network<f32>>(path: impl AsRef<Path>, net: &N) -> Result<(), WeightsError> {
     let path = path.as_ref();
     if is_safetensors_path(path) {
         return super::save_safetensors(path, net)
             .map_err(|e| WeightsError::Safetensors(Box::new(e)));
     }
-    let mut params = vec![0.0; N::PARAMS];
-    net.copy_params_to(&mut params)
+    let mut values = vec![0.0; N::PARAMS];
+    net.copy_params_to(&mut values)
         .expect("the buffer has `N::PARAMS` values");
-    save_weights(path, &params)
+    for i in 0..N::RUNNING_STATS {
+        values.extend_from_slice(net.running_stats(i));
+    }
+    save_weights(path, &values)
 }
 
-/// Loads a network's parameters saved by [`save_network`] (either format, told apart by the
-/// content), refusing inf and NaN; the network is unchanged on error.
+/// Loads a network's parameters and buffers saved by [`save_network`] (either format, told
+/// apart by the content), refusing inf and NaN; the network is unchanged on error. A flat file
+/// must hold `PARAMS + BUFFERS` values: one written for a batch-norm network before buffers
+/// were saved is refused by its count, as it lacks the running statistics.
 pub fn load_network<N: Network<f32>>(
     path: impl AsRef<Path>,
     net: &mut N,
@@ -328,9 +335,16 @@ pub fn load_network_with<N: Network<f32>>(
     if n == magic.len() && magic != WEIGHTS_MAGIC && is_safetensors_path(path) {
         return load_safetensors_network(path, net, non_finite);
     }
-    let params = load_weights_with(path, N::PARAMS, non_finite)?;
-    net.copy_params_from(&params)
+    let values = load_weights_with(path, N::PARAMS + N::BUFFERS, non_finite)?;
+    let (params, mut buffers) = values.split_at(N::PARAMS);
+    net.copy_params_from(params)
         .expect("the buffer has `N::PARAMS` values");
+    for i in 0..N::RUNNING_STATS {
+        let out = net.running_stats_mut(i);
+        let (now, rest) = buffers.split_at(out.len());
+        out.copy_from_slice(now);
+        buffers = rest;
+    }
     Ok(())
 }
 
@@ -349,14 +363,28 @@ fn load_safetensors_network<N: Network<f32>>(
     let mut before = vec![0.0; N::PARAMS];
     net.copy_params_to(&mut before)
         .expect("the buffer has `N::PARAMS` values");
+    let buffers = |net: &N| -> Vec<f32> {
+        (0..N::RUNNING_STATS)
+            .flat_map(|i| net.running_stats(i).to_vec())
+            .collect()
+    };
+    let buffers_before = buffers(net);
     super::load_safetensors(path, net).map_err(|e| WeightsError::Safetensors(Box::new(e)))?;
     if non_finite == NonFinite::Refuse {
         let mut after = vec![0.0; N::PARAMS];
         net.copy_params_to(&mut after)
             .expect("the buffer has `N::PARAMS` values");
+        // A buffer's index counts on from the parameters'.
+        after.extend(buffers(net));
         if let Some((index, &value)) = after.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             net.copy_params_from(&before)
                 .expect("the buffer has `N::PARAMS` values");
+            let mut at = 0;
+            for i in 0..N::RUNNING_STATS {
+                let out = net.running_stats_mut(i);
+                out.copy_from_slice(&buffers_before[at..at + out.len()]);
+                at += out.len();
+            }
             return Err(WeightsError::NonFiniteValue {
                 path: path.into(),
                 index,

@@ -29,6 +29,9 @@ pub struct BatchNorm<T: Scalar, const C: usize, const S: usize, const N: usize> 
     /// Per-channel unbiased variance for inference, updated by each training batch;
     /// initially 1.
     pub running_var: SVector<T, C>,
+    /// Training batches seen (PyTorch's `num_batches_tracked`), held as a scalar: exact up to
+    /// 2^24 batches in f32, 2^53 in f64.
+    pub num_batches_tracked: [T; 1],
     /// m in running ← (1 − m)·running + m·batch (PyTorch's `momentum`, 0.1 by default).
     pub momentum: T,
     /// ε added to the variance before the square root (1e-5 by default).
@@ -56,6 +59,7 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> BatchNorm<T, C, 
             beta: SVector::zeros(),
             running_mean: SVector::zeros(),
             running_var: SVector::repeat(T::one()),
+            num_batches_tracked: [T::zero()],
             momentum: T::of(momentum),
             eps: T::of(eps),
         }
@@ -133,15 +137,17 @@ macro_rules! gamma_beta_params {
 gamma_beta_params!(BatchNormGrad<T, C>, const C: usize);
 gamma_beta_params!(BatchNorm<T, C, S, N>, const C: usize, const S: usize, const N: usize);
 
-/// The running mean, then the running variance.
+/// The running mean, the running variance and the batch count, in PyTorch's buffer order.
 impl<T: Scalar, const C: usize, const S: usize, const N: usize> RunningStats<T>
     for BatchNorm<T, C, S, N>
 {
-    const TENSORS: usize = 2;
+    const TENSORS: usize = 3;
+    const LEN: usize = 2 * C + 1;
     fn running_stats(&self, i: usize) -> &[T] {
         match i {
             0 => self.running_mean.as_slice(),
             1 => self.running_var.as_slice(),
+            2 => &self.num_batches_tracked,
             _ => &[],
         }
     }
@@ -149,7 +155,23 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> RunningStats<T>
         match i {
             0 => self.running_mean.as_mut_slice(),
             1 => self.running_var.as_mut_slice(),
+            2 => &mut self.num_batches_tracked,
             _ => &mut [],
+        }
+    }
+    fn running_stats_info(i: usize) -> TensorInfo {
+        let (name, shape, kind) = match i {
+            0 => ("running_mean", Shape::vector(C), TensorKind::Buffer),
+            1 => ("running_var", Shape::vector(C), TensorKind::Buffer),
+            _ => ("num_batches_tracked", Shape::scalar(), TensorKind::Count),
+        };
+        TensorInfo {
+            layer: "",
+            name,
+            shape,
+            kind,
+            fan_in: 0,
+            fan_out: 0,
         }
     }
 }
@@ -221,6 +243,10 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> Layer<T> for Bat
             self.running_mean[c] = (one - mom) * self.running_mean[c] + mom * mean;
             self.running_var[c] = (one - mom) * self.running_var[c] + mom * unbiased;
         }
+        // Rounded, so that averaging the replicas' counts (multi-threaded training) cannot
+        // leave it a hair off an integer.
+        let seen = libm::round(self.num_batches_tracked[0].to_f64());
+        self.num_batches_tracked[0] = T::of(seen + 1.0);
     }
 
     fn backward_batch(
@@ -297,6 +323,8 @@ mod tests {
         }
         // running_mean = 0.9·0 + 0.1·μ; running_var = 0.9·1 + 0.1·σ²·3/2 (unbiased).
         assert!((bn.running_mean - Vector2::new(0.3, 0.1)).norm() < 1e-15);
+        // One batch seen, as PyTorch's `num_batches_tracked` counts it.
+        assert_eq!(bn.num_batches_tracked, [1.0]);
         let want_var = Vector2::new(0.9 + 0.1 * 7.0, 0.9 + 0.1 * 3.0);
         assert!((bn.running_var - want_var).norm() < 1e-15);
         // Inference uses the running statistics.

@@ -94,8 +94,9 @@ impl Dtype {
         matches!(self, Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64)
     }
 
-    /// Decodes one element of a loadable dtype (`bytes.len() == self.size()`); `None` for
-    /// the others. Every value of these dtypes is exactly representable in an `f64`.
+    /// Decodes one element of a loadable dtype or of `I64` (`bytes.len() == self.size()`);
+    /// `None` for the others. Every value of the loadable dtypes is exactly representable in
+    /// an `f64`.
     pub fn decode(self, b: &[u8]) -> Option<f64> {
         Some(match (self, b) {
             (Dtype::F64, &[a, b, c, d, e, f, g, h]) => f64::from_le_bytes([a, b, c, d, e, f, g, h]),
@@ -104,6 +105,10 @@ impl Dtype {
                 f64::from(f32::from_bits(u32::from(u16::from_le_bytes([a, b])) << 16))
             }
             (Dtype::F16, &[a, b]) => f16_to_f64(u16::from_le_bytes([a, b])),
+            // Counts (batch norm's `num_batches_tracked`), exact up to 2^53.
+            (Dtype::I64, &[a, b, c, d, e, f, g, h]) => {
+                i64::from_le_bytes([a, b, c, d, e, f, g, h]) as f64
+            }
             _ => return None,
         })
     }

@@ -1,12 +1,14 @@
 //! Writing a network as safetensors without a heap: the header is formatted twice, once to
 //! count its length (which comes first in the file) and once into the sink.
 //!
-//! Tensors go in `state_dict` order with offsets in the same order, the header carries
+//! Tensors go in `state_dict` order (a network's buffers after each layer's parameters, as
+//! PyTorch's `state_dict` lists them; counts as `I64`) with offsets in the same order, the header carries
 //! `{"format": "pt"}` metadata and is padded with spaces to a multiple of 8 bytes, as
 //! PyTorch's `safetensors.torch.save_file` writes it.
 
+use super::set::{is_count, ParamsOf, Set, StateOf};
 use super::Dtype;
-use crate::{Params, Scalar};
+use crate::{Network, Params, Scalar, TensorInfo};
 use core::fmt::{self, Write};
 
 /// The dtype a network of scalar `T` is written in.
@@ -20,36 +22,74 @@ pub fn dtype_of<T: Scalar>() -> Dtype {
 
 /// Bytes of the JSON header (padding included) that [`export`] writes for `P`.
 pub fn header_len<T: Scalar, P: Params<T>>() -> usize {
-    let mut n = Count(0);
-    // Counting never fails.
-    let _ = write_header::<T, P>(&mut n);
-    n.0.div_ceil(8) * 8
+    set_header_len::<T, ParamsOf<P>>()
 }
 
 /// Bytes of the whole file [`export`] writes for `P`.
 pub fn exported_len<T: Scalar, P: Params<T>>() -> usize {
-    8 + header_len::<T, P>() + data_len::<T, P>()
+    set_len::<T, ParamsOf<P>>()
 }
 
-fn data_len<T: Scalar, P: Params<T>>() -> usize {
-    (0..P::TENSORS)
-        .map(|i| P::tensor_info(i).shape.len() * T::BYTES)
-        .sum()
+/// Bytes of the whole file [`export_state`] writes for `N`.
+pub fn exported_state_len<T: Scalar, N: Network<T>>() -> usize {
+    set_len::<T, StateOf<N>>()
 }
 
-/// Writes `params` as a safetensors file, piece by piece, into `sink`.
+/// Writes `params` (its parameters only) as a safetensors file, piece by piece, into `sink`.
 pub fn export<T: Scalar, P: Params<T>, E>(
     params: &P,
+    sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    export_set::<T, ParamsOf<P>, E>(params, sink)
+}
+
+/// Writes a network's whole `state_dict` (parameters and buffers, batch norm's running
+/// statistics and `num_batches_tracked` included) as a safetensors file into `sink`.
+pub fn export_state<T: Scalar, N: Network<T>, E>(
+    net: &N,
+    sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    export_set::<T, StateOf<N>, E>(net, sink)
+}
+
+/// What tensor `info` is written as: counts as `I64`, everything else in the scalar's dtype.
+fn file_dtype<T: Scalar>(info: &TensorInfo) -> Dtype {
+    if is_count(info) {
+        Dtype::I64
+    } else {
+        dtype_of::<T>()
+    }
+}
+
+fn set_header_len<T: Scalar, S: Set<T>>() -> usize {
+    let mut n = Count(0);
+    // Counting never fails.
+    let _ = write_header::<T, S>(&mut n);
+    n.0.div_ceil(8) * 8
+}
+
+fn set_len<T: Scalar, S: Set<T>>() -> usize {
+    let data: usize = (0..S::count())
+        .map(|i| {
+            let info = S::info(i);
+            info.shape.len() * file_dtype::<T>(&info).size()
+        })
+        .sum();
+    8 + set_header_len::<T, S>() + data
+}
+
+fn export_set<T: Scalar, S: Set<T>, E>(
+    of: &S::Of,
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
-    let len = header_len::<T, P>();
+    let len = set_header_len::<T, S>();
     sink(&(len as u64).to_le_bytes())?;
     let mut w = Sink {
         sink: &mut sink,
         err: None,
         n: 0,
     };
-    if write_header::<T, P>(&mut w).is_err() {
+    if write_header::<T, S>(&mut w).is_err() {
         if let Some(e) = w.err {
             return Err(e);
         }
@@ -59,19 +99,26 @@ pub fn export<T: Scalar, P: Params<T>, E>(
         sink(b" ")?;
     }
     let mut buf = [0u8; 512];
-    for i in 0..P::TENSORS {
-        let t = params.tensor(i);
-        debug_assert_eq!(t.len(), P::tensor_info(i).shape.len());
-        let per = buf.len() / T::BYTES;
+    for i in 0..S::count() {
+        let t = S::get(of, i);
+        let info = S::info(i);
+        debug_assert_eq!(t.len(), info.shape.len());
+        let dtype = file_dtype::<T>(&info);
+        let per = buf.len() / dtype.size();
         for chunk in t.chunks(per) {
             let mut at = 0;
             for &v in chunk {
-                if T::BYTES == 4 {
-                    buf[at..at + 4].copy_from_slice(&(v.to_f64() as f32).to_le_bytes());
-                } else {
-                    buf[at..at + 8].copy_from_slice(&v.to_f64().to_le_bytes());
+                match dtype {
+                    Dtype::I64 => {
+                        let n = libm::round(v.to_f64()) as i64;
+                        buf[at..at + 8].copy_from_slice(&n.to_le_bytes());
+                    }
+                    Dtype::F32 => {
+                        buf[at..at + 4].copy_from_slice(&(v.to_f64() as f32).to_le_bytes())
+                    }
+                    _ => buf[at..at + 8].copy_from_slice(&v.to_f64().to_le_bytes()),
                 }
-                at += T::BYTES;
+                at += dtype.size();
             }
             sink(&buf[..at])?;
         }
@@ -104,13 +151,26 @@ pub fn export_to_slice<T: Scalar, P: Params<T>>(
     params: &P,
     out: &mut [u8],
 ) -> Result<usize, BufferTooSmall> {
-    let needed = exported_len::<T, P>();
+    set_to_slice::<T, ParamsOf<P>>(params, out)
+}
+
+/// Writes a network's `state_dict` (see [`export_state`]) into `out`; returns the bytes
+/// written ([`exported_state_len`]). `out` is not written at all if it is too small.
+pub fn export_state_to_slice<T: Scalar, N: Network<T>>(
+    net: &N,
+    out: &mut [u8],
+) -> Result<usize, BufferTooSmall> {
+    set_to_slice::<T, StateOf<N>>(net, out)
+}
+
+fn set_to_slice<T: Scalar, S: Set<T>>(of: &S::Of, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    let needed = set_len::<T, S>();
     if out.len() < needed {
         let found = out.len();
         return Err(BufferTooSmall { needed, found });
     }
     let mut at = 0;
-    let _ = export(params, |b: &[u8]| -> Result<(), ()> {
+    let _ = export_set::<T, S, ()>(of, |b: &[u8]| -> Result<(), ()> {
         out[at..at + b.len()].copy_from_slice(b);
         at += b.len();
         Ok(())
@@ -118,12 +178,12 @@ pub fn export_to_slice<T: Scalar, P: Params<T>>(
     Ok(at)
 }
 
-fn write_header<T: Scalar, P: Params<T>>(w: &mut impl Write) -> fmt::Result {
+fn write_header<T: Scalar, S: Set<T>>(w: &mut impl Write) -> fmt::Result {
     w.write_str("{\"__metadata__\":{\"format\":\"pt\"}")?;
-    let dtype = dtype_of::<T>();
     let mut at = 0;
-    for i in 0..P::TENSORS {
-        let info = P::tensor_info(i);
+    for i in 0..S::count() {
+        let info = S::info(i);
+        let dtype = file_dtype::<T>(&info);
         w.write_str(",\"")?;
         if !info.layer.is_empty() {
             escape(w, info.layer)?;
@@ -137,7 +197,7 @@ fn write_header<T: Scalar, P: Params<T>>(w: &mut impl Write) -> fmt::Result {
             }
             write!(w, "{d}")?;
         }
-        let end = at + info.shape.len() * T::BYTES;
+        let end = at + info.shape.len() * dtype.size();
         write!(w, "],\"data_offsets\":[{at},{end}]}}")?;
         at = end;
     }

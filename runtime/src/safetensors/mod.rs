@@ -11,9 +11,10 @@
 //! allocated at all), and the JSON is read without recursion. A file is valid when every
 //! tensor is well formed and lies inside the data, no two tensors share a byte or a name, and
 //! the tensors cover the data exactly (as the reference implementation requires).
-//! [`load_params`] then matches a network's tensors by name (`TensorInfo`'s `Display`,
-//! `layer1.0.conv1.weight`), checks shapes and dtypes, converts F16/BF16/F32/F64 to the
-//! network's scalar, and changes nothing unless everything matches.
+//! [`load_state`] (a network's parameters and buffers, batch norm's running statistics
+//! included) and [`load_params`] (any `Params`) then match tensors by name (`TensorInfo`'s
+//! `Display`, `layer1.0.conv1.weight`), check shapes and dtypes, convert F16/BF16/F32/F64 to
+//! the network's scalar (and `I64` counts), and change nothing unless everything matches.
 
 // Errors carry both shapes and the network tensor's description, and with no heap there is
 // nothing to box them into; they are returned once per load, so their size costs nothing.
@@ -23,15 +24,20 @@ mod dtype;
 mod error;
 mod export;
 mod json;
+mod set;
 
 pub use dtype::{f16_to_f64, Dtype};
 pub use error::{Error, ReadError};
-pub use export::{dtype_of, export, export_to_slice, exported_len, header_len, BufferTooSmall};
+pub use export::{
+    dtype_of, export, export_state, export_state_to_slice, export_to_slice, exported_len,
+    exported_state_len, header_len, BufferTooSmall,
+};
 pub use json::{Chars, JsonError, JsonStr, MAX_DEPTH};
 
-use crate::{Params, Scalar, Shape, TensorInfo};
+use crate::{Network, Params, Scalar, Shape, TensorInfo};
 use core::fmt;
 use json::Cursor;
+use set::{is_count, ParamsOf, Set, StateOf};
 
 /// Most dimensions a tensor may have.
 pub const MAX_RANK: usize = 8;
@@ -118,9 +124,10 @@ impl TensorView<'_> {
         }
     }
 
-    /// The values as `f64` (exact for every loadable dtype); empty for the other dtypes.
+    /// The values as `f64` (exact for every loadable dtype, and for `I64` up to 2^53); empty
+    /// for the other dtypes.
     pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
-        let n = if self.dtype.is_loadable() {
+        let n = if self.dtype.is_loadable() || self.dtype == Dtype::I64 {
             self.dtype.size()
         } else {
             self.data.len().max(1)
@@ -279,38 +286,7 @@ pub fn load_params<'a, T: Scalar, P: Params<T>>(
     params: &mut P,
     file: &SafeTensors<'a>,
 ) -> Result<(), ReadError<'a>> {
-    // Check everything first, so that a failure leaves the parameters as they were.
-    for i in 0..P::TENSORS {
-        let expected = P::tensor_info(i);
-        let t = file.find(&expected).ok_or(Error::Missing { expected })?;
-        if !t.shape.is(&expected.shape) || params.tensor(i).len() != expected.shape.len() {
-            let found = t.shape;
-            return Err(Error::WrongShape { expected, found });
-        }
-        if !t.dtype.is_loadable() {
-            let found = t.dtype;
-            return Err(Error::WrongDtype { expected, found });
-        }
-    }
-    // Every network tensor was found and names are unique, so any extra is unexpected.
-    if file.len() != P::TENSORS {
-        for t in file.tensors() {
-            if !(0..P::TENSORS).any(|i| t.is(&P::tensor_info(i))) {
-                let (tensor, shape) = (t.name, t.shape);
-                return Err(Error::Unexpected { tensor, shape });
-            }
-        }
-    }
-    for i in 0..P::TENSORS {
-        let Some(t) = file.find(&P::tensor_info(i)) else {
-            continue; // found above
-        };
-        let dst = params.tensor_mut(i);
-        for (d, v) in dst.iter_mut().zip(t.values()) {
-            *d = T::of(v);
-        }
-    }
-    Ok(())
+    load_set::<T, ParamsOf<P>>(params, file)
 }
 
 /// Parses `bytes` and loads every tensor of `params` from it (see [`load_params`]).
@@ -319,6 +295,67 @@ pub fn load_from_bytes<'a, T: Scalar, P: Params<T>>(
     bytes: &'a [u8],
 ) -> Result<(), ReadError<'a>> {
     load_params(params, &SafeTensors::parse(bytes)?)
+}
+
+/// Loads a network's whole `state_dict` from `file`: every parameter and every buffer (batch
+/// norm's running statistics and `num_batches_tracked`, which may be `I64` as PyTorch writes
+/// it), each checked by name, shape and dtype; on any error the network is unchanged.
+pub fn load_state<'a, T: Scalar, N: Network<T>>(
+    net: &mut N,
+    file: &SafeTensors<'a>,
+) -> Result<(), ReadError<'a>> {
+    load_set::<T, StateOf<N>>(net, file)
+}
+
+/// Parses `bytes` and loads a network's `state_dict` from it (see [`load_state`]).
+pub fn load_state_from_bytes<'a, T: Scalar, N: Network<T>>(
+    net: &mut N,
+    bytes: &'a [u8],
+) -> Result<(), ReadError<'a>> {
+    load_state(net, &SafeTensors::parse(bytes)?)
+}
+
+/// Whether a file tensor of `dtype` loads into tensor `info`: the floats always, and `I64`
+/// into a count.
+fn loads_into(dtype: Dtype, info: &TensorInfo) -> bool {
+    dtype.is_loadable() || (dtype == Dtype::I64 && is_count(info))
+}
+
+fn load_set<'a, T: Scalar, S: Set<T>>(
+    of: &mut S::Of,
+    file: &SafeTensors<'a>,
+) -> Result<(), ReadError<'a>> {
+    // Check everything first, so that a failure leaves the tensors as they were.
+    for i in 0..S::count() {
+        let expected = S::info(i);
+        let t = file.find(&expected).ok_or(Error::Missing { expected })?;
+        if !t.shape.is(&expected.shape) || S::get(of, i).len() != expected.shape.len() {
+            let found = t.shape;
+            return Err(Error::WrongShape { expected, found });
+        }
+        if !loads_into(t.dtype, &expected) {
+            let found = t.dtype;
+            return Err(Error::WrongDtype { expected, found });
+        }
+    }
+    // Every tensor was found and names are unique, so any extra is unexpected.
+    if file.len() != S::count() {
+        for t in file.tensors() {
+            if !(0..S::count()).any(|i| t.is(&S::info(i))) {
+                let (tensor, shape) = (t.name, t.shape);
+                return Err(Error::Unexpected { tensor, shape });
+            }
+        }
+    }
+    for i in 0..S::count() {
+        let Some(t) = file.find(&S::info(i)) else {
+            continue; // found above
+        };
+        for (d, v) in S::get_mut(of, i).iter_mut().zip(t.values()) {
+            *d = T::of(v);
+        }
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug)]
