@@ -574,37 +574,32 @@ impl<'a> Cx<'a> {
         }
         let count = |ty: &TokenStream| quote!(<#ty as #rt::RunningStats<T>>::TENSORS);
         let counts = layers.iter().map(|(_, ty, _)| count(ty));
-        let dispatch = |method: TokenStream, by: TokenStream| {
-            let steps = layers.iter().enumerate().map(|(k, (field, ty, _))| {
+        // Shadow `i` between layers, as `expand_params` does; `call` gives what layer k returns.
+        let dispatch = |call: &dyn Fn(&Ident, &TokenStream, &str) -> TokenStream| {
+            let steps = layers.iter().enumerate().map(|(k, (field, ty, path))| {
                 let n = count(ty);
+                let body = call(field, ty, path);
                 let next = (k + 1 < layers.len()).then(|| quote!(let i = i - #n;));
                 quote! {
                     if i < #n {
-                        return #rt::RunningStats::<T>::#method(#by self.#field, i);
+                        return #body;
                     }
                     #next
                 }
             });
             quote!(#(#steps)*)
         };
-        let get = dispatch(quote!(running_stats), quote!(&));
-        let get_mut = dispatch(quote!(running_stats_mut), quote!(&mut));
+        let get =
+            dispatch(&|field, _, _| quote!(#rt::RunningStats::<T>::running_stats(&self.#field, i)));
+        let get_mut = dispatch(
+            &|field, _, _| quote!(#rt::RunningStats::<T>::running_stats_mut(&mut self.#field, i)),
+        );
+        let info = dispatch(
+            &|_, ty, path| quote!(#rt::TensorInfo { layer: #path, ..<#ty as #rt::RunningStats<T>>::running_stats_info(i) }),
+        );
         let lens = layers
             .iter()
             .map(|(_, ty, _)| quote!(<#ty as #rt::RunningStats<T>>::LEN));
-        let info = layers.iter().enumerate().map(|(k, (_, ty, path))| {
-            let n = count(ty);
-            let next = (k + 1 < layers.len()).then(|| quote!(let i = i - #n;));
-            quote! {
-                if i < #n {
-                    return #rt::TensorInfo {
-                        layer: #path,
-                        ..<#ty as #rt::RunningStats<T>>::running_stats_info(i)
-                    };
-                }
-                #next
-            }
-        });
         // The state_dict's order: every layer's parameters, then its buffers.
         let entries = self.layers().map(|(_, l)| {
             let ty = &l.op.ty;
@@ -631,7 +626,7 @@ impl<'a> Cx<'a> {
             const BUFFERS: ::core::primitive::usize = #rt::network::sum(&[#(#lens),*]);
 
             fn running_stats_info(i: ::core::primitive::usize) -> #rt::TensorInfo {
-                #(#info)*
+                #info
                 <#rt::NoParams as #rt::Params<T>>::tensor_info(i)
             }
 

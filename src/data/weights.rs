@@ -301,9 +301,7 @@ pub fn save_network<N: Network<f32>>(path: impl AsRef<Path>, net: &N) -> Result<
     let mut values = vec![0.0; N::PARAMS];
     net.copy_params_to(&mut values)
         .expect("the buffer has `N::PARAMS` values");
-    for i in 0..N::RUNNING_STATS {
-        values.extend_from_slice(net.running_stats(i));
-    }
+    values.extend(buffers(net));
     save_weights(path, &values)
 }
 
@@ -336,16 +334,28 @@ pub fn load_network_with<N: Network<f32>>(
         return load_safetensors_network(path, net, non_finite);
     }
     let values = load_weights_with(path, N::PARAMS + N::BUFFERS, non_finite)?;
-    let (params, mut buffers) = values.split_at(N::PARAMS);
+    let (params, stats) = values.split_at(N::PARAMS);
     net.copy_params_from(params)
         .expect("the buffer has `N::PARAMS` values");
+    set_buffers(net, stats);
+    Ok(())
+}
+
+/// A network's buffers (batch norm's running statistics), tensor after tensor.
+fn buffers<N: Network<f32>>(net: &N) -> Vec<f32> {
+    (0..N::RUNNING_STATS)
+        .flat_map(|i| net.running_stats(i).iter().copied())
+        .collect()
+}
+
+/// [`buffers`] written back from `values` (`N::BUFFERS` of them).
+fn set_buffers<N: Network<f32>>(net: &mut N, mut values: &[f32]) {
     for i in 0..N::RUNNING_STATS {
         let out = net.running_stats_mut(i);
-        let (now, rest) = buffers.split_at(out.len());
+        let (now, rest) = values.split_at(out.len());
         out.copy_from_slice(now);
-        buffers = rest;
+        values = rest;
     }
-    Ok(())
 }
 
 /// Whether `path` names a safetensors file (by its extension, as PyTorch's tools do).
@@ -363,11 +373,6 @@ fn load_safetensors_network<N: Network<f32>>(
     let mut before = vec![0.0; N::PARAMS];
     net.copy_params_to(&mut before)
         .expect("the buffer has `N::PARAMS` values");
-    let buffers = |net: &N| -> Vec<f32> {
-        (0..N::RUNNING_STATS)
-            .flat_map(|i| net.running_stats(i).to_vec())
-            .collect()
-    };
     let buffers_before = buffers(net);
     super::load_safetensors(path, net).map_err(|e| WeightsError::Safetensors(Box::new(e)))?;
     if non_finite == NonFinite::Refuse {
@@ -379,12 +384,7 @@ fn load_safetensors_network<N: Network<f32>>(
         if let Some((index, &value)) = after.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             net.copy_params_from(&before)
                 .expect("the buffer has `N::PARAMS` values");
-            let mut at = 0;
-            for i in 0..N::RUNNING_STATS {
-                let out = net.running_stats_mut(i);
-                out.copy_from_slice(&buffers_before[at..at + out.len()]);
-                at += out.len();
-            }
+            set_buffers(net, &buffers_before);
             return Err(WeightsError::NonFiniteValue {
                 path: path.into(),
                 index,
