@@ -89,8 +89,8 @@ pub mod runtime {
     pub use stacknet_runtime::no_params;
     #[doc(inline)]
     pub use stacknet_runtime::{
-        data, gradcheck, graph, hint, init, kernels, layer, layers, loss, network, optim, quant,
-        regularize, rng, safetensors, samples, scalar, schedule, simd, train,
+        baked, data, gradcheck, graph, hint, init, kernels, layer, layers, loss, network, optim,
+        quant, regularize, rng, safetensors, samples, scalar, schedule, simd, train,
     };
     #[doc(no_inline)]
     pub use stacknet_runtime::{nalgebra, rand_core};

@@ -50,6 +50,8 @@ pub struct Network {
     /// `#[int8]`, which asks for the network's int8 twin: the macro's own attribute, taken
     /// out of `attrs`.
     pub int8: Vec<Attribute>,
+    /// `#[weights = "…"]`, the file of a baked network: also the macro's, out of `attrs`.
+    pub weights: Vec<Attribute>,
     pub vis: Visibility,
     pub ident: Ident,
     /// `tokens: [steps]` rather than `input: [...]`: the input is integer ids.
@@ -184,10 +186,13 @@ fn expected(input: ParseStream, last: proc_macro2::Span, message: &str) -> Error
 
 impl Parse for Network {
     fn parse(input: ParseStream) -> Result<Self> {
-        let (int8, attrs) = input
+        let (int8, attrs): (Vec<_>, Vec<_>) = input
             .call(Attribute::parse_outer)?
             .into_iter()
             .partition(|a| a.path().is_ident("int8"));
+        let (weights, attrs) = attrs
+            .into_iter()
+            .partition(|a| a.path().is_ident("weights"));
         let vis: Visibility = input.parse()?;
         if !input.peek(Token![struct]) {
             return Err(input.error("expected `struct Name(input: [...]) { layers }`"));
@@ -252,6 +257,7 @@ impl Parse for Network {
         Ok(Network {
             attrs,
             int8,
+            weights,
             vis,
             ident,
             tokens,

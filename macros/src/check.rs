@@ -44,6 +44,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
         int8: false,
     };
     walk.int8 = int8_attribute(&mut walk.cx, net);
+    let weights = crate::weights::attribute(&mut walk.cx, &net.weights);
     let input = input_shape(&mut walk.cx, net);
     non_empty(&mut walk.cx, net);
     reserved_name(&mut walk.cx, net);
@@ -56,6 +57,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
             Ok(ir::Network {
                 attrs: net.attrs.clone(),
                 int8: walk_int8,
+                weights,
                 vis: net.vis.clone(),
                 ident: net.ident.clone(),
                 input,
@@ -424,7 +426,7 @@ impl<'r> Walk<'r> {
             && lowered
                 .op
                 .as_ref()
-                .is_some_and(|op| self.sizes(path, layer, op.params, lowered.output));
+                .is_some_and(|op| self.sizes(path, layer, op.params(), lowered.output));
         let node = match (lowered.op.filter(|_| sized), input, lowered.output, field) {
             (Some(op), Some(input), Some(output), Some(field)) => {
                 let init = match &op.new {

@@ -8,6 +8,7 @@
 //! The checked-in `macros/expanded/*.rs` show what comes out; `expand/programs.rs` prints the
 //! plan's programs (inference, training forward, backward, batch path).
 
+mod baked;
 mod int8;
 mod programs;
 mod state;
@@ -45,6 +46,7 @@ pub fn network(krate: &TokenStream, net: &ir::Network) -> TokenStream {
         cx.expand_batch_network(),
         cx.expand_state(),
         cx.expand_int8(),
+        cx.expand_baked(),
     ]
     .into_iter()
     .collect()
@@ -115,7 +117,7 @@ impl<'a> Cx<'a> {
     /// The trainable parameters the macro counts: the docs' total and `PARAMS`.
     fn params(&self) -> u64 {
         self.layers()
-            .fold(0, |sum, (_, l)| sum.saturating_add(l.op.params))
+            .fold(0, |sum, (_, l)| sum.saturating_add(l.op.params()))
     }
 
     fn output_shape(&self) -> Shape {
@@ -190,7 +192,7 @@ impl<'a> Cx<'a> {
         ]);
         for step in &self.plan.steps {
             let (name, kind, y, n) = match step {
-                Step::Layer { layer, y, .. } => (&*layer.path, layer.kind, *y, layer.op.params),
+                Step::Layer { layer, y, .. } => (&*layer.path, layer.kind, *y, layer.op.params()),
                 Step::Add { path, y, .. } => (*path, "add", *y, 0),
                 Step::Concat { path, y, .. } => (*path, "concat", *y, 0),
             };
@@ -226,7 +228,7 @@ impl<'a> Cx<'a> {
         );
         let fields = self.layers().map(|(_, layer)| {
             let (field, ty) = (&layer.field, &layer.op.ty);
-            let doc = match layer.op.params {
+            let doc = match layer.op.params() {
                 0 => format!(
                     " `{}` (`{}`) has no parameters: empty.",
                     layer.path, layer.kind

@@ -12,6 +12,8 @@ pub struct Network {
     pub attrs: Vec<Attribute>,
     /// `#[int8]`: the network also gets an int8 twin.
     pub int8: bool,
+    /// `#[weights = "…"]`: the file the network's `BAKED` constants are decoded from.
+    pub weights: Option<syn::LitStr>,
     pub vis: Visibility,
     pub ident: Ident,
     pub input: Shape,

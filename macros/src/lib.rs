@@ -10,7 +10,10 @@
 //!   did-you-means), each on the smallest offending token; the result is the [`ir`] tree;
 //! - [`plan`]: lowers the tree to a schedule of steps over values, with the inference and
 //!   backward programs and their arenas laid out by liveness;
-//! - [`expand`]: renders the plan as the network, its gradient and record types and impls;
+//! - [`weights`]: with `#[weights = "…"]`, reads the file and checks it against the
+//!   network's tensors;
+//! - [`expand`]: renders the plan as the network, its gradient and record types and impls
+//!   (and, from [`weights`]' check, the baked constants);
 //! - [`fallback`]: on errors, the `compile_error!`s plus a stub, so the user sees those errors
 //!   and no cascade.
 //!
@@ -34,6 +37,7 @@ mod plan;
 mod report;
 mod shape;
 mod suggest;
+mod weights;
 
 #[cfg(test)]
 mod mutations;

@@ -11,6 +11,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod baked;
 pub mod data;
 pub mod gradcheck;
 pub mod graph;

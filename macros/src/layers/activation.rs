@@ -19,7 +19,13 @@ macro_rules! simple {
             },
             lower: |l| {
                 let rt = l.rt;
-        elementwise(l, quote!(#rt::layers::$f), quote!(#rt::layers::$f), $he)
+        elementwise(
+                    l,
+                    quote!(#rt::layers::$f),
+                    quote!(#rt::layers::$f),
+                    None,
+                    $he,
+                )
             },
         };
     };
@@ -49,6 +55,7 @@ pub const ELU: Kind = Kind {
             l,
             quote!(#rt::layers::Elu<T>),
             quote!(#rt::layers::Elu::new(#alpha)),
+            Some(quote!(#rt::layers::Elu { alpha: #alpha as T })),
             false,
         )
     },
@@ -78,6 +85,7 @@ pub const SOFTPLUS: Kind = Kind {
             l,
             quote!(#rt::layers::Softplus<T>),
             quote!(#rt::layers::Softplus::new(#beta, #threshold)),
+            Some(quote!(#rt::layers::Softplus { beta: #beta as T, threshold: #threshold as T })),
             false,
         )
     },
@@ -110,7 +118,7 @@ pub const GELU: Kind = Kind {
         } else {
             quote!(#rt::layers::Gelu)
         };
-        elementwise(l, f.clone(), f, false)
+        elementwise(l, f.clone(), f, None, false)
     },
 };
 
@@ -129,6 +137,7 @@ pub const LEAKY_RELU: Kind = Kind {
             l,
             quote!(#rt::layers::LeakyRelu<T>),
             quote!(#rt::layers::LeakyRelu::new(#slope)),
+            Some(quote!(#rt::layers::LeakyRelu { slope: #slope as T })),
             true,
         )
     },
@@ -158,19 +167,28 @@ pub const SOFTMAX: Kind = Kind {
             random: false,
             batch: false,
             role: Role::Activation { he: false },
-            params: 0,
+            tensors: Vec::new(),
+            constant: quote!(#rt::layers::Softmax),
             int8: Int8::None,
         }))
     },
 };
 
-/// `Activation<f, N>` built from `f`'s value: in place, and He-initialised before if `he`.
-fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> Lowered {
+/// `Activation<f, N>` built from `f`'s value (`constant` when `value` is not a constant
+/// expression): in place, and He-initialised before if `he`.
+fn elementwise(
+    l: &mut Lower,
+    f: TokenStream,
+    value: TokenStream,
+    constant: Option<TokenStream>,
+    he: bool,
+) -> Lowered {
     let Some(input) = l.numbers() else {
         return Lowered::lost();
     };
     let (rt, n) = (l.rt, len(input));
     // The activations with an int8 form: a clamp at the zero point (and at q(6)).
+    let constant = constant.unwrap_or_else(|| value.clone());
     let int8 = match l.sig.name {
         "relu" | "relu6" => Int8::Clamp,
         _ => Int8::None,
@@ -183,7 +201,8 @@ fn elementwise(l: &mut Lower, f: TokenStream, value: TokenStream, he: bool) -> L
         random: false,
         batch: false,
         role: Role::Activation { he },
-        params: 0,
+        tensors: Vec::new(),
+        constant: quote!(#rt::layers::Activation(#constant)),
         int8,
     }))
 }

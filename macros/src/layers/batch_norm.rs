@@ -2,7 +2,9 @@
 //! the h·w positions of an image, with batch statistics in training (so it trains through the
 //! batch path only) and running statistics in inference. The shape is kept.
 
-use super::{float, int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{
+    float, int, len, Decode, Int8, Kind, Lower, Lowered, New, Op, Role, Tensor, TensorRole,
+};
 use crate::bind::{opt, Signature, Type};
 use quote::quote;
 
@@ -32,7 +34,14 @@ fn lower(l: &mut Lower) -> Lowered {
     else {
         return l.elementwise(None);
     };
-    let params = c.saturating_mul(2); // γ and β
+    // PyTorch's names: γ and β are `weight` and `bias`, then the buffers.
+    let tensors = vec![
+        Tensor::matrix("weight", &[c]),
+        Tensor::matrix("bias", &[c]),
+        Tensor::new("running_mean", &[c], TensorRole::Buffer, Decode::Matrix),
+        Tensor::new("running_var", &[c], TensorRole::Buffer, Decode::Matrix),
+        Tensor::new("num_batches_tracked", &[], TensorRole::Count, Decode::Array),
+    ];
     let (rt, n, c, s) = (l.rt, len(input), int(c), int(s));
     let (momentum, eps) = (float(momentum), float(eps));
     l.elementwise(Some(Op {
@@ -43,7 +52,16 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: true,
         role: Role::Transparent,
-        params,
+        tensors,
+        constant: quote!(#rt::layers::BatchNorm {
+            gamma: __t0,
+            beta: __t1,
+            running_mean: __t2,
+            running_var: __t3,
+            num_batches_tracked: __t4,
+            momentum: #momentum as T,
+            eps: #eps as T,
+        }),
         int8: Int8::None,
     }))
 }

@@ -7,7 +7,7 @@
 //! is a number, `(left, right)`, `same` (stride 1, output the input's length) or `same_upper`
 //! (TensorFlow's `SAME`: output ⌈L / s⌉, the odd padding at the end).
 
-use super::{int, len, mul, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, mul, tensor, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Padding, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -125,7 +125,8 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
-        params: super::weight_params(out_channels, mul(&[c / groups, kernel]), bias),
+        tensors: tensor::weight_bias(&[out_channels, c / groups, kernel], bias),
+        constant: tensor::weight_bias_constant(quote!(#rt::layers::Conv1d), bias),
         int8: Int8::None,
     };
     Lowered::ok(op, output)

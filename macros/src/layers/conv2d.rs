@@ -5,7 +5,7 @@
 //! output the input's size) or `same_upper` (TensorFlow's `SAME` at any stride: output ⌈i / s⌉,
 //! the odd padding at the bottom and right). `groups = in_channels` is a depthwise convolution.
 
-use super::{int, len, mul, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, mul, tensor, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Padding, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -120,7 +120,8 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
-        params: super::weight_params(out_channels, mul(&[c / groups, kh, kw]), bias),
+        tensors: tensor::weight_bias(&[out_channels, c / groups, kh, kw], bias),
+        constant: tensor::weight_bias_constant(quote!(#rt::layers::Conv2d), bias),
         int8: Int8::Rescale,
     };
     Lowered::ok(op, output)

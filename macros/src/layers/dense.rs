@@ -2,7 +2,7 @@
 //! same dense applies to every step, `[steps, n]` → `[steps, units]` (PyTorch's `nn.Linear` on
 //! a `[steps, n]` tensor).
 
-use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, tensor, Int8, Kind, Lower, Lowered, New, Op, Role};
 use crate::bind::{opt, req, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -48,13 +48,13 @@ fn lower(l: &mut Lower) -> Lowered {
         Shape::Sequence { features, .. } => features,
         _ => input.len().unwrap_or(u64::MAX),
     };
-    let params = super::weight_params(units, fan_in, bias);
+    let tensors = tensor::weight_bias(&[units, fan_in], bias);
     // The per-step dense has no int8 form yet.
     let int8 = match input {
         Shape::Sequence { .. } => Int8::None,
         _ => Int8::Rescale,
     };
-    let (ty, ctor, output) = match input {
+    let (ty, ctor, path, output) = match input {
         Shape::Sequence { steps, features } => {
             let output = Shape::Sequence {
                 steps,
@@ -64,12 +64,14 @@ fn lower(l: &mut Lower) -> Lowered {
             (
                 quote!(#rt::layers::TimeDense<T, #steps, #features, #units, #n, #o, #bias>),
                 quote!(#rt::layers::TimeDense::new),
+                quote!(#rt::layers::TimeDense),
                 output,
             )
         }
         _ => (
             quote!(#rt::layers::Dense<T, #n, #o, #bias>),
             quote!(#rt::layers::Dense::new),
+            quote!(#rt::layers::Dense),
             output,
         ),
     };
@@ -84,7 +86,8 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
-        params,
+        tensors,
+        constant: tensor::weight_bias_constant(path, bias),
         int8,
     };
     Lowered::ok(op, output)

@@ -28,7 +28,9 @@ fn lower(l: &mut Lower) -> Lowered {
         random: true,
         batch: false,
         role: Role::Transparent,
-        params: 0,
+        tensors: Vec::new(),
+        // A baked network's dropout draws from a fixed seed until `reseed`.
+        constant: quote!(#rt::layers::Dropout::from_parts(#p, (1.0 / (1.0 - #p)) as T, 0)),
         int8: Int8::Identity,
     }))
 }

@@ -2,7 +2,7 @@
 //! `[vocab, dim]` table for each token id (PyTorch's `nn.Embedding`, initialised N(0, 1) as
 //! there). It reads token ids, so it is the first layer of a `tokens: [steps]` network.
 
-use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role, Tensor};
 use crate::bind::{opt, req, Init, Signature, Type};
 use crate::shape::{self, Shape};
 use quote::quote;
@@ -45,7 +45,8 @@ fn lower(l: &mut Lower) -> Lowered {
     let Shape::Tokens { steps } = input else {
         return Lowered::lost();
     };
-    let (rt, o, params) = (l.rt, len(output), vocab.saturating_mul(dim));
+    let (rt, o) = (l.rt, len(output));
+    let tensors = vec![Tensor::matrix("weight", &[vocab, dim])];
     let (steps, vocab, dim) = (int(steps), int(vocab), int(dim));
     let op = Op {
         ty: quote!(#rt::layers::Embedding<T, #steps, #vocab, #dim, #o>),
@@ -58,7 +59,8 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
-        params,
+        tensors,
+        constant: quote!(#rt::layers::Embedding { weight: __t0 }),
         int8: Int8::None,
     };
     Lowered::ok(op, output)

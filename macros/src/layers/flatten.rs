@@ -30,7 +30,8 @@ fn lower(l: &mut Lower) -> Lowered {
                 random: false,
                 batch: false,
                 role: Role::Transparent,
-                params: 0,
+                tensors: Vec::new(),
+                constant: quote!(#rt::layers::Flatten),
                 int8: Int8::Identity,
             };
             Lowered::ok(op, output)

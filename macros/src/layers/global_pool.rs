@@ -51,7 +51,8 @@ fn lower(l: &mut Lower, max: bool) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
-        params: 0,
+        tensors: Vec::new(),
+        constant: quote!(#rt::layers::#name),
         int8: Int8::None,
     };
     Lowered::ok(op, output)

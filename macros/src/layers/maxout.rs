@@ -44,7 +44,8 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Activation { he: false },
-        params: 0,
+        tensors: Vec::new(),
+        constant: quote!(#rt::layers::Maxout),
         int8: Int8::None,
     };
     Lowered::ok(op, output)

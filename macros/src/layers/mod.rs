@@ -23,6 +23,9 @@ mod pool1d;
 mod prelu;
 mod recurrent;
 mod reshape;
+pub mod tensor;
+
+pub use tensor::{Decode, Role as TensorRole, Tensor};
 
 use crate::ast;
 use crate::bind::{show, Args, Init, Signature};
@@ -102,11 +105,22 @@ pub struct Op {
     pub batch: bool,
     /// What the layer means to the default-init rule of the layers before it.
     pub role: Role,
-    /// Trainable scalars (the runtime type's `Params::LEN`, which the generated `new` checks
-    /// against this), for the generated docs' table; saturating, never overflowing.
-    pub params: u64,
+    /// Its tensors in `state_dict` order; their trainable scalars are [`Op::params`].
+    pub tensors: Vec<Tensor>,
+    /// The layer as a constant expression, for `#[weights]`: written with `T` standing for a
+    /// concrete scalar, `__t{i}` for tensor `i` as its decoder made it, and `__decode` for
+    /// `runtime::baked::{f32, f64}`.
+    pub constant: TokenStream,
     /// What the layer becomes in the network's int8 twin (`#[int8]`).
     pub int8: Int8,
+}
+
+impl Op {
+    /// Trainable scalars (the runtime type's `Params::LEN`, which the generated `new` checks
+    /// against this), for the generated docs' table; saturating, never overflowing.
+    pub fn params(&self) -> u64 {
+        tensor::params(&self.tensors)
+    }
 }
 
 /// What a layer becomes in a network's int8 twin. The runtime's `quant::Quantize` builds the
@@ -521,12 +535,6 @@ pub fn int(n: u64) -> Literal {
 /// `N` of a flat tensor (check.rs verified it fits).
 pub fn len(shape: Shape) -> Literal {
     int(shape.len().unwrap_or(u64::MAX))
-}
-
-/// The parameters of a weight `[out, k]` plus, with `bias`, `[out]`, saturating.
-pub fn weight_params(out: u64, k: u64, bias: bool) -> u64 {
-    out.saturating_mul(k)
-        .saturating_add(if bias { out } else { 0 })
 }
 
 /// Saturating product: only reached with sizes shape.rs bounded.

@@ -54,13 +54,14 @@ fn lower(l: &mut Lower, ty: TokenStream) -> Lowered {
     let (n, steps, f) = (len(input), int(steps), int(f));
     let op = Op {
         ty: quote!(#ty<#steps, #f, #n>),
-        new: New::Value(ty),
+        new: New::Value(ty.clone()),
         in_place: false,
         state: false,
         random: false,
         batch: false,
         role: Role::Transparent,
-        params: 0,
+        tensors: Vec::new(),
+        constant: ty,
         int8: Int8::None,
     };
     Lowered::ok(op, output)

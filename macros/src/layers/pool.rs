@@ -144,7 +144,8 @@ fn pooled(l: &mut Lower, pool: Pool2d, max: bool, count_pad: bool) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
-        params: 0,
+        tensors: Vec::new(),
+        constant: quote!(#rt::layers::#name),
         int8,
     };
     Lowered::ok(op, output)

@@ -89,7 +89,8 @@ fn lower(l: &mut Lower, average: bool) -> Lowered {
         random: false,
         batch: false,
         role: Role::Transparent,
-        params: 0,
+        tensors: Vec::new(),
+        constant: quote!(#rt::layers::#name),
         int8: Int8::None,
     };
     Lowered::ok(op, output)

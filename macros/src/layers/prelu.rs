@@ -1,7 +1,7 @@
 //! `prelu(init = 0.25)`: x for x > 0, a·x otherwise, with a learned slope a per channel
 //! (per feature for a vector), PyTorch's `nn.PReLU(num_parameters = channels)`.
 
-use super::{float, int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{float, int, len, Int8, Kind, Lower, Lowered, New, Op, Role, Tensor};
 use crate::bind::{opt, Signature, Type};
 use quote::quote;
 
@@ -20,7 +20,7 @@ fn lower(l: &mut Lower) -> Lowered {
     else {
         return l.elementwise(None);
     };
-    let params = c; // one slope per channel
+    let tensors = vec![Tensor::matrix("weight", &[c])]; // one slope per channel
     let (rt, n, c, s, init) = (l.rt, len(input), int(c), int(s), float(init));
     l.elementwise(Some(Op {
         ty: quote!(#rt::layers::PRelu<T, #c, #s, #n>),
@@ -30,7 +30,8 @@ fn lower(l: &mut Lower) -> Lowered {
         random: false,
         batch: false,
         role: Role::Activation { he: true },
-        params,
+        tensors,
+        constant: quote!(#rt::layers::PRelu { weight: __t0 }),
         int8: Int8::None,
     }))
 }

@@ -7,11 +7,11 @@
 //! forward direction's first, as PyTorch orders `h_n`). Stacking is writing two layers.
 //! Parameters are initialised U(−1/√hidden, 1/√hidden), as PyTorch does.
 
-use super::{int, len, Int8, Kind, Lower, Lowered, New, Op, Role};
+use super::{int, len, Decode, Int8, Kind, Lower, Lowered, New, Op, Role, Tensor, TensorRole};
 use crate::bind::{opt, req, Init, Signature, Type};
 use crate::shape::{self, Shape};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 pub const RNN: Kind = Kind {
     sig: Signature {
@@ -126,10 +126,37 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         Cell::Rnn => quote!(#name<T, #(#dims,)* #sequences, #n, #o, #relu>),
         _ => quote!(#name<T, #(#dims,)* #sequences, #n, #o>),
     };
-    // Per direction: weight_ih [G·H, IN], weight_hh [G·H, H], bias_ih and bias_hh [G·H].
+    // Per direction: weight_ih [G·H, IN], weight_hh [G·H, H], bias_ih and bias_hh [G·H],
+    // held as [[[T; IN]; H]; G] and [[T; H]; G].
     let rows = cell.gates().saturating_mul(hidden);
-    let per_direction = rows.saturating_mul(features.saturating_add(hidden).saturating_add(2));
-    let params = per_direction.saturating_mul(directions);
+    let mut tensors = Vec::new();
+    let mut directions_constant = Vec::new();
+    for (d, suffix) in ["", "_reverse"]
+        .iter()
+        .take(directions as usize)
+        .enumerate()
+    {
+        let named = |name: &str, dims: &[u64], decode| {
+            Tensor::new(
+                format!("{name}_l0{suffix}"),
+                dims,
+                TensorRole::Param,
+                decode,
+            )
+        };
+        tensors.push(named("weight_ih", &[rows, features], Decode::Array3));
+        tensors.push(named("weight_hh", &[rows, hidden], Decode::Array3));
+        tensors.push(named("bias_ih", &[rows], Decode::Array2));
+        tensors.push(named("bias_hh", &[rows], Decode::Array2));
+        let t = |i: usize| format_ident!("__t{}", 4 * d + i);
+        let (ih, hh, bih, bhh) = (t(0), t(1), t(2), t(3));
+        directions_constant.push(quote!(#rt::layers::recurrent::Direction {
+            weight_ih: #ih,
+            weight_hh: #hh,
+            bias_ih: #bih,
+            bias_hh: #bhh,
+        }));
+    }
     let bound = 1.0 / (hidden as f64).sqrt();
     let op = Op {
         ty,
@@ -142,7 +169,8 @@ fn lower(l: &mut Lower, cell: Cell) -> Lowered {
         random: false,
         batch: false,
         role: Role::Mixing,
-        params,
+        tensors,
+        constant: quote!(#name { dirs: [#(#directions_constant),*] }),
         int8: Int8::None,
     };
     Lowered::ok(op, output)

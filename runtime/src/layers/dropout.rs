@@ -42,6 +42,17 @@ impl<T: Scalar, const N: usize> Dropout<T, N> {
         }
     }
 
+    /// Dropout as a constant (`network!`'s `#[weights]` makes one): probability `p`, the kept
+    /// units' scale `scale` = 1/(1 − p) in `T`, and a generator seeded with `seed`. The macro
+    /// has checked `p`; nothing is checked here.
+    pub const fn from_parts(p: f64, scale: T, seed: u64) -> Self {
+        Dropout {
+            p,
+            scale,
+            rng: SplitMix64::new(seed),
+        }
+    }
+
     /// The drop probability p.
     pub fn p(&self) -> f64 {
         self.p

@@ -112,6 +112,31 @@ impl Dtype {
             _ => return None,
         })
     }
+
+    /// [`decode`](Dtype::decode) as a `const fn`, of the element at byte `at` (which must be
+    /// in bounds); 0 for the dtypes `decode` refuses. `network!`'s `#[weights]` decodes with
+    /// it at compile time, so the baked values are the ones a run-time load gives.
+    pub const fn decode_at(self, b: &[u8], at: usize) -> f64 {
+        match self {
+            Dtype::F64 => f64::from_le_bytes(le(b, at)),
+            Dtype::F32 => f32::from_le_bytes(le(b, at)) as f64,
+            Dtype::BF16 => f32::from_bits((u16::from_le_bytes(le(b, at)) as u32) << 16) as f64,
+            Dtype::F16 => f16_to_f64(u16::from_le_bytes(le(b, at))),
+            Dtype::I64 => i64::from_le_bytes(le(b, at)) as f64,
+            _ => 0.0,
+        }
+    }
+}
+
+/// The `N` bytes at `at`.
+const fn le<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = b[at + i];
+        i += 1;
+    }
+    out
 }
 
 impl fmt::Display for Dtype {
@@ -121,10 +146,10 @@ impl fmt::Display for Dtype {
 }
 
 /// IEEE binary16 to f64, exactly: subnormals, infinities and NaN included.
-pub fn f16_to_f64(h: u16) -> f64 {
+pub const fn f16_to_f64(h: u16) -> f64 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1F);
-    let frac = f64::from(h & 0x3FF);
+    let exp = ((h >> 10) & 0x1F) as i32;
+    let frac = (h & 0x3FF) as f64;
     let mag = match exp {
         0 => frac * pow2(-24),
         0x1F if frac == 0.0 => f64::INFINITY,
@@ -135,6 +160,6 @@ pub fn f16_to_f64(h: u16) -> f64 {
 }
 
 /// 2^e for the small exponents f16 needs, without `std`'s `powi`.
-fn pow2(e: i32) -> f64 {
+const fn pow2(e: i32) -> f64 {
     f64::from_bits(((1023 + e) as u64) << 52)
 }
