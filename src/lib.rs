@@ -141,6 +141,8 @@ pub use stacknet_runtime::nalgebra;
 ///     /// docs                                  doc comments and attributes go on the struct
 ///     #[derive(Clone)]
 ///     #[int8]                                   optional: also the int8 twin `NAMEInt8`
+///     #[weights = "net.safetensors"]            optional: `NAME::<f32>::BAKED` and
+///                                               `NAME::<f64>::BAKED` from the file
 ///     VISIBILITY struct NAME(input: [DIMS]) {   DIMS: `n` (a vector) or `c, h, w` (an image)
 ///         ITEM, ITEM, ...                       a trailing comma is fine
 ///     }
@@ -242,6 +244,12 @@ pub use stacknet_runtime::nalgebra;
 ///   `OUTPUT_SHAPE`, `PARAMS`, byte sizes, `LAYERS` for `summary()`, `forward`,
 ///   `forward_train`, `backward`), [`BatchNetwork`](runtime::BatchNetwork) and
 ///   [`Model`](runtime::Model) (`Scalar = T`, so that `Trainer<Net>` names the scalar).
+/// - With `#[weights = "file.safetensors"]` (a path relative to the source file, as
+///   `include_bytes!` takes it): the constants `Net::<f32>::BAKED` and `Net::<f64>::BAKED`,
+///   the network with the file's tensors decoded at compile time (F32, F64, F16, BF16; `I64`
+///   batch counts), for a `static` in read-only memory. The macro reads the file when it
+///   expands and reports every tensor that is missing, of another shape or dtype, or not the
+///   network's, naming it with both shapes.
 /// - Docs on every public item, so `#![deny(missing_docs)]` holds: after the user's own, the
 ///   struct's docs list every layer's type, output shape and parameter count with the totals,
 ///   and `PARAMS` is written out as a number, so `cargo doc` shows them.
@@ -269,7 +277,8 @@ pub use stacknet_runtime::nalgebra;
 /// network; a malformed input shape; `dense` on an image (add `flatten`); convolution or
 /// pooling on a vector; kernels or windows that do not fit the padded input; `same` with a
 /// stride or an even kernel; pooling padding over half the kernel; `dropout` outside
-/// [0, 1), `batch_norm` momentum outside [0, 1] or a non-positive eps.
+/// [0, 1), `batch_norm` momentum outside [0, 1] or a non-positive eps; a `#[weights]` file
+/// that cannot be read, is not safetensors, or does not hold exactly the network's tensors.
 ///
 /// This `macro_rules!` shim passes `$crate` to the procedural macro so the generated code
 /// names the runtime through this crate, however the user renamed or re-exported it.

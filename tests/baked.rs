@@ -198,15 +198,13 @@ fn fixture_is<N: Network<f32>>(name: &str, net: &N) {
 
 #[test]
 fn every_kind_with_tensors_bakes_to_the_network_that_wrote_the_file() {
-    let vision = seeded(11, |rng| Vision::<f32>::new(rng));
+    let vision = seeded(11, Vision::<f32>::new);
     fixture_is("baked_vision.safetensors", &vision);
     assert_same(&Vision::<f32>::BAKED, &vision);
-    assert!(
-        Vision::<f32>::RUNNING_STATS == 9,
-        "three batch norms, three buffers each"
-    );
+    // Three batch norms, three buffers each.
+    const { assert!(Vision::<f32>::RUNNING_STATS == 9) };
 
-    let words = seeded(12, |rng| Words::<f32>::new(rng));
+    let words = seeded(12, Words::<f32>::new);
     fixture_is("baked_words.safetensors", &words);
     assert_same(&Words::<f32>::BAKED, &words);
 

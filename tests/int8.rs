@@ -31,7 +31,7 @@ network! {
 
 const WEIGHTS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/examples/embedded/lenet.weights"
+    "/examples/embedded/lenet.safetensors"
 );
 const FIXTURE: &[u8] = include_bytes!("fixtures/lenet_int8_tflite.safetensors");
 

@@ -15,7 +15,9 @@ use stacknet::runtime::{Params, Shape, StateEntry, TensorInfo, TensorKind};
 use std::path::PathBuf;
 
 network! {
-    /// The script's `Normed`: a 2-D batch norm after each convolution, a 1-D one after fc1.
+    /// The script's `Normed`: a 2-D batch norm after each convolution, a 1-D one after fc1;
+    /// also baked from PyTorch's file (`Normed::BAKED`).
+    #[weights = "fixtures/normed.safetensors"]
     #[derive(Clone)]
     pub struct Normed(input: [1, 12, 12]) {
         conv1: conv2d(6, kernel = 3, padding = 1), bn1: batch_norm, relu,
@@ -30,7 +32,8 @@ network! {
 network! {
     /// The script's `Residual`: an identity stage, then a strided stage whose shortcut is a
     /// 1×1 projection with its own batch norm (`stage2.shortcut.conv2d_0`,
-    /// `stage2.shortcut.batch_norm_1`).
+    /// `stage2.shortcut.batch_norm_1`); also baked from PyTorch's file.
+    #[weights = "fixtures/residual.safetensors"]
     #[derive(Clone)]
     pub struct Residual(input: [2, 10, 10]) {
         stem: conv2d(4, kernel = 3, padding = 1, bias = false), bn: batch_norm, relu,
@@ -120,10 +123,20 @@ where
     T: Scalar,
     N: Network<T, Input = SVector<T, I>>,
 {
+    load_safetensors(fixture(&format!("{name}.safetensors")), &mut net).unwrap();
+    is_pytorchs(name, &net, tol)
+}
+
+/// A network holding PyTorch's state_dict `name`: the file's buffers and counts, and
+/// PyTorch's outputs on both inputs to `tol`. Returns the error.
+fn is_pytorchs<T, N, const I: usize>(name: &str, net: &N, tol: f64) -> f64
+where
+    T: Scalar,
+    N: Network<T, Input = SVector<T, I>>,
+{
     let weights = std::fs::read(fixture(&format!("{name}.safetensors"))).unwrap();
     let io = std::fs::read(fixture(&format!("{name}_io.safetensors"))).unwrap();
-    load_safetensors(fixture(&format!("{name}.safetensors")), &mut net).unwrap();
-    let counts = buffers_are_the_files(&net, &weights);
+    let counts = buffers_are_the_files(net, &weights);
     assert_eq!(counts.len(), N::RUNNING_STATS / 3);
     // The script's 20 training-mode passes.
     assert!(counts.iter().all(|&c| c == 20.0), "{counts:?}");
@@ -138,7 +151,7 @@ where
             .map(|&d| d as u64)
             .collect::<Vec<_>>()[..]
     );
-    let got = outputs(&net, &x);
+    let got = outputs(net, &x);
     let err = max_error(&got, &want);
     println!(
         "{name} {} vs PyTorch (float64): {err:.2e}",
@@ -165,6 +178,28 @@ fn pytorch_residual_gives_pytorchs_outputs() {
         "residual",
         Residual::<f64>::new(&mut SplitMix64::new(1)),
         1e-9,
+    );
+}
+
+/// The same files baked by `#[weights]`: the compile-time decoding (PyTorch's I64 counts
+/// included) gives the run-time load, bit for bit, and so PyTorch's outputs.
+#[test]
+fn pytorchs_files_baked_at_compile_time_are_the_run_time_loads() {
+    is_pytorchs("normed", &Normed::<f32>::BAKED, 1e-5);
+    is_pytorchs("normed", &Normed::<f64>::BAKED, 1e-9);
+    is_pytorchs("residual", &Residual::<f32>::BAKED, 1e-5);
+    is_pytorchs("residual", &Residual::<f64>::BAKED, 1e-9);
+    let mut loaded = Normed::<f32>::new(&mut SplitMix64::new(1));
+    load_safetensors(fixture("normed.safetensors"), &mut loaded).unwrap();
+    assert_eq!(
+        to_safetensors(&loaded),
+        to_safetensors(&Normed::<f32>::BAKED)
+    );
+    let mut loaded = Residual::<f32>::new(&mut SplitMix64::new(1));
+    load_safetensors(fixture("residual.safetensors"), &mut loaded).unwrap();
+    assert_eq!(
+        to_safetensors(&loaded),
+        to_safetensors(&Residual::<f32>::BAKED)
     );
 }
 

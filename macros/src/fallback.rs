@@ -27,6 +27,22 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
     let (params, grad_params) = (no_params(&rt, ident), no_params(&rt, &grad));
     let marker = quote!(::core::marker::PhantomData);
     let twin = int8_stub(&rt, net, input, output);
+    // `#[weights]`' constants (the file is not read: the network it would be checked against
+    // does not exist).
+    let baked = if net.weights.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            impl #ident<::core::primitive::f32> {
+                #[doc(hidden)]
+                pub const BAKED: Self = Self(#marker);
+            }
+            impl #ident<::core::primitive::f64> {
+                #[doc(hidden)]
+                pub const BAKED: Self = Self(#marker);
+            }
+        }
+    };
     quote! {
         #errors
         #twin
@@ -48,6 +64,8 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
                 Self(#marker)
             }
         }
+
+        #baked
 
         #params
         #grad_params

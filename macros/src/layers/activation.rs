@@ -19,10 +19,10 @@ macro_rules! simple {
             },
             lower: |l| {
                 let rt = l.rt;
-        elementwise(
+                elementwise(
                     l,
-                    quote!(#rt::layers::$f),
-                    quote!(#rt::layers::$f),
+            quote!(#rt::layers::$f),
+            quote!(#rt::layers::$f),
                     None,
                     $he,
                 )

@@ -117,26 +117,37 @@ impl Dtype {
     /// in bounds); 0 for the dtypes `decode` refuses. `network!`'s `#[weights]` decodes with
     /// it at compile time, so the baked values are the ones a run-time load gives.
     pub const fn decode_at(self, b: &[u8], at: usize) -> f64 {
+        // Byte by byte rather than through a loop: const evaluation interprets every step,
+        // and this runs once per baked value.
         match self {
-            Dtype::F64 => f64::from_le_bytes(le(b, at)),
-            Dtype::F32 => f32::from_le_bytes(le(b, at)) as f64,
-            Dtype::BF16 => f32::from_bits((u16::from_le_bytes(le(b, at)) as u32) << 16) as f64,
-            Dtype::F16 => f16_to_f64(u16::from_le_bytes(le(b, at))),
-            Dtype::I64 => i64::from_le_bytes(le(b, at)) as f64,
+            Dtype::F64 => f64::from_le_bytes([
+                b[at],
+                b[at + 1],
+                b[at + 2],
+                b[at + 3],
+                b[at + 4],
+                b[at + 5],
+                b[at + 6],
+                b[at + 7],
+            ]),
+            Dtype::F32 => f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as f64,
+            Dtype::BF16 => {
+                f32::from_bits((u16::from_le_bytes([b[at], b[at + 1]]) as u32) << 16) as f64
+            }
+            Dtype::F16 => f16_to_f64(u16::from_le_bytes([b[at], b[at + 1]])),
+            Dtype::I64 => i64::from_le_bytes([
+                b[at],
+                b[at + 1],
+                b[at + 2],
+                b[at + 3],
+                b[at + 4],
+                b[at + 5],
+                b[at + 6],
+                b[at + 7],
+            ]) as f64,
             _ => 0.0,
         }
     }
-}
-
-/// The `N` bytes at `at`.
-const fn le<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    let mut out = [0; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = b[at + i];
-        i += 1;
-    }
-    out
 }
 
 impl fmt::Display for Dtype {
