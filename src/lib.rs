@@ -67,6 +67,8 @@ pub mod data;
 #[cfg(feature = "std")]
 pub mod fit;
 #[cfg(feature = "std")]
+pub mod onnx;
+#[cfg(feature = "std")]
 pub mod parallel;
 
 /// The `no_std` runtime: layer kernels with forward and backward on nalgebra static matrices,
@@ -89,8 +91,8 @@ pub mod runtime {
     pub use stacknet_runtime::no_params;
     #[doc(inline)]
     pub use stacknet_runtime::{
-        baked, data, gradcheck, graph, hint, init, kernels, layer, layers, loss, network, optim,
-        quant, regularize, rng, safetensors, samples, scalar, schedule, simd, train,
+        baked, data, gradcheck, graph, hint, init, kernels, layer, layers, loss, network, onnx,
+        optim, quant, regularize, rng, safetensors, samples, scalar, schedule, simd, train,
     };
     #[doc(no_inline)]
     pub use stacknet_runtime::{nalgebra, rand_core};

@@ -4547,6 +4547,166 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for LeNet5<
             &mut g.conv1,
         );
     }
+    fn onnx(&self, graph: &mut dyn ::stacknet::runtime::onnx::Graph<T>) {
+        graph.input(::stacknet::runtime::Shape::image(1, 28, 28), false);
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.conv1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "conv1",
+                input: ::stacknet::runtime::onnx::Name::Value(0),
+                output: ::stacknet::runtime::onnx::Name::Value(1),
+                input_shape: ::stacknet::runtime::Shape::image(1, 28, 28),
+                output_shape: ::stacknet::runtime::Shape::image(6, 28, 28),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_1",
+                input: ::stacknet::runtime::onnx::Name::Value(1),
+                output: ::stacknet::runtime::onnx::Name::Value(2),
+                input_shape: ::stacknet::runtime::Shape::image(6, 28, 28),
+                output_shape: ::stacknet::runtime::Shape::image(6, 28, 28),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.max_pool2d_2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "max_pool2d_2",
+                input: ::stacknet::runtime::onnx::Name::Value(2),
+                output: ::stacknet::runtime::onnx::Name::Value(3),
+                input_shape: ::stacknet::runtime::Shape::image(6, 28, 28),
+                output_shape: ::stacknet::runtime::Shape::image(6, 14, 14),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.conv2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "conv2",
+                input: ::stacknet::runtime::onnx::Name::Value(3),
+                output: ::stacknet::runtime::onnx::Name::Value(4),
+                input_shape: ::stacknet::runtime::Shape::image(6, 14, 14),
+                output_shape: ::stacknet::runtime::Shape::image(16, 10, 10),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_4,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_4",
+                input: ::stacknet::runtime::onnx::Name::Value(4),
+                output: ::stacknet::runtime::onnx::Name::Value(5),
+                input_shape: ::stacknet::runtime::Shape::image(16, 10, 10),
+                output_shape: ::stacknet::runtime::Shape::image(16, 10, 10),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.max_pool2d_5,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "max_pool2d_5",
+                input: ::stacknet::runtime::onnx::Name::Value(5),
+                output: ::stacknet::runtime::onnx::Name::Value(6),
+                input_shape: ::stacknet::runtime::Shape::image(16, 10, 10),
+                output_shape: ::stacknet::runtime::Shape::image(16, 5, 5),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.flatten_6,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "flatten_6",
+                input: ::stacknet::runtime::onnx::Name::Value(6),
+                output: ::stacknet::runtime::onnx::Name::Value(7),
+                input_shape: ::stacknet::runtime::Shape::image(16, 5, 5),
+                output_shape: ::stacknet::runtime::Shape::vector(400),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.fc1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "fc1",
+                input: ::stacknet::runtime::onnx::Name::Value(7),
+                output: ::stacknet::runtime::onnx::Name::Value(8),
+                input_shape: ::stacknet::runtime::Shape::vector(400),
+                output_shape: ::stacknet::runtime::Shape::vector(120),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_8,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_8",
+                input: ::stacknet::runtime::onnx::Name::Value(8),
+                output: ::stacknet::runtime::onnx::Name::Value(9),
+                input_shape: ::stacknet::runtime::Shape::vector(120),
+                output_shape: ::stacknet::runtime::Shape::vector(120),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.fc2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "fc2",
+                input: ::stacknet::runtime::onnx::Name::Value(9),
+                output: ::stacknet::runtime::onnx::Name::Value(10),
+                input_shape: ::stacknet::runtime::Shape::vector(120),
+                output_shape: ::stacknet::runtime::Shape::vector(84),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_10,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_10",
+                input: ::stacknet::runtime::onnx::Name::Value(10),
+                output: ::stacknet::runtime::onnx::Name::Value(11),
+                input_shape: ::stacknet::runtime::Shape::vector(84),
+                output_shape: ::stacknet::runtime::Shape::vector(84),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.fc3,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "fc3",
+                input: ::stacknet::runtime::onnx::Name::Value(11),
+                output: ::stacknet::runtime::onnx::Name::Value(12),
+                input_shape: ::stacknet::runtime::Shape::vector(84),
+                output_shape: ::stacknet::runtime::Shape::vector(10),
+            },
+        );
+        graph.output(12, ::stacknet::runtime::Shape::vector(10));
+    }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T> for LeNet5<T> {
     type BatchRecord<const B: ::core::primitive::usize> = LeNet5BatchRecord<T, B>;

@@ -8840,6 +8840,277 @@ impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::Network<T> for TinyRes
         }
         &mut []
     }
+    fn onnx(&self, graph: &mut dyn ::stacknet::runtime::onnx::Graph<T>) {
+        graph.input(::stacknet::runtime::Shape::image(3, 16, 16), false);
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.conv1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "conv1",
+                input: ::stacknet::runtime::onnx::Name::Value(0),
+                output: ::stacknet::runtime::onnx::Name::Value(1),
+                input_shape: ::stacknet::runtime::Shape::image(3, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.bn1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "bn1",
+                input: ::stacknet::runtime::onnx::Name::Value(1),
+                output: ::stacknet::runtime::onnx::Name::Value(2),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_2",
+                input: ::stacknet::runtime::onnx::Name::Value(2),
+                output: ::stacknet::runtime::onnx::Name::Value(3),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer1_conv1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer1.conv1",
+                input: ::stacknet::runtime::onnx::Name::Value(3),
+                output: ::stacknet::runtime::onnx::Name::Value(4),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer1_bn1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer1.bn1",
+                input: ::stacknet::runtime::onnx::Name::Value(4),
+                output: ::stacknet::runtime::onnx::Name::Value(5),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer1_relu_2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer1.relu_2",
+                input: ::stacknet::runtime::onnx::Name::Value(5),
+                output: ::stacknet::runtime::onnx::Name::Value(6),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer1_conv2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer1.conv2",
+                input: ::stacknet::runtime::onnx::Name::Value(6),
+                output: ::stacknet::runtime::onnx::Name::Value(7),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer1_bn2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer1.bn2",
+                input: ::stacknet::runtime::onnx::Name::Value(7),
+                output: ::stacknet::runtime::onnx::Name::Value(8),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        graph
+            .node(
+                "Add",
+                &[
+                    ::stacknet::runtime::onnx::Name::Value(8),
+                    ::stacknet::runtime::onnx::Name::Value(3),
+                ],
+                &[::stacknet::runtime::onnx::Name::Value(9)],
+                &[],
+            );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_4,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_4",
+                input: ::stacknet::runtime::onnx::Name::Value(9),
+                output: ::stacknet::runtime::onnx::Name::Value(10),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_conv1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.conv1",
+                input: ::stacknet::runtime::onnx::Name::Value(10),
+                output: ::stacknet::runtime::onnx::Name::Value(11),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_bn1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.bn1",
+                input: ::stacknet::runtime::onnx::Name::Value(11),
+                output: ::stacknet::runtime::onnx::Name::Value(12),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_relu_2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.relu_2",
+                input: ::stacknet::runtime::onnx::Name::Value(12),
+                output: ::stacknet::runtime::onnx::Name::Value(13),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_conv2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.conv2",
+                input: ::stacknet::runtime::onnx::Name::Value(13),
+                output: ::stacknet::runtime::onnx::Name::Value(14),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_bn2,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.bn2",
+                input: ::stacknet::runtime::onnx::Name::Value(14),
+                output: ::stacknet::runtime::onnx::Name::Value(15),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_shortcut_conv2d_0,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.shortcut.conv2d_0",
+                input: ::stacknet::runtime::onnx::Name::Value(10),
+                output: ::stacknet::runtime::onnx::Name::Value(16),
+                input_shape: ::stacknet::runtime::Shape::image(8, 16, 16),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.layer2_shortcut_batch_norm_1,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "layer2.shortcut.batch_norm_1",
+                input: ::stacknet::runtime::onnx::Name::Value(16),
+                output: ::stacknet::runtime::onnx::Name::Value(17),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        graph
+            .node(
+                "Add",
+                &[
+                    ::stacknet::runtime::onnx::Name::Value(15),
+                    ::stacknet::runtime::onnx::Name::Value(17),
+                ],
+                &[::stacknet::runtime::onnx::Name::Value(18)],
+                &[],
+            );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.relu_6,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "relu_6",
+                input: ::stacknet::runtime::onnx::Name::Value(18),
+                output: ::stacknet::runtime::onnx::Name::Value(19),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.global_avg_pool2d_7,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "global_avg_pool2d_7",
+                input: ::stacknet::runtime::onnx::Name::Value(19),
+                output: ::stacknet::runtime::onnx::Name::Value(20),
+                input_shape: ::stacknet::runtime::Shape::image(16, 8, 8),
+                output_shape: ::stacknet::runtime::Shape::vector(16),
+            },
+        );
+        ::stacknet::runtime::onnx::ToOnnx::<
+            T,
+        >::onnx(
+            &self.fc,
+            graph,
+            &::stacknet::runtime::onnx::Site {
+                layer: "fc",
+                input: ::stacknet::runtime::onnx::Name::Value(20),
+                output: ::stacknet::runtime::onnx::Name::Value(21),
+                input_shape: ::stacknet::runtime::Shape::vector(16),
+                output_shape: ::stacknet::runtime::Shape::vector(10),
+            },
+        );
+        graph.output(21, ::stacknet::runtime::Shape::vector(10));
+    }
 }
 impl<T: ::stacknet::runtime::Scalar> ::stacknet::runtime::BatchNetwork<T>
 for TinyResNet<T> {

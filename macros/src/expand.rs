@@ -10,6 +10,7 @@
 
 mod baked;
 mod int8;
+mod onnx;
 mod programs;
 mod state;
 
@@ -505,6 +506,7 @@ impl<'a> Cx<'a> {
         let out = x(self.plan.output);
         let reseed = self.reseed();
         let running_stats = self.running_stats();
+        let onnx = self.onnx();
         let per_sample = (!self.layers().any(|(_, l)| l.op.batch))
             .then(|| quote!(impl<T: #rt::Scalar> #rt::PerSample<T> for #ident<T> {}));
         // A literal rather than the trait's default (`Params::LEN`, the same number, which
@@ -558,6 +560,7 @@ impl<'a> Cx<'a> {
 
                 #reseed
                 #running_stats
+                #onnx
             }
         }
     }

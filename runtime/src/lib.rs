@@ -22,6 +22,7 @@ pub mod layer;
 pub mod layers;
 pub mod loss;
 pub mod network;
+pub mod onnx;
 pub mod optim;
 pub mod quant;
 pub mod regularize;

@@ -158,6 +158,12 @@ pub trait Network<T: Scalar>: Params<T> + Model<Scalar = T> + Sized {
     /// Scalars over all running-statistics tensors (the buffers beside `PARAMS`).
     const BUFFERS: usize = 0;
 
+    /// Describes the network as an ONNX graph into `graph`, node by node (see
+    /// [`onnx`](crate::onnx)); `network!` generates it. By default the network has none.
+    fn onnx(&self, graph: &mut dyn crate::onnx::Graph<T>) {
+        graph.unsupported("", "this network");
+    }
+
     /// Running-statistics tensor `i`'s `state_dict` name (`bn1.running_mean`) and shape.
     fn running_stats_info(i: usize) -> TensorInfo {
         <NoParams as Params<T>>::tensor_info(i)

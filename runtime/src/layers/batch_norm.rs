@@ -287,6 +287,36 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> Layer<T> for Bat
     }
 }
 
+/// `BatchNormalization` with the running statistics (ONNX's momentum is 1 − PyTorch's).
+impl<T: Scalar, const C: usize, const S: usize, const N: usize> crate::onnx::ToOnnx<T>
+    for BatchNorm<T, C, S, N>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let tensors = [
+            ("weight", self.gamma.as_slice()),
+            ("bias", self.beta.as_slice()),
+            ("running_mean", self.running_mean.as_slice()),
+            ("running_var", self.running_var.as_slice()),
+        ];
+        let names = tensors.map(|(name, values)| {
+            let name = site.of(name);
+            g.tensor(name, &[C], &[values]);
+            name
+        });
+        let [scale, bias, mean, var] = names;
+        let attrs = [
+            crate::onnx::Attr::Float("epsilon", self.eps.to_f64() as f32),
+            crate::onnx::Attr::Float("momentum", 1.0 - self.momentum.to_f64() as f32),
+        ];
+        g.node(
+            "BatchNormalization",
+            &[site.input, scale, bias, mean, var],
+            &[site.output],
+            &attrs,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -595,6 +595,44 @@ const fn min(a: usize, b: usize) -> usize {
     }
 }
 
+/// `Conv` in one dimension between two `Transpose`s (a sequence is `[steps, channels]`, ONNX's
+/// 1-D convolution reads `[channels, steps]`).
+impl<
+        T: Scalar,
+        const L: usize,
+        const IC: usize,
+        const OC: usize,
+        const K: usize,
+        const S: usize,
+        const PL: usize,
+        const PR: usize,
+        const D: usize,
+        const G: usize,
+        const OL: usize,
+        const KC: usize,
+        const IN: usize,
+        const OUT: usize,
+        const BIAS: bool,
+    > crate::onnx::ToOnnx<T> for Conv1d<T, L, IC, OC, K, S, PL, PR, D, G, OL, KC, IN, OUT, BIAS>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        use crate::onnx::Attr;
+        let i = |v: usize| v as i64;
+        let attrs = [
+            Attr::Ints("kernel_shape", &[i(K)]),
+            Attr::Ints("strides", &[i(S)]),
+            Attr::Ints("pads", &[i(PL), i(PR)]),
+            Attr::Ints("dilations", &[i(D)]),
+            Attr::Int("group", i(G)),
+        ];
+        let bias = BIAS.then(|| self.bias.as_slice());
+        let dims = [OC, Self::CG, K];
+        crate::onnx::over_channels(g, site, |g, x, y| {
+            crate::onnx::conv(g, site, (x, y), self.weight.as_slice(), &dims, bias, &attrs)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,6 +157,16 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Layer<T>
     }
 }
 
+/// `Gemm` with `transB`: the weight goes out as PyTorch's `[out, in]`.
+impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> crate::onnx::ToOnnx<T>
+    for Dense<T, I, O, BIAS>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let bias = BIAS.then(|| self.bias.as_slice());
+        crate::onnx::gemm(g, site, self.weight.as_slice(), O, I, bias);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,6 +135,13 @@ impl<T: Scalar, const N: usize> Layer<T> for Dropout<T, N> {
     }
 }
 
+/// The identity: ONNX graphs are for inference.
+impl<T: Scalar, const N: usize> crate::onnx::ToOnnx<T> for Dropout<T, N> {
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        crate::onnx::unary(g, "Identity", site, &[]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

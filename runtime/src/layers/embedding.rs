@@ -221,6 +221,22 @@ impl<T: Scalar, const STEPS: usize, const VOCAB: usize, const DIM: usize, const 
     }
 }
 
+/// `Gather` of the ids' rows of the weight `[vocab, dim]`.
+impl<T: Scalar, const STEPS: usize, const VOCAB: usize, const DIM: usize, const OUT: usize>
+    crate::onnx::ToOnnx<T> for Embedding<T, STEPS, VOCAB, DIM, OUT>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let w = site.of("weight");
+        g.tensor(w, &[VOCAB, DIM], &[self.weight.as_slice()]);
+        g.node(
+            "Gather",
+            &[w, site.input],
+            &[site.output],
+            &[crate::onnx::Attr::Int("axis", 0)],
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

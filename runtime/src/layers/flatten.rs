@@ -58,6 +58,13 @@ impl<T: Scalar, const N: usize> InPlace<T> for Flatten<N> {
     fn backward_in_place(&self, _x: &SVector<T, N>, _y: &SVector<T, N>, _d: &mut SVector<T, N>) {}
 }
 
+/// `Reshape` to the output's shape (`flatten`, and `reshape` to any shape of as many values).
+impl<T, const N: usize> crate::onnx::ToOnnx<T> for Flatten<N> {
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        crate::onnx::reshape(g, site);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,6 +160,35 @@ impl<T: Scalar, const C: usize, const HW: usize, const IN: usize> Layer<T>
     }
 }
 
+/// `GlobalAveragePool`, then `Flatten` of `[N, C, 1, 1]` to the vector `[N, C]`.
+impl<T, const C: usize, const HW: usize, const IN: usize> crate::onnx::ToOnnx<T>
+    for GlobalAvgPool2d<C, HW, IN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        global(g, site, "GlobalAveragePool");
+    }
+}
+
+/// `GlobalMaxPool`, then `Flatten`.
+impl<T, const C: usize, const HW: usize, const IN: usize> crate::onnx::ToOnnx<T>
+    for GlobalMaxPool2d<C, HW, IN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        global(g, site, "GlobalMaxPool");
+    }
+}
+
+fn global<T>(g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>, op: &str) {
+    let pooled = site.of("pooled");
+    g.node(op, &[site.input], &[pooled], &[]);
+    g.node(
+        "Flatten",
+        &[pooled],
+        &[site.output],
+        &[crate::onnx::Attr::Int("axis", 1)],
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

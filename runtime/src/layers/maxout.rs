@@ -173,6 +173,12 @@ impl<
     }
 }
 
+/// No ONNX form yet: the export names the layer.
+impl<T, const K: usize, const C: usize, const S: usize, const IN: usize, const OUT: usize>
+    crate::onnx::ToOnnx<T> for Maxout<K, C, S, IN, OUT>
+{
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

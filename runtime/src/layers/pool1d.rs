@@ -361,6 +361,73 @@ impl<
     }
 }
 
+/// `MaxPool` in one dimension between two `Transpose`s (see `Conv1d`'s).
+impl<
+        T,
+        const L: usize,
+        const F: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const OL: usize,
+        const IN: usize,
+        const OUT: usize,
+    > crate::onnx::ToOnnx<T> for MaxPool1d<L, F, K, S, P, OL, IN, OUT>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        pool1d(g, site, "MaxPool", [K, S, P, L, OL], None);
+    }
+}
+
+/// `AveragePool` in one dimension, with the layer's `count_include_pad`.
+impl<
+        T,
+        const L: usize,
+        const F: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const OL: usize,
+        const IN: usize,
+        const OUT: usize,
+        const COUNT_PAD: bool,
+    > crate::onnx::ToOnnx<T> for AvgPool1d<L, F, K, S, P, OL, IN, OUT, COUNT_PAD>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        pool1d(
+            g,
+            site,
+            "AveragePool",
+            [K, S, P, L, OL],
+            Some(COUNT_PAD as i64),
+        );
+    }
+}
+
+fn pool1d<T>(
+    g: &mut dyn crate::onnx::Graph<T>,
+    site: &crate::onnx::Site<'_>,
+    op: &str,
+    [k, s, p, l, ol]: [usize; 5],
+    count_include_pad: Option<i64>,
+) {
+    use crate::onnx::{ceil_mode, Attr};
+    let i = |v: usize| v as i64;
+    let ceil = ceil_mode(l, 2 * p, k, s, ol) as i64;
+    let (kernel, strides, pads) = ([i(k)], [i(s)], [i(p), i(p)]);
+    crate::onnx::over_channels(g, site, |g, x, y| {
+        let attrs = [
+            Attr::Ints("kernel_shape", &kernel),
+            Attr::Ints("strides", &strides),
+            Attr::Ints("pads", &pads),
+            Attr::Int("ceil_mode", ceil),
+            Attr::Int("count_include_pad", count_include_pad.unwrap_or(0)),
+        ];
+        let n = if count_include_pad.is_some() { 5 } else { 4 };
+        g.node(op, &[x], &[y], &attrs[..n]);
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

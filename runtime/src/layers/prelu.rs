@@ -151,6 +151,22 @@ impl<T: Scalar, const C: usize, const S: usize, const N: usize> Layer<T> for PRe
     }
 }
 
+/// `PRelu` with the slope shaped to broadcast over the channels (`[C, 1, 1]` on an image).
+impl<T: Scalar, const C: usize, const S: usize, const N: usize> crate::onnx::ToOnnx<T>
+    for PRelu<T, C, S, N>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let slope = site.of("weight");
+        let dims: &[usize] = if site.input_shape.rank == 3 {
+            &[C, 1, 1]
+        } else {
+            &[C]
+        };
+        g.tensor(slope, dims, &[self.weight.as_slice()]);
+        g.node("PRelu", &[site.input, slope], &[site.output], &[]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -513,6 +513,69 @@ impl<T: Scalar, const STEPS: usize, const F: usize, const IN: usize> Layer<T>
     }
 }
 
+/// `MatMul` by the transposed weight, then `Add` of the bias: every step at once.
+impl<
+        T: Scalar,
+        const STEPS: usize,
+        const IN: usize,
+        const OUT: usize,
+        const X: usize,
+        const Y: usize,
+        const BIAS: bool,
+    > crate::onnx::ToOnnx<T> for TimeDense<T, STEPS, IN, OUT, X, Y, BIAS>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        use crate::onnx::Attr;
+        let (w, wt) = (site.of("weight"), site.of("weight_t"));
+        g.tensor(w, &[OUT, IN], &[self.weight.as_slice()]);
+        g.node("Transpose", &[w], &[wt], &[Attr::Ints("perm", &[1, 0])]);
+        if !BIAS {
+            return g.node("MatMul", &[site.input, wt], &[site.output], &[]);
+        }
+        let (b, xw) = (site.of("bias"), site.of("xw"));
+        g.tensor(b, &[OUT], &[self.bias.as_slice()]);
+        g.node("MatMul", &[site.input, wt], &[xw], &[]);
+        g.node("Add", &[xw, b], &[site.output], &[]);
+    }
+}
+
+/// `Gather` of the last step.
+impl<T, const STEPS: usize, const F: usize, const IN: usize> crate::onnx::ToOnnx<T>
+    for Last<STEPS, F, IN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let last = site.of("last");
+        g.ints(last, &[], &[STEPS as i64 - 1]);
+        let axis = [crate::onnx::Attr::Int("axis", 1)];
+        g.node("Gather", &[site.input, last], &[site.output], &axis);
+    }
+}
+
+/// `ReduceMean` over the steps.
+impl<T, const STEPS: usize, const F: usize, const IN: usize> crate::onnx::ToOnnx<T>
+    for MeanOverTime<STEPS, F, IN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        over_steps(g, site, "ReduceMean");
+    }
+}
+
+/// `ReduceMax` over the steps.
+impl<T, const STEPS: usize, const F: usize, const IN: usize> crate::onnx::ToOnnx<T>
+    for MaxOverTime<STEPS, F, IN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        over_steps(g, site, "ReduceMax");
+    }
+}
+
+/// A reduction over axis 1 (opset 17 takes the axes as an attribute).
+fn over_steps<T>(g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>, op: &str) {
+    use crate::onnx::Attr;
+    let attrs = [Attr::Ints("axes", &[1]), Attr::Int("keepdims", 0)];
+    g.node(op, &[site.input], &[site.output], &attrs);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,10 @@ pub trait Elementwise<T: Scalar>: Clone {
     fn f(&self, x: T) -> T;
     /// f′ at `x`, where `y = f(x)`.
     fn df(&self, x: T, y: T) -> T;
+    /// The ONNX nodes computing `f` from `site.input` into `site.output`.
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        g.unsupported(site.layer, Self::KIND);
+    }
 }
 
 /// An element-wise activation over `N` values.
@@ -190,6 +194,19 @@ impl<const N: usize> Zeros for Softmax<N> {
 impl<A: Default, const N: usize> Zeros for Activation<A, N> {
     fn zeros() -> Self {
         Activation(A::default())
+    }
+}
+
+impl<T: Scalar, A: Elementwise<T>, const N: usize> crate::onnx::ToOnnx<T> for Activation<A, N> {
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        self.0.onnx(g, site);
+    }
+}
+
+/// `Softmax` over the last axis (each step of a sequence on its own).
+impl<T: Scalar, const N: usize> crate::onnx::ToOnnx<T> for Softmax<N> {
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        crate::onnx::unary(g, "Softmax", site, &[crate::onnx::Attr::Int("axis", -1)]);
     }
 }
 

@@ -6,6 +6,7 @@
 //! (where PyTorch's backward may give 0 or 1): a NaN must never become a finite answer.
 
 use super::{keep_nan, Elementwise};
+use crate::onnx::{Attr, Graph, Site};
 use crate::Scalar;
 
 /// max(0, x); f′(0) is taken as 0, as in PyTorch; relu(NaN) = NaN, as in PyTorch.
@@ -14,6 +15,9 @@ pub struct Relu;
 
 impl<T: Scalar> Elementwise<T> for Relu {
     const KIND: &'static str = "relu";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(g, "Relu", site, &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         // `x < 0` rather than `!(x > 0)`: a NaN fails it and passes through.
@@ -47,6 +51,14 @@ impl<T: Scalar> LeakyRelu<T> {
 
 impl<T: Scalar> Elementwise<T> for LeakyRelu<T> {
     const KIND: &'static str = "leaky_relu";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(
+            g,
+            "LeakyRelu",
+            site,
+            &[Attr::Float("alpha", self.slope.to_f64() as f32)],
+        );
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         if x > T::zero() {
@@ -84,6 +96,12 @@ fn clamp6<T: Scalar>(t: T) -> T {
 
 impl<T: Scalar> Elementwise<T> for Relu6 {
     const KIND: &'static str = "relu6";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        let (min, max) = (site.of("min"), site.of("max"));
+        g.floats(min, &[], &[0.0]);
+        g.floats(max, &[], &[6.0]);
+        g.node("Clip", &[site.input, min, max], &[site.output], &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         clamp6(x)
@@ -104,6 +122,14 @@ pub struct HardSigmoid;
 
 impl<T: Scalar> Elementwise<T> for HardSigmoid {
     const KIND: &'static str = "hard_sigmoid";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(
+            g,
+            "HardSigmoid",
+            site,
+            &[Attr::Float("alpha", 1.0 / 6.0), Attr::Float("beta", 0.5)],
+        );
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         // Divided rather than multiplied by 1/6: the result is then exact at x = 0 (1/2).
@@ -135,6 +161,9 @@ pub struct HardSwish;
 
 impl<T: Scalar> Elementwise<T> for HardSwish {
     const KIND: &'static str = "hard_swish";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(g, "HardSwish", site, &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         x * clamp6(x + T::of(3.0)) / T::of(6.0)

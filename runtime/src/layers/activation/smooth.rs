@@ -7,6 +7,7 @@
 //! would cancel (1 + erf(x/√2) or 1 + tanh(u) for x ≪ 0) ours keeps the relative accuracy.
 
 use super::{keep_nan, Elementwise};
+use crate::onnx::{Attr, Graph, Site};
 use crate::Scalar;
 use core::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 
@@ -27,6 +28,9 @@ pub struct Sigmoid;
 
 impl<T: Scalar> Elementwise<T> for Sigmoid {
     const KIND: &'static str = "sigmoid";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(g, "Sigmoid", site, &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         sigmoid(x)
@@ -43,6 +47,9 @@ pub struct Tanh;
 
 impl<T: Scalar> Elementwise<T> for Tanh {
     const KIND: &'static str = "tanh";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(g, "Tanh", site, &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         x.tanh()
@@ -80,6 +87,14 @@ impl<T: Scalar> Default for Elu<T> {
 
 impl<T: Scalar> Elementwise<T> for Elu<T> {
     const KIND: &'static str = "elu";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(
+            g,
+            "Elu",
+            site,
+            &[Attr::Float("alpha", self.alpha.to_f64() as f32)],
+        );
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         // `exp_m1`: eˣ − 1 would lose the digits of small negative x to cancellation.
@@ -115,6 +130,9 @@ impl Selu {
 
 impl<T: Scalar> Elementwise<T> for Selu {
     const KIND: &'static str = "selu";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        crate::onnx::unary(g, "Selu", site, &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         // λα as one constant, as PyTorch folds it (its `negcoef`).
@@ -169,6 +187,18 @@ impl<T: Scalar> Default for Softplus<T> {
 
 impl<T: Scalar> Elementwise<T> for Softplus<T> {
     const KIND: &'static str = "softplus";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        // ONNX's Softplus is β = 1 with no threshold (above it both give x to rounding).
+        let beta = self.beta.to_f64() as f32;
+        if beta == 1.0 {
+            return crate::onnx::unary(g, "Softplus", site, &[]);
+        }
+        let (b, bx, s) = (site.of("beta"), site.of("beta_x"), site.of("softplus"));
+        g.floats(b, &[], &[beta]);
+        g.node("Mul", &[site.input, b], &[bx], &[]);
+        g.node("Softplus", &[bx], &[s], &[]);
+        g.node("Div", &[s, b], &[site.output], &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         let z = self.beta * x;
@@ -198,6 +228,11 @@ pub struct Silu;
 
 impl<T: Scalar> Elementwise<T> for Silu {
     const KIND: &'static str = "silu";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        let s = site.of("sigmoid");
+        g.node("Sigmoid", &[site.input], &[s], &[]);
+        g.node("Mul", &[site.input, s], &[site.output], &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         x * sigmoid(x)
@@ -230,6 +265,24 @@ fn normal_cdf<T: Scalar>(x: T) -> T {
 
 impl<T: Scalar> Elementwise<T> for Gelu {
     const KIND: &'static str = "gelu";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        // x·Φ(x) = x·(1 + erf(x/√2))/2, in opset 17's nodes.
+        let (r2, one, half) = (site.of("sqrt2"), site.of("one"), site.of("half"));
+        let (u, e, p, xp) = (
+            site.of("scaled"),
+            site.of("erf"),
+            site.of("plus_one"),
+            site.of("x_plus"),
+        );
+        g.floats(r2, &[], &[core::f32::consts::SQRT_2]);
+        g.floats(one, &[], &[1.0]);
+        g.floats(half, &[], &[0.5]);
+        g.node("Div", &[site.input, r2], &[u], &[]);
+        g.node("Erf", &[u], &[e], &[]);
+        g.node("Add", &[e, one], &[p], &[]);
+        g.node("Mul", &[site.input, p], &[xp], &[]);
+        g.node("Mul", &[xp, half], &[site.output], &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         x * normal_cdf(x)
@@ -264,6 +317,31 @@ impl GeluTanh {
 
 impl<T: Scalar> Elementwise<T> for GeluTanh {
     const KIND: &'static str = "gelu_tanh";
+    fn onnx(&self, g: &mut dyn Graph<T>, site: &Site<'_>) {
+        // x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2, in opset 17's nodes.
+        let (c, k, one, half) = (site.of("c"), site.of("k"), site.of("one"), site.of("half"));
+        let (x2, x3, kx3, inner, scaled) = (
+            site.of("x2"),
+            site.of("x3"),
+            site.of("kx3"),
+            site.of("inner"),
+            site.of("scaled"),
+        );
+        let (t, p, xp) = (site.of("tanh"), site.of("plus_one"), site.of("x_plus"));
+        g.floats(c, &[], &[0.797_884_6]);
+        g.floats(k, &[], &[0.044_715]);
+        g.floats(one, &[], &[1.0]);
+        g.floats(half, &[], &[0.5]);
+        g.node("Mul", &[site.input, site.input], &[x2], &[]);
+        g.node("Mul", &[x2, site.input], &[x3], &[]);
+        g.node("Mul", &[x3, k], &[kx3], &[]);
+        g.node("Add", &[site.input, kx3], &[inner], &[]);
+        g.node("Mul", &[inner, c], &[scaled], &[]);
+        g.node("Tanh", &[scaled], &[t], &[]);
+        g.node("Add", &[t, one], &[p], &[]);
+        g.node("Mul", &[site.input, p], &[xp], &[]);
+        g.node("Mul", &[xp, half], &[site.output], &[]);
+    }
     #[inline(always)]
     fn f(&self, x: T) -> T {
         let two = T::of(2.0);

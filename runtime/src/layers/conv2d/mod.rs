@@ -80,6 +80,76 @@ use nalgebra::{SMatrix, SVector};
 use rand_core::RngCore;
 
 mod im2col;
+/// `Conv` with PyTorch's weight `[out, in / groups, kh, kw]` and ONNX's pads (top, left,
+/// bottom, right).
+impl<
+        T: Scalar,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PB: usize,
+        const PL: usize,
+        const PR: usize,
+        const DH: usize,
+        const DW: usize,
+        const G: usize,
+        const OH: usize,
+        const OW: usize,
+        const K: usize,
+        const P: usize,
+        const IN: usize,
+        const OUT: usize,
+        const BIAS: bool,
+    > crate::onnx::ToOnnx<T>
+    for Conv2d<
+        T,
+        C,
+        H,
+        W,
+        OC,
+        KH,
+        KW,
+        SH,
+        SW,
+        PT,
+        PB,
+        PL,
+        PR,
+        DH,
+        DW,
+        G,
+        OH,
+        OW,
+        K,
+        P,
+        IN,
+        OUT,
+        BIAS,
+    >
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        use crate::onnx::Attr;
+        let i = |v: usize| v as i64;
+        let attrs = [
+            Attr::Ints("kernel_shape", &[i(KH), i(KW)]),
+            Attr::Ints("strides", &[i(SH), i(SW)]),
+            Attr::Ints("pads", &[i(PT), i(PL), i(PB), i(PR)]),
+            Attr::Ints("dilations", &[i(DH), i(DW)]),
+            Attr::Int("group", i(G)),
+        ];
+        let bias = BIAS.then(|| self.bias.as_slice());
+        let dims = [OC, Self::CG, KH, KW];
+        let io = (site.input, site.output);
+        crate::onnx::conv(g, site, io, self.weight.as_slice(), &dims, bias, &attrs);
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

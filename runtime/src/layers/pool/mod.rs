@@ -39,6 +39,102 @@
 
 mod tiled;
 
+/// `MaxPool` (padding never wins: ONNX pads max pooling with −∞, as the runtime does).
+impl<
+        T,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PB: usize,
+        const PL: usize,
+        const PR: usize,
+        const OH: usize,
+        const OW: usize,
+        const IN: usize,
+        const OUT: usize,
+    > crate::onnx::ToOnnx<T>
+    for MaxPool2d<C, H, W, KH, KW, SH, SW, PT, PB, PL, PR, OH, OW, IN, OUT>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        pool2d(
+            g,
+            site,
+            "MaxPool",
+            [KH, KW, SH, SW, PT, PB, PL, PR, H, W, OH, OW],
+            None,
+        );
+    }
+}
+
+/// `AveragePool`, with `count_include_pad` as the layer's.
+impl<
+        T,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PB: usize,
+        const PL: usize,
+        const PR: usize,
+        const OH: usize,
+        const OW: usize,
+        const IN: usize,
+        const OUT: usize,
+        const COUNT_PAD: bool,
+    > crate::onnx::ToOnnx<T>
+    for AvgPool2d<C, H, W, KH, KW, SH, SW, PT, PB, PL, PR, OH, OW, IN, OUT, COUNT_PAD>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let count = Some(COUNT_PAD as i64);
+        pool2d(
+            g,
+            site,
+            "AveragePool",
+            [KH, KW, SH, SW, PT, PB, PL, PR, H, W, OH, OW],
+            count,
+        );
+    }
+}
+
+/// A 2-D pooling node from the window, strides, pads and sizes (ceil mode when the output
+/// has the extra window).
+fn pool2d<T>(
+    g: &mut dyn crate::onnx::Graph<T>,
+    site: &crate::onnx::Site<'_>,
+    op: &str,
+    [kh, kw, sh, sw, pt, pb, pl, pr, h, w, oh, ow]: [usize; 12],
+    count_include_pad: Option<i64>,
+) {
+    use crate::onnx::{ceil_mode, Attr};
+    let i = |v: usize| v as i64;
+    let ceil = ceil_mode(h, pt + pb, kh, sh, oh) || ceil_mode(w, pl + pr, kw, sw, ow);
+    let (kernel, strides, pads) = ([i(kh), i(kw)], [i(sh), i(sw)], [i(pt), i(pl), i(pb), i(pr)]);
+    let mut attrs = [
+        Attr::Ints("kernel_shape", &kernel),
+        Attr::Ints("strides", &strides),
+        Attr::Ints("pads", &pads),
+        Attr::Int("ceil_mode", ceil as i64),
+        Attr::Int("count_include_pad", 0),
+    ];
+    let n = match count_include_pad {
+        Some(count) => {
+            attrs[4] = Attr::Int("count_include_pad", count);
+            5
+        }
+        None => 4,
+    };
+    g.node(op, &[site.input], &[site.output], &attrs[..n]);
+}
+
 #[cfg(test)]
 mod tests;
 

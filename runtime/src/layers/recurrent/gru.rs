@@ -433,3 +433,22 @@ impl<
         simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, rec, dy, dx, grad));
     }
 }
+
+/// ONNX's `GRU` with `linear_before_reset` (PyTorch's reset, applied after the hidden
+/// product), gates reordered from PyTorch's r, z, n to ONNX's z, r, h.
+impl<
+        T: Scalar,
+        const STEPS: usize,
+        const IN: usize,
+        const H: usize,
+        const DIRS: usize,
+        const SEQ: bool,
+        const XLEN: usize,
+        const YLEN: usize,
+    > crate::onnx::ToOnnx<T> for Gru<T, STEPS, IN, H, DIRS, SEQ, XLEN, YLEN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let attrs = [crate::onnx::Attr::Int("linear_before_reset", 1)];
+        super::onnx(&self.dirs, g, site, ("GRU", &[1, 0, 2], SEQ), &attrs);
+    }
+}

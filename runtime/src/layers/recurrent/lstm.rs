@@ -456,3 +456,20 @@ impl<
         simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, rec, dy, dx, grad));
     }
 }
+
+/// ONNX's `LSTM`, gates reordered from PyTorch's i, f, g, o to ONNX's i, o, f, c.
+impl<
+        T: Scalar,
+        const STEPS: usize,
+        const IN: usize,
+        const H: usize,
+        const DIRS: usize,
+        const SEQ: bool,
+        const XLEN: usize,
+        const YLEN: usize,
+    > crate::onnx::ToOnnx<T> for Lstm<T, STEPS, IN, H, DIRS, SEQ, XLEN, YLEN>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        super::onnx(&self.dirs, g, site, ("LSTM", &[0, 3, 1, 2], SEQ), &[]);
+    }
+}

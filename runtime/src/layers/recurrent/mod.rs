@@ -37,6 +37,105 @@ pub mod gru;
 pub mod lstm;
 mod math;
 pub mod rnn;
+/// ONNX's `RNN`, `GRU` or `LSTM` node (`op`) for directions `dirs`, time-major (`layout`
+/// 0 between `Transpose`s): `W [dirs, G·H, IN]`, `R [dirs, G·H, H]` and `B [dirs, 2·G·H]` with the gates
+/// taken in ONNX's order (`order[k]` is PyTorch's index of ONNX's gate k: LSTM iofc from
+/// ifgo, GRU zrh from rzn), then `Y` (every step) or `Y_h` (the final states), batch first,
+/// reshaped to the layer's output.
+pub(crate) fn onnx<
+    T: Scalar,
+    const IN: usize,
+    const H: usize,
+    const G: usize,
+    const DIRS: usize,
+>(
+    dirs: &[Direction<T, IN, H, G>; DIRS],
+    g: &mut dyn crate::onnx::Graph<T>,
+    site: &crate::onnx::Site<'_>,
+    (op, order, sequences): (&str, &[usize; G], bool),
+    attrs: &[crate::onnx::Attr<'_>],
+) {
+    use crate::onnx::{Attr, Name};
+    let (w, r, b) = (site.of("W"), site.of("R"), site.of("B"));
+    let (parts, n) = gates(dirs, order, 1, |d, k| d.weight_ih[k].as_flattened());
+    g.tensor(w, &[DIRS, G * H, IN], &parts[..n]);
+    let (parts, n) = gates(dirs, order, 1, |d, k| d.weight_hh[k].as_flattened());
+    g.tensor(r, &[DIRS, G * H, H], &parts[..n]);
+    // Per direction: the input biases, then the hidden ones (k ≥ G picks bias_hh).
+    let (parts, n) = gates(dirs, order, 2, |d, k| {
+        if k < G {
+            &d.bias_ih[k][..]
+        } else {
+            &d.bias_hh[k - G][..]
+        }
+    });
+    g.tensor(b, &[DIRS, 2 * G * H], &parts[..n]);
+    let direction = if DIRS == 2 {
+        "bidirectional"
+    } else {
+        "forward"
+    };
+    let mut all = [Attr::Int("hidden_size", H as i64); 5];
+    all[1] = Attr::Str("direction", direction);
+    all[2..2 + attrs.len()].copy_from_slice(attrs);
+    // Time-major, as onnxruntime runs these nodes (it refuses `layout` 1): the sequence
+    // `[N, steps, in]` goes in as `[steps, N, in]`.
+    let (x, y, y_h, batch_first) = (
+        site.of("X"),
+        site.of("Y"),
+        site.of("Y_h"),
+        site.of("batch_first"),
+    );
+    g.node(
+        "Transpose",
+        &[site.input],
+        &[x],
+        &[Attr::Ints("perm", &[1, 0, 2])],
+    );
+    // `Y [steps, dirs, N, H]` or `Y_h [dirs, N, H]`, batch first again, then flattened.
+    let (outputs, perm): ([Name<'_>; 2], &[i64]) = if sequences {
+        ([y, Name::Absent], &[2, 0, 1, 3])
+    } else {
+        ([Name::Absent, y_h], &[1, 0, 2])
+    };
+    g.node(op, &[x, w, r, b], &outputs, &all[..2 + attrs.len()]);
+    let kept = if sequences { y } else { y_h };
+    g.node(
+        "Transpose",
+        &[kept],
+        &[batch_first],
+        &[Attr::Ints("perm", perm)],
+    );
+    crate::onnx::reshape(
+        g,
+        &crate::onnx::Site {
+            input: batch_first,
+            ..*site
+        },
+    );
+}
+
+/// Per direction, `halves` runs over ONNX's gate order of `take(direction, k)`, where `k` is
+/// `half·G + PyTorch's gate index`: up to 2 directions × 2 halves × 4 gates slices.
+fn gates<'a, T, const IN: usize, const H: usize, const G: usize, const DIRS: usize>(
+    dirs: &'a [Direction<T, IN, H, G>; DIRS],
+    order: &[usize; G],
+    halves: usize,
+    take: impl Fn(&'a Direction<T, IN, H, G>, usize) -> &'a [T],
+) -> ([&'a [T]; 16], usize) {
+    let mut parts: [&[T]; 16] = [&[]; 16];
+    let mut n = 0;
+    for d in dirs {
+        for half in 0..halves {
+            for &gate in order {
+                parts[n] = take(d, half * G + gate);
+                n += 1;
+            }
+        }
+    }
+    (parts, n)
+}
+
 #[cfg(test)]
 mod tests;
 

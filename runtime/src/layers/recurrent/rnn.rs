@@ -381,3 +381,23 @@ impl<
         simd::dispatch!(self.backward_at | backward_avx2 | backward_avx512(x, rec, dy, dx, grad));
     }
 }
+
+/// ONNX's `RNN` with tanh or ReLU in each direction.
+impl<
+        T: Scalar,
+        const STEPS: usize,
+        const IN: usize,
+        const H: usize,
+        const DIRS: usize,
+        const SEQ: bool,
+        const XLEN: usize,
+        const YLEN: usize,
+        const RELU: bool,
+    > crate::onnx::ToOnnx<T> for Rnn<T, STEPS, IN, H, DIRS, SEQ, XLEN, YLEN, RELU>
+{
+    fn onnx(&self, g: &mut dyn crate::onnx::Graph<T>, site: &crate::onnx::Site<'_>) {
+        let f = if RELU { "Relu" } else { "Tanh" };
+        let activations = [crate::onnx::Attr::Strs("activations", &[f, f][..DIRS])];
+        super::onnx(&self.dirs, g, site, ("RNN", &[0], SEQ), &activations);
+    }
+}
