@@ -42,12 +42,14 @@ if [[ "${SKIP_PY:-0}" != 1 ]]; then
   "$PEERS/peers-py/run.sh" >"$OUT/peers-py.txt" 2>&1 || { tail -20 "$OUT/peers-py.txt"; exit 1; }
 fi
 
-# onnxruntime on LeNet-5 statically quantised to int8 (QDQ), from our own weights and
-# calibration digits: bench/ort_int8.py, in target/ort-venv (its header says how to make it).
+# onnxruntime on stacknet's ONNX export of the shipped LeNet-5, in float and statically
+# quantised to int8 (QDQ) with our calibration digits: bench/ort_int8.py, in target/ort-venv (its header says how to make it).
 if [[ -x "$ROOT/target/ort-venv/bin/python" && "${SKIP_PY:-0}" != 1 ]]; then
   echo "== run onnxruntime int8 (bench/ort_int8.py) =="
   [[ -f "$ROOT/target/lenet-shipped.safetensors" ]] ||
     cargo test --release --test int8 shipped --manifest-path "$ROOT/Cargo.toml" >/dev/null
+  # onnxruntime's float model is stacknet's own ONNX export of the same weights.
+  cargo test --test onnx shipped --manifest-path "$ROOT/Cargo.toml" >/dev/null
   "$ROOT/target/ort-venv/bin/python" "$ROOT/bench/ort_int8.py" --json >"$OUT/ort-int8.json" 2>"$OUT/ort-int8.log" ||
     { tail -20 "$OUT/ort-int8.log"; exit 1; }
 fi

@@ -2,15 +2,17 @@
 
   python3 -m venv target/ort-venv
   nice -n 10 target/ort-venv/bin/pip install onnxruntime onnx numpy safetensors
-  target/ort-venv/bin/python bench/ort_int8.py [--weights PATH] [--json] [--sess-run]
+  target/ort-venv/bin/python bench/ort_int8.py [--weights PATH] [--model PATH] [--json] [--sess-run]
 
 (from the repo root; `taskset -c 0` in front pins it to one core, as ../shared/bench's peers
 run). --weights is the float LeNet-5 in PyTorch names and layouts, F32 (default
 target/lenet-shipped.safetensors, which `cargo test --release --test int8 shipped` writes).
 
-The script builds the float network with onnx.helper (opset 13, NCHW, input "input"
-[1, 1, 28, 28], output "logits" [1, 10]; target/ort-int8/lenet_f32.onnx), checks it against a
-numpy float64 forward pass on 5 test digits, runs onnxruntime's quant_pre_process (which
+The float network is stacknet's own ONNX export of the same weights (--model, default
+target/onnx-parity/lenet_shipped.onnx, which `cargo test --test onnx shipped` writes: opset 17,
+input "input" [N, 1, 28, 28], output "output" [N, 10]; copied to target/ort-int8/lenet_f32.onnx),
+so onnxruntime runs exactly stacknet's weights. The script checks it against a numpy float64
+forward pass on 5 test digits of --weights, runs onnxruntime's quant_pre_process (which
 quantize_static asks for) and quantize_static: QDQ, per-channel int8 weights, int8
 activations, MinMax over the first 1,000 training digits one per batch, in order (the
 calibration set stacknet uses; target/ort-int8/lenet_int8_qdq.onnx). It checks the QDQ graph,
@@ -138,33 +140,10 @@ def close(name, got, want):
 
 # ---------------------------------------------------------------- the ONNX model
 
-def build_f32(w):
+def exported_f32(path):
+    """stacknet's own export of the weights (`stacknet::onnx::to_onnx`), checked."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
-    inits = [numpy_helper.from_array(w[k], name=k) for k in SHAPES]
-    node = helper.make_node
-    nodes = [
-        node("Conv", ["input", "conv1.weight", "conv1.bias"], ["conv1"], name="conv1",
-             kernel_shape=[5, 5], strides=[1, 1], pads=[2, 2, 2, 2]),
-        node("Relu", ["conv1"], ["relu1"], name="relu1"),
-        node("MaxPool", ["relu1"], ["pool1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
-        node("Conv", ["pool1", "conv2.weight", "conv2.bias"], ["conv2"], name="conv2",
-             kernel_shape=[5, 5], strides=[1, 1], pads=[0, 0, 0, 0]),
-        node("Relu", ["conv2"], ["relu2"], name="relu2"),
-        node("MaxPool", ["relu2"], ["pool2"], name="pool2", kernel_shape=[2, 2], strides=[2, 2]),
-        node("Flatten", ["pool2"], ["flatten"], name="flatten", axis=1),  # (C, H, W) order
-        node("Gemm", ["flatten", "fc1.weight", "fc1.bias"], ["fc1"], name="fc1", transB=1),
-        node("Relu", ["fc1"], ["relu3"], name="relu3"),
-        node("Gemm", ["relu3", "fc2.weight", "fc2.bias"], ["fc2"], name="fc2", transB=1),
-        node("Relu", ["fc2"], ["relu4"], name="relu4"),
-        node("Gemm", ["relu4", "fc3.weight", "fc3.bias"], ["logits"], name="fc3", transB=1),
-    ]
-    graph = helper.make_graph(
-        nodes, "lenet5", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 28, 28])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], initializer=inits)
-    model = helper.make_model(graph, producer_name="stacknet bench/ort_int8.py",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
+    model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
     return model
 
@@ -246,7 +225,7 @@ def session(path, level="all", optimized=None):
 
 
 def logits(sess, x):
-    return np.concatenate([sess.run(["logits"], {"input": x[i][None]})[0] for i in range(len(x))])
+    return np.concatenate([sess.run(["output"], {"input": x[i][None]})[0] for i in range(len(x))])
 
 
 def optimized_ops(path):
@@ -276,25 +255,27 @@ def timer(sess, images, io_binding):
     """A function of the call index that runs one image, everything allocated beforehand."""
     if not io_binding:
         feeds = [{"input": x} for x in images]
-        run, out = sess.run, ["logits"]
+        run, out = sess.run, ["output"]
         return lambda i: run(out, feeds[i % 64])
     import onnxruntime as ort
     bindings = []
     for x in images:
         b = sess.io_binding()
         b.bind_ortvalue_input("input", ort.OrtValue.ortvalue_from_numpy(x))
-        b.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_shape_and_type([1, 10], np.float32))
+        b.bind_ortvalue_output("output", ort.OrtValue.ortvalue_from_shape_and_type([1, 10], np.float32))
         bindings.append(b)
     run = sess.run_with_iobinding
     run(bindings[0])
     bound = bindings[0].get_outputs()[0].numpy()
-    assert np.array_equal(bound, sess.run(["logits"], {"input": images[0]})[0]), "io binding"
+    assert np.array_equal(bound, sess.run(["output"], {"input": images[0]})[0]), "io binding"
     return lambda i: run(bindings[i % 64])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", default=os.path.join(ROOT, "target", "lenet-shipped.safetensors"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "target", "onnx-parity", "lenet_shipped.onnx"),
+                    help="the same weights as stacknet exports them to ONNX")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--sess-run", action="store_true",
                     help="time sess.run with a feed dict instead of run_with_iobinding")
@@ -306,14 +287,17 @@ def main():
     if not os.path.exists(args.weights):
         sys.exit(f"no {args.weights}: pass --weights PATH (`cargo test --release --test int8 "
                  "shipped` writes target/lenet-shipped.safetensors)")
+    if not os.path.exists(args.model):
+        sys.exit(f"no {args.model}: pass --model PATH (`cargo test --test onnx shipped` writes "
+                 "target/onnx-parity/lenet_shipped.onnx)")
     w = load_weights(args.weights)
     x_train, x_test, y_test = load_mnist()
     log(f"onnxruntime {ort.__version__}, onnx {onnx.__version__}, numpy {np.__version__}; "
         f"weights {args.weights}")
     os.makedirs(OUT, exist_ok=True)
 
-    # Float model: build, check against numpy, accuracy.
-    onnx.save(build_f32(w), F32)
+    # Float model: stacknet's export, checked against numpy on the weights, accuracy.
+    onnx.save(exported_f32(args.model), F32)
     f32 = session(F32)
     f32_logits = logits(f32, x_test)
     ref = np.stack([forward_f(w, x_test[i]) for i in range(CHECK_DIGITS)])

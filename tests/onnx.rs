@@ -297,3 +297,16 @@ fn the_model_declares_opset_17_and_the_batch_dimension() {
         "dim_param N on the input and the output"
     );
 }
+
+/// The shipped LeNet-5 (`examples/embedded/lenet.safetensors`) as ONNX, for the benchmark's
+/// onnxruntime rows (`bench/ort_int8.py`), so that the peer runs exactly stacknet's weights.
+#[test]
+fn shipped_lenet_is_exported_for_the_benchmark() {
+    let mut net = LeNet5::<f32>::new(&mut SplitMix64::new(1));
+    let weights = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/embedded/lenet.safetensors"
+    );
+    load_safetensors(weights, &mut net).unwrap();
+    stacknet::onnx::save_onnx(parity_dir().join("lenet_shipped.onnx"), &net).unwrap();
+}
