@@ -10,25 +10,27 @@ struct Counting;
 
 thread_local! {
     static COUNT: Cell<u64> = const { Cell::new(0) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
 }
 
-fn count() {
+fn count(bytes: usize) {
     // `try_with`: the allocator also runs while thread-locals are torn down.
     let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+    let _ = BYTES.try_with(|c| c.set(c.get() + bytes as u64));
 }
 
 // SAFETY: forwards every call unchanged to the system allocator; counting is a side effect.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        count();
+        count(l.size());
         System.alloc(l)
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        count();
+        count(l.size());
         System.alloc_zeroed(l)
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        count();
+        count(n);
         System.realloc(p, l, n)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
@@ -44,6 +46,13 @@ fn allocations(f: impl FnOnce()) -> u64 {
     let before = COUNT.with(Cell::get);
     f();
     COUNT.with(Cell::get) - before
+}
+
+/// Bytes allocated by `f` on this thread (a reallocation counts its new size).
+fn allocated_bytes(f: impl FnOnce()) -> u64 {
+    let before = BYTES.with(Cell::get);
+    f();
+    BYTES.with(Cell::get) - before
 }
 
 network! {
@@ -301,4 +310,90 @@ fn trainer_steps_are_heap_free() {
 fn the_counter_sees_allocations() {
     // Guards the guard: a Vec must be counted, or every zero above proves nothing.
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
+    assert!(allocated_bytes(|| drop(std::hint::black_box(vec![1u8; 1000]))) >= 1000);
+}
+
+/// A safetensors file: the 8-byte header length, the header, the data.
+fn safetensors(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut f = (header.len() as u64).to_le_bytes().to_vec();
+    f.extend(header.as_bytes());
+    f.extend(data);
+    f
+}
+
+/// Files that lie: a header length past the end, tensors claiming petabytes, offsets past
+/// the data or overlapping, shapes whose product overflows, deep nesting, and cut-off copies
+/// of a valid file at every length.
+fn hostile_files() -> Vec<Vec<u8>> {
+    let entry = |shape: &str, offsets: &str| {
+        format!(r#"{{"fc.weight":{{"dtype":"F32","shape":{shape},"data_offsets":{offsets}}}}}"#)
+    };
+    let mut files = vec![
+        u64::MAX.to_le_bytes().to_vec(),
+        [(1u64 << 40).to_le_bytes().as_slice(), b"{}"].concat(),
+        safetensors(
+            &entry("[1000000000,1000000000]", "[0,4000000000000000000]"),
+            &[0; 16],
+        ),
+        safetensors(&entry("[2,2]", "[0,1125899906842624]"), &[0; 16]),
+        safetensors(&entry("[18446744073709551615,2]", "[0,16]"), &[0; 16]),
+        safetensors(
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            &[0; 12],
+        ),
+        safetensors(
+            &format!(
+                r#"{{"__metadata__":{}1{}}}"#,
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+            &[],
+        ),
+    ];
+    let valid = safetensors(&entry("[2,2]", "[0,16]"), &[0; 16]);
+    files.extend((0..valid.len()).map(|n| valid[..n].to_vec()));
+    files
+}
+
+network! {
+    pub struct Fc(input: [2]) { fc: dense(2, bias = false) }
+}
+
+#[test]
+fn safetensors_parsing_and_loading_allocate_nothing_whatever_the_header_claims() {
+    use stacknet::runtime::safetensors::{load_state_from_bytes, SafeTensors};
+    let mut net = Fc::<f32>::new(&mut SplitMix64::new(1));
+    let files = hostile_files();
+    for (i, file) in files.iter().enumerate() {
+        let n = allocations(|| {
+            let parsed = SafeTensors::parse(std::hint::black_box(file)).map(|f| f.len());
+            let loaded = load_state_from_bytes(&mut net, file).is_ok();
+            std::hint::black_box((parsed.is_ok(), loaded));
+        });
+        assert_eq!(n, 0, "hostile file {i} allocated");
+    }
+}
+
+#[test]
+fn loading_a_hostile_file_allocates_no_more_than_the_file() {
+    let dir = std::env::temp_dir().join(format!("stacknet-alloc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut net = Fc::<f32>::new(&mut SplitMix64::new(1));
+    for (i, file) in hostile_files().iter().enumerate() {
+        let path = dir.join(format!("{i}.safetensors"));
+        std::fs::write(&path, file).unwrap();
+        let bytes = allocated_bytes(|| {
+            let r = stacknet::data::load_safetensors(&path, &mut net);
+            assert!(r.is_err(), "hostile file {i} loaded");
+            drop(std::hint::black_box(r));
+        });
+        // The file itself, read whole, and the error's owned names and path.
+        let bound = file.len() as u64 + 4096;
+        assert!(
+            bytes <= bound,
+            "hostile file {i}: {bytes} bytes allocated for a {}-byte file",
+            file.len()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
