@@ -22,7 +22,7 @@
 //! ```
 
 use crate::rng::shuffle;
-use crate::Scalar;
+use crate::{Params, Scalar, Shape, TensorInfo, TensorKind};
 use core::fmt;
 use nalgebra::SVector;
 use rand_core::RngCore;
@@ -80,6 +80,11 @@ impl core::error::Error for DataError {}
 /// σ is the population standard deviation (divide by n, as scikit-learn's `StandardScaler`);
 /// a feature that is constant in the training data keeps σ = 1, so it maps to 0 instead of
 /// dividing by zero.
+///
+/// Its fitted state is a [`Params`] of two tensors, `standardizer.mean` and
+/// `standardizer.std` (each `[F]`, kind [`TensorKind::Buffer`]: saved and loaded, never
+/// trained or decayed), so that it is saved beside a network's weights in one safetensors
+/// file ([`export_state_with`](crate::safetensors::export_state_with)).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Standardizer<T: Scalar, const F: usize> {
     /// μ, the training mean of each feature.
@@ -138,6 +143,11 @@ impl<T: Scalar, const F: usize> Standardizer<T, F> {
 ///
 /// Values outside the training range map outside [a, b]. A feature that is constant in the
 /// training data is treated as having range 1 (as scikit-learn does), so it maps to a.
+///
+/// Its fitted state is a [`Params`] of four tensors, `min_max.min` and `min_max.range` (each
+/// `[F]`), then `min_max.a` and `min_max.b` (scalars, shape `[]`), all of kind
+/// [`TensorKind::Buffer`], so that it is saved beside a network's weights in one safetensors
+/// file ([`export_state_with`](crate::safetensors::export_state_with)).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MinMaxScaler<T: Scalar, const F: usize> {
     /// The training minimum of each feature.
@@ -191,6 +201,76 @@ impl<T: Scalar, const F: usize> MinMaxScaler<T, F> {
     pub fn inverse(&self, y: &SVector<T, F>) -> SVector<T, F> {
         let width = self.b - self.a;
         y.map(|v| (v - self.a) / width).component_mul(&self.range) + self.min
+    }
+}
+
+/// A scaler's fitted tensor: not trained, so a [`TensorKind::Buffer`] (no regulariser decays
+/// it), under the scaler's own `layer` prefix.
+fn buffer(layer: &'static str, name: &'static str, shape: Shape) -> TensorInfo {
+    TensorInfo {
+        layer,
+        name,
+        shape,
+        kind: TensorKind::Buffer,
+        fan_in: 0,
+        fan_out: 0,
+    }
+}
+
+/// `standardizer.mean` and `standardizer.std`, each of shape `[F]`.
+impl<T: Scalar, const F: usize> Params<T> for Standardizer<T, F> {
+    const TENSORS: usize = 2;
+    const LEN: usize = 2 * F;
+    fn tensor(&self, i: usize) -> &[T] {
+        match i {
+            0 => self.mean.as_slice(),
+            1 => self.std.as_slice(),
+            _ => &[],
+        }
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+        match i {
+            0 => self.mean.as_mut_slice(),
+            1 => self.std.as_mut_slice(),
+            _ => &mut [],
+        }
+    }
+    fn tensor_info(i: usize) -> TensorInfo {
+        let name = if i == 0 { "mean" } else { "std" };
+        buffer("standardizer", name, Shape::vector(F))
+    }
+}
+
+/// `min_max.min` and `min_max.range` of shape `[F]`, then `min_max.a` and `min_max.b` of shape
+/// `[]`.
+impl<T: Scalar, const F: usize> Params<T> for MinMaxScaler<T, F> {
+    const TENSORS: usize = 4;
+    const LEN: usize = 2 * F + 2;
+    fn tensor(&self, i: usize) -> &[T] {
+        match i {
+            0 => self.min.as_slice(),
+            1 => self.range.as_slice(),
+            2 => core::slice::from_ref(&self.a),
+            3 => core::slice::from_ref(&self.b),
+            _ => &[],
+        }
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [T] {
+        match i {
+            0 => self.min.as_mut_slice(),
+            1 => self.range.as_mut_slice(),
+            2 => core::slice::from_mut(&mut self.a),
+            3 => core::slice::from_mut(&mut self.b),
+            _ => &mut [],
+        }
+    }
+    fn tensor_info(i: usize) -> TensorInfo {
+        match i {
+            0 => buffer("min_max", "min", Shape::vector(F)),
+            1 => buffer("min_max", "range", Shape::vector(F)),
+            2 => buffer("min_max", "a", Shape::scalar()),
+            _ => buffer("min_max", "b", Shape::scalar()),
+        }
     }
 }
 
@@ -307,6 +387,77 @@ mod tests {
             MinMaxScaler::<f64, 3>::fit(&[], 0.0, 1.0),
             Err(DataError::Empty)
         );
+    }
+
+    #[test]
+    fn scalers_are_named_buffers_that_round_trip_as_safetensors() {
+        use crate::safetensors::SafeTensors;
+        use crate::safetensors::{export_to_slice, exported_len, load_from_bytes, Dtype};
+        use std::string::ToString;
+        use std::vec::Vec;
+
+        fn infos<P: Params<f32>>() -> Vec<(std::string::String, Vec<usize>, TensorKind)> {
+            (0..P::TENSORS)
+                .map(P::tensor_info)
+                .map(|t| (t.to_string(), t.shape.dims().to_vec(), t.kind))
+                .collect()
+        }
+        let b = TensorKind::Buffer;
+        assert_eq!(
+            infos::<Standardizer<f32, 3>>(),
+            [
+                ("standardizer.mean".into(), [3].into(), b),
+                ("standardizer.std".into(), [3].into(), b),
+            ]
+        );
+        assert_eq!(
+            infos::<MinMaxScaler<f32, 3>>(),
+            [
+                ("min_max.min".into(), [3].into(), b),
+                ("min_max.range".into(), [3].into(), b),
+                ("min_max.a".into(), [].into(), b),
+                ("min_max.b".into(), [].into(), b),
+            ]
+        );
+        assert_eq!(<Standardizer<f32, 3> as Params<f32>>::LEN, 6);
+        assert_eq!(<MinMaxScaler<f32, 3> as Params<f32>>::LEN, 8);
+
+        let m = MinMaxScaler::<f32, 3> {
+            min: Vector3::new(1.5, -2.0, 0.25),
+            range: Vector3::new(0.5, 4.0, 1.0),
+            a: -1.0,
+            b: 3.0,
+        };
+        assert!(m.tensor(4).is_empty());
+        let mut buf = [0u8; 512];
+        let n = export_to_slice(&m, &mut buf).unwrap();
+        assert_eq!(n, exported_len::<f32, MinMaxScaler<f32, 3>>());
+        let file = SafeTensors::parse(&buf[..n]).unwrap();
+        let a = file.get("min_max.a").unwrap();
+        assert_eq!((a.dtype, a.shape.dims()), (Dtype::F32, &[][..]));
+        assert_eq!(a.data, (-1.0f32).to_le_bytes());
+        let mut back = MinMaxScaler {
+            min: Vector3::zeros(),
+            range: Vector3::zeros(),
+            a: 0.0,
+            b: 0.0,
+        };
+        load_from_bytes(&mut back, &buf[..n]).unwrap();
+        assert_eq!(back, m);
+
+        let s = Standardizer::<f64, 3> {
+            mean: Vector3::new(1.5, -2.0, 0.25),
+            std: Vector3::new(0.5, 4.0, 1.0),
+        };
+        let n = export_to_slice(&s, &mut buf).unwrap();
+        let file = SafeTensors::parse(&buf[..n]).unwrap();
+        assert!(file.tensors().all(|t| t.dtype == Dtype::F64));
+        let mut back = Standardizer {
+            mean: Vector3::zeros(),
+            std: Vector3::zeros(),
+        };
+        load_from_bytes(&mut back, &buf[..n]).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]

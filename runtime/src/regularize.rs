@@ -2,7 +2,9 @@
 //! between backward and the optimiser step.
 //!
 //! The penalties decay [`TensorKind::Weight`] tensors only, unless asked to include biases:
-//! shrinking a bias does not make a model smoother, it only shifts its outputs. They work on
+//! shrinking a bias does not make a model smoother, it only shifts its outputs. Buffers
+//! ([`TensorKind::Buffer`], [`TensorKind::Count`]: a scaler's fitted statistics) are never
+//! decayed. They work on
 //! any [`Params`] pair (a network and its gradients, or one layer and its gradients):
 //!
 //! ```
@@ -52,7 +54,12 @@ pub trait Regularizer<T: Scalar> {
 }
 
 fn applies(kind: TensorKind, biases: bool) -> bool {
-    kind == TensorKind::Weight || biases
+    match kind {
+        TensorKind::Weight => true,
+        TensorKind::Bias => biases,
+        // Not trained at all.
+        TensorKind::Buffer | TensorKind::Count => false,
+    }
 }
 
 /// L2 penalty R = λ/2 · Σ w², gradient λ w.
@@ -245,6 +252,19 @@ mod tests {
             assert!((a - b).abs() < 1e-16);
         }
         assert_eq!(g.tensor(1), &[7.0, 7.0], "biases untouched by default");
+    }
+
+    #[test]
+    fn buffers_are_never_decayed() {
+        // A fitted scaler's statistics are buffers: no penalty and no gradient, biases or not.
+        let s = crate::data::Standardizer::<f64, 2> {
+            mean: [3.0, -1.0].into(),
+            std: [2.0, 0.5].into(),
+        };
+        let mut g = s;
+        assert_eq!(L2::new(0.1).with_biases().add_grad(&s, &mut g), 0.0);
+        assert_eq!(L1::new(0.1).with_biases().add_grad(&s, &mut g), 0.0);
+        assert_eq!(g, s);
     }
 
     #[test]

@@ -32,8 +32,9 @@ pub use idx::{
 pub use mnist::{Mnist, MnistSplit};
 pub use progress::{EpochStats, Progress};
 pub use safetensors::{
-    load_safetensors, load_safetensors_bytes, save_params_safetensors, save_safetensors,
-    to_safetensors, write_safetensors, SafetensorsError,
+    load_safetensors, load_safetensors_bytes, load_safetensors_with, load_safetensors_with_bytes,
+    save_params_safetensors, save_safetensors, save_safetensors_with, to_safetensors,
+    to_safetensors_with, write_safetensors, SafetensorsError,
 };
 pub use split::ImageSplit;
 pub use text::{Bigram, Corpus, TextError};

@@ -123,6 +123,17 @@ pub enum Error<N> {
         /// The dtype in the file.
         found: Dtype,
     },
+    /// A tensor saved or loaded beside a network (a fitted scaler's) has the name of one of
+    /// the network's, or of an earlier one beside it, or claims a prefix the network has tensors
+    /// under (a layer called `standardizer` beside a
+    /// [`Standardizer`](crate::data::Standardizer)'s `standardizer.mean`): one file cannot hold
+    /// both. Found before anything is read or written.
+    Collision {
+        /// The tensor beside the network.
+        tensor: TensorInfo,
+        /// The earlier tensor it collides with (the network's, or one beside it).
+        other: TensorInfo,
+    },
 }
 
 /// The error of reading a byte slice: names borrow it.
@@ -199,6 +210,7 @@ impl<N> Error<N> {
             },
             WrongShape { expected, found } => WrongShape { expected, found },
             WrongDtype { expected, found } => WrongDtype { expected, found },
+            Collision { tensor, other } => Collision { tensor, other },
         }
     }
 }
@@ -288,6 +300,17 @@ impl<N: fmt::Display> fmt::Display for Error<N> {
             WrongDtype { expected, found } => write!(
                 f,
                 "tensor `{expected}` is {found} in the file; only F16, BF16, F32 and F64 load"
+            ),
+            Collision { tensor, other } if super::set::same_name(tensor, other) => write!(
+                f,
+                "two tensors to be held in one file are called `{tensor}` (the second beside \
+                 the network): a file cannot hold both"
+            ),
+            Collision { tensor, other } => write!(
+                f,
+                "the network's tensor `{other}` is under `{}.`, the prefix of `{tensor}` held \
+                 beside it: one file could not tell them apart (rename the network's layer)",
+                tensor.layer
             ),
         }
     }

@@ -6,8 +6,8 @@
 //! `{"format": "pt"}` metadata and is padded with spaces to a multiple of 8 bytes, as
 //! PyTorch's `safetensors.torch.save_file` writes it.
 
-use super::set::{is_count, ParamsOf, Set, StateOf};
-use super::Dtype;
+use super::set::{is_count, ParamsOf, Set, StateOf, Then};
+use super::{name_collision, Dtype, Error};
 use crate::{Network, Params, Scalar, TensorInfo};
 use core::fmt::{self, Write};
 
@@ -35,6 +35,11 @@ pub fn exported_state_len<T: Scalar, N: Network<T>>() -> usize {
     set_len::<T, StateOf<N>>()
 }
 
+/// Bytes of the whole file [`export_state_with`] writes for `N` and `P`.
+pub fn exported_state_with_len<T: Scalar, N: Network<T>, P: Params<T>>() -> usize {
+    set_len::<T, Then<'_, StateOf<N>, ParamsOf<P>>>()
+}
+
 /// Writes `params` (its parameters only) as a safetensors file, piece by piece, into `sink`.
 pub fn export<T: Scalar, P: Params<T>, E>(
     params: &P,
@@ -50,6 +55,27 @@ pub fn export_state<T: Scalar, N: Network<T>, E>(
     sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
     export_set::<T, StateOf<N>, E>(net, sink)
+}
+
+/// Writes a network's `state_dict` (as [`export_state`] does) and then the tensors of `extra`
+/// (any [`Params`]: a fitted [`Standardizer`](crate::data::Standardizer) or
+/// [`MinMaxScaler`](crate::data::MinMaxScaler), so that preprocessing travels with the
+/// weights) as one safetensors file into `sink`; [`load_state_with`](super::load_state_with)
+/// reads it back.
+///
+/// A tensor of `extra` named like one of the network's, or a network layer under `extra`'s
+/// prefix (a layer called `standardizer` beside a `Standardizer`), is refused before anything
+/// is written ([`ExportError::Collision`], see [`name_collision`]).
+pub fn export_state_with<T: Scalar, N: Network<T>, P: Params<T>, E>(
+    net: &N,
+    extra: &P,
+    sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), ExportError<E>> {
+    if let Some((tensor, other)) = name_collision::<T, N, P>() {
+        return Err(ExportError::Collision { tensor, other });
+    }
+    export_set::<T, Then<'_, StateOf<N>, ParamsOf<P>>, E>(&(net, extra), sink)
+        .map_err(ExportError::Sink)
 }
 
 /// What tensor `info` is written as: counts as `I64`, everything else in the scalar's dtype.
@@ -161,6 +187,47 @@ pub fn export_state_to_slice<T: Scalar, N: Network<T>>(
     out: &mut [u8],
 ) -> Result<usize, BufferTooSmall> {
     set_to_slice::<T, StateOf<N>>(net, out)
+}
+
+/// Writes a network's `state_dict` and `extra` (see [`export_state_with`]) into `out`;
+/// returns the bytes written ([`exported_state_with_len`]). `out` is not written at all if it
+/// is too small or a name collides.
+pub fn export_state_with_to_slice<T: Scalar, N: Network<T>, P: Params<T>>(
+    net: &N,
+    extra: &P,
+    out: &mut [u8],
+) -> Result<usize, ExportError<BufferTooSmall>> {
+    if let Some((tensor, other)) = name_collision::<T, N, P>() {
+        return Err(ExportError::Collision { tensor, other });
+    }
+    set_to_slice::<T, Then<'_, StateOf<N>, ParamsOf<P>>>(&(net, extra), out)
+        .map_err(ExportError::Sink)
+}
+
+/// Why [`export_state_with`] or [`export_state_with_to_slice`] wrote nothing, or stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportError<E> {
+    /// A tensor beside the network collides with an earlier one ([`Error::Collision`], see
+    /// [`name_collision`]); found before anything was written.
+    Collision {
+        /// The tensor beside the network.
+        tensor: TensorInfo,
+        /// The earlier tensor it collides with.
+        other: TensorInfo,
+    },
+    /// The sink's error ([`BufferTooSmall`] for a slice, found before anything was written).
+    Sink(E),
+}
+
+impl<E: fmt::Display> fmt::Display for ExportError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            &ExportError::Collision { tensor, other } => {
+                fmt::Display::fmt(&Error::<&str>::Collision { tensor, other }, f)
+            }
+            ExportError::Sink(e) => e.fmt(f),
+        }
+    }
 }
 
 fn set_to_slice<T: Scalar, S: Set<T>>(of: &S::Of, out: &mut [u8]) -> Result<usize, BufferTooSmall> {

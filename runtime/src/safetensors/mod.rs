@@ -15,6 +15,10 @@
 //! included) and [`load_params`] (any `Params`) then match tensors by name (`TensorInfo`'s
 //! `Display`, `layer1.0.conv1.weight`), check shapes and dtypes, convert F16/BF16/F32/F64 to
 //! the network's scalar (and `I64` counts), and change nothing unless everything matches.
+//! [`export_state_with`] and [`load_state_with`] do the same for a network and any other
+//! [`Params`] beside it in one file (its fitted [`Standardizer`](crate::data::Standardizer) or
+//! [`MinMaxScaler`](crate::data::MinMaxScaler), so that preprocessing travels with the
+//! weights).
 
 // Errors carry both shapes and the network tensor's description, and with no heap there is
 // nothing to box them into; they are returned once per load, so their size costs nothing.
@@ -29,15 +33,16 @@ mod set;
 pub use dtype::{f16_to_f64, Dtype};
 pub use error::{Error, ReadError};
 pub use export::{
-    dtype_of, export, export_state, export_state_to_slice, export_to_slice, exported_len,
-    exported_state_len, header_len, BufferTooSmall,
+    dtype_of, export, export_state, export_state_to_slice, export_state_with,
+    export_state_with_to_slice, export_to_slice, exported_len, exported_state_len,
+    exported_state_with_len, header_len, BufferTooSmall, ExportError,
 };
 pub use json::{Chars, JsonError, JsonStr, MAX_DEPTH};
 
 use crate::{Network, Params, Scalar, Shape, TensorInfo};
 use core::fmt;
 use json::Cursor;
-use set::{is_count, ParamsOf, Set, StateOf};
+use set::{is_count, ParamsOf, Set, SetMut, StateOf, Then, ThenMut};
 
 /// Most dimensions a tensor may have.
 pub const MAX_RANK: usize = 8;
@@ -315,13 +320,58 @@ pub fn load_state_from_bytes<'a, T: Scalar, N: Network<T>>(
     load_state(net, &SafeTensors::parse(bytes)?)
 }
 
+/// Loads a network's whole `state_dict` (as [`load_state`] does) and every tensor of `extra`
+/// (any [`Params`]: a [`Standardizer`](crate::data::Standardizer) or
+/// [`MinMaxScaler`](crate::data::MinMaxScaler) fitted on the training data) from one file, as
+/// [`export_state_with`] writes it.
+///
+/// Strict over both: every tensor of each must be in the file by name with its shape and a
+/// loadable dtype (a file of the network alone is refused, [`Error::Missing`] naming the
+/// first of `extra`'s tensors), and the file may hold nothing else ([`Error::Unexpected`]). A
+/// tensor of `extra` that collides with the network's ([`name_collision`]) is
+/// [`Error::Collision`], whatever the file holds. On any error neither `net` nor `extra` is
+/// changed.
+pub fn load_state_with<'a, T: Scalar, N: Network<T>, P: Params<T>>(
+    net: &mut N,
+    extra: &mut P,
+    file: &SafeTensors<'a>,
+) -> Result<(), ReadError<'a>> {
+    if let Some((tensor, other)) = name_collision::<T, N, P>() {
+        return Err(Error::Collision { tensor, other });
+    }
+    load_set::<T, ThenMut<'_, StateOf<N>, ParamsOf<P>>>(&mut (net, extra), file)
+}
+
+/// Parses `bytes` and loads a network's `state_dict` and `extra` from it (see
+/// [`load_state_with`]).
+pub fn load_state_with_from_bytes<'a, T: Scalar, N: Network<T>, P: Params<T>>(
+    net: &mut N,
+    extra: &mut P,
+    bytes: &'a [u8],
+) -> Result<(), ReadError<'a>> {
+    load_state_with(net, extra, &SafeTensors::parse(bytes)?)
+}
+
+/// Whether network `N` and tensors `P` beside it can share one file: the first tensor of `P`
+/// that cannot, with the earlier tensor it collides with, or `None`. A tensor of `P` collides
+/// when its full name (`layer.name`) is one of `N`'s `state_dict` or of an earlier tensor of
+/// `P`, or when a tensor of `N` is under its layer's prefix (a layer called `standardizer`
+/// beside a [`Standardizer`](crate::data::Standardizer)'s `standardizer.mean`), so that a
+/// file's tensors under that prefix are `P`'s alone. [`export_state_with`] and
+/// [`load_state_with`] refuse such a pair with it.
+pub fn name_collision<T: Scalar, N: Network<T>, P: Params<T>>() -> Option<(TensorInfo, TensorInfo)>
+{
+    let from = <StateOf<N> as Set<T>>::count();
+    set::collision::<T, Then<'_, StateOf<N>, ParamsOf<P>>>(from)
+}
+
 /// Whether a file tensor of `dtype` loads into tensor `info`: the floats always, and `I64`
 /// into a count.
 fn loads_into(dtype: Dtype, info: &TensorInfo) -> bool {
     dtype.is_loadable() || (dtype == Dtype::I64 && is_count(info))
 }
 
-fn load_set<'a, T: Scalar, S: Set<T>>(
+fn load_set<'a, T: Scalar, S: SetMut<T>>(
     of: &mut S::Of,
     file: &SafeTensors<'a>,
 ) -> Result<(), ReadError<'a>> {
