@@ -170,12 +170,13 @@ fn dot_rows<T: Scalar, const I: usize, const L: usize, const R: usize>(
     let (xc, xt) = x[..I].as_chunks::<L>();
     let rows: [(&[[T; L]], &[T]); R] = core::array::from_fn(|r| w[r * I..][..I].as_chunks::<L>());
     let mut acc = [[T::zero(); L]; R];
-    // Array-typed chunks: no bounds checks inside, so the row and lane loops unroll into R
-    // vector multiply-adds per chunk. The chunk loop carries the sums, which keeps LLVM from
-    // vectorising across chunks instead.
-    for (k, xv) in xc.iter().enumerate() {
-        for (acc, (wc, _)) in acc.iter_mut().zip(&rows) {
-            let wv = &wc[k];
+    // Row by row, zipping array-typed chunks: no index to check, so the lane loop is one
+    // vector multiply-add per chunk whatever LLVM's unroller decides. (Chunk-major over the
+    // rows, sharing each load of `x`, relied on the row loop being unrolled to drop the
+    // bounds checks: it was under `target-cpu=native`, not in the run-time-dispatched copies
+    // a user's crate gets, which ran scalar.)
+    for (acc, (wc, _)) in acc.iter_mut().zip(&rows) {
+        for (wv, xv) in wc.iter().zip(xc) {
             for l in 0..L {
                 acc[l] += wv[l] * xv[l];
             }
@@ -866,11 +867,9 @@ fn dots_at<T: Scalar, const L: usize, const R: usize>(
     let (xc, _) = x.as_chunks::<L>();
     let rows: [&[[T; L]]; R] = core::array::from_fn(|r| a[off(r)..][..m].as_chunks::<L>().0);
     let mut acc = [[T::zero(); L]; R];
-    // As in `dot_rows`: the loop over chunks carries the sums (so LLVM cannot vectorise
-    // across chunks), and the row and lane loops unroll into R vector multiply-adds.
-    for (k, xv) in xc.iter().enumerate() {
-        for (acc, wc) in acc.iter_mut().zip(&rows) {
-            let wv = &wc[k];
+    // Row by row, as in `dot_rows`: zipped chunks leave no index to check.
+    for (acc, wc) in acc.iter_mut().zip(&rows) {
+        for (wv, xv) in wc.iter().zip(xc) {
             for l in 0..L {
                 acc[l] += wv[l] * xv[l];
             }
