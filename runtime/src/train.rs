@@ -55,7 +55,9 @@ pub fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged>
         return Err(Diverged::Loss(loss.to_f64()));
     }
     for i in 0..G::TENSORS {
-        if all_finite(grad.tensor(i)) {
+        // Read whole and vectorised (`optim::Update`); the search for the value runs only
+        // once one failed.
+        if crate::optim::Update::all_finite(grad.tensor(i)) {
             continue;
         }
         if let Some(&v) = grad.tensor(i).iter().find(|v| !v.is_finite()) {
@@ -66,22 +68,6 @@ pub fn finite<T: Scalar, G: Params<T>>(loss: T, grad: &G) -> Result<T, Diverged>
         }
     }
     Ok(loss)
-}
-
-/// Whether every value is finite, read in full rather than up to the first failure so that it
-/// vectorises (the search for the failing value runs only once one is known to exist): x − x
-/// is 0 for every finite x and NaN for ±∞ and NaN, and a NaN survives the lane sums.
-#[inline]
-fn all_finite<T: Scalar>(values: &[T]) -> bool {
-    const L: usize = 16;
-    let (chunks, tail) = values.as_chunks::<L>();
-    let mut acc = [T::zero(); L];
-    for c in chunks {
-        for l in 0..L {
-            acc[l] += c[l] - c[l];
-        }
-    }
-    acc.iter().all(|&a| a == T::zero()) && tail.iter().all(|v| v.is_finite())
 }
 
 /// The working memory of training: gradients, one sample's record and ∂L/∂output.
@@ -413,6 +399,7 @@ mod tests {
 
     #[test]
     fn all_finite_finds_every_non_finite_value_in_chunks_and_tail() {
+        let all_finite = crate::optim::Update::all_finite;
         // Every position of a 37-value slice (two chunks of 16 and a tail of 5), each special
         // value, f32 and f64; the largest finite values and subnormals pass.
         for at in 0..37 {
@@ -425,11 +412,11 @@ mod tests {
                 assert!(!all_finite(&v), "{bad} at {at}");
             }
             let mut v = [1e300f64; 37];
-            assert!(all_finite(&v));
+            assert!(crate::optim::Update::all_finite(&v));
             v[at] = f64::NAN;
-            assert!(!all_finite(&v), "NaN at {at}");
+            assert!(!crate::optim::Update::all_finite(&v), "NaN at {at}");
         }
-        assert!(all_finite::<f32>(&[]));
+        assert!(all_finite(&[]));
     }
 
     #[test]

@@ -145,17 +145,11 @@ fn adam_step<N: Network<T>, T: Scalar>(
         Decay::Coupled(l) => (l, T::one()),
         Decay::Decoupled(l) => (T::zero(), T::one() - lr * l),
     };
+    let betas = (beta1, one_minus_b1, beta2, one_minus_b2);
+    let step = (step_size, bc2_sqrt, eps, l2, shrink);
     for i in 0..N::TENSORS {
-        let w = net.tensor_mut(i);
-        let g = grad.tensor(i);
-        let (m, v) = (m.tensor_mut(i), v.tensor_mut(i));
-        for ((w, &g), (m, v)) in w.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut())) {
-            *w *= shrink;
-            let g = g + l2 * *w;
-            *m = beta1 * *m + one_minus_b1 * g;
-            *v = beta2 * *v + one_minus_b2 * g * g;
-            *w -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
-        }
+        let (w, g) = (net.tensor_mut(i), grad.tensor(i));
+        super::Update::adam(w, g, m.tensor_mut(i), v.tensor_mut(i), betas, step);
     }
 }
 

@@ -36,6 +36,9 @@ mod adagrad;
 mod adam;
 mod rmsprop;
 mod sgd;
+mod update;
+
+pub(crate) use update::Update;
 
 pub use adadelta::Adadelta;
 pub use adagrad::Adagrad;

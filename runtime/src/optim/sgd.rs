@@ -84,17 +84,7 @@ impl<N: Network<T>, T: Scalar> Optimizer<N, T> for Sgd<T> {
     fn step(&mut self, net: &mut N, grad: &N::Grad) {
         let (lr, wd) = (self.lr, self.weight_decay);
         for i in 0..N::TENSORS {
-            let w = net.tensor_mut(i);
-            let g = grad.tensor(i);
-            if wd == T::zero() {
-                for (w, &g) in w.iter_mut().zip(g) {
-                    *w -= lr * g;
-                }
-            } else {
-                for (w, &g) in w.iter_mut().zip(g) {
-                    *w -= lr * (g + wd * *w);
-                }
-            }
+            super::Update::sgd(net.tensor_mut(i), grad.tensor(i), lr, wd);
         }
     }
     fn learning_rate(&self) -> T {
@@ -198,15 +188,12 @@ impl<N: Network<T>, T: Scalar> Optimizer<N, T> for SgdMomentum<N, T> {
         // PyTorch creates the buffer as a copy of the first gradient.
         let copy = !self.started && self.start == MomentumStart::FirstGradient;
         for i in 0..N::TENSORS {
-            let w = net.tensor_mut(i);
-            let g = grad.tensor(i);
-            let b = self.velocity.tensor_mut(i);
-            for ((w, &g), b) in w.iter_mut().zip(g).zip(b.iter_mut()) {
-                let g = g + wd * *w;
-                *b = if copy { g } else { mu * *b + keep * g };
-                let d = if self.nesterov { g + mu * *b } else { *b };
-                *w -= lr * d;
-            }
+            let (w, g, b) = (
+                net.tensor_mut(i),
+                grad.tensor(i),
+                self.velocity.tensor_mut(i),
+            );
+            super::Update::momentum(w, g, b, (lr, mu, keep, wd), copy, self.nesterov);
         }
         self.started = true;
     }
