@@ -131,6 +131,7 @@ impl<T: Scalar> Update<T> {
     /// that it vectorises: x − x is 0 for every finite x and NaN for ±∞ and NaN, and a NaN
     /// survives the lane sums.
     #[inline(always)]
+    #[allow(clippy::eq_op)] // x − x is the test
     fn finite_at<V: Width>(values: &[T]) -> bool {
         const L: usize = 16;
         let (chunks, tail) = values.as_chunks::<L>();
