@@ -8,6 +8,7 @@ use crate::names;
 use crate::shape::Shape;
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::Ident;
 
 pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> TokenStream {
@@ -27,6 +28,15 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
     let (params, grad_params) = (no_params(&rt, ident), no_params(&rt, &grad));
     let marker = quote!(::core::marker::PhantomData);
     let twin = int8_stub(&rt, net, input, output);
+    // The layers named in the declaration keep their fields, so `net.fc.weight` type-checks.
+    let mut fields = Vec::new();
+    named_fields(&net.items, "", &mut fields);
+    let value = quote! {
+        Self {
+            #(#fields: #rt::layers::Unresolved::new(),)*
+            __scalar: #marker,
+        }
+    };
     // `#[weights]`' constants (the file is not read: the network it would be checked against
     // does not exist).
     let baked = if net.weights.is_empty() {
@@ -35,11 +45,11 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
         quote! {
             impl #ident<::core::primitive::f32> {
                 #[doc(hidden)]
-                pub const BAKED: Self = Self(#marker);
+                pub const BAKED: Self = #value;
             }
             impl #ident<::core::primitive::f64> {
                 #[doc(hidden)]
-                pub const BAKED: Self = Self(#marker);
+                pub const BAKED: Self = #value;
             }
         }
     };
@@ -48,7 +58,11 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
         #twin
 
         #(#attrs)*
-        #vis struct #ident<T: #rt::Scalar = ::core::primitive::f32>(#marker<T>);
+        #vis struct #ident<T: #rt::Scalar = ::core::primitive::f32> {
+            #(#[doc(hidden)] pub #fields: #rt::layers::Unresolved<T>,)*
+            #[doc(hidden)]
+            pub __scalar: #marker<T>,
+        }
 
         #[doc(hidden)]
         #[derive(Clone)]
@@ -61,7 +75,7 @@ pub fn stub(krate: &TokenStream, net: &ast::Network, failure: &Failure) -> Token
             #[doc(hidden)]
             pub fn new(rng: &mut (impl #rt::rand_core::RngCore + ?Sized)) -> Self {
                 let _ = rng;
-                Self(#marker)
+                #value
             }
         }
 
@@ -181,6 +195,33 @@ fn int8_stub(rt: &TokenStream, net: &ast::Network, input: Shape, output: Shape) 
             }
             pub const fn from_bytes(_: &[::core::primitive::u8]) -> Self {
                 Self { input: #qparams, output: #qparams }
+            }
+        }
+    }
+}
+
+/// The fields of the layers named in `items`: `name`, or `scope_name` inside a named group or
+/// block, as `check.rs` names them (the copies of a `repeat`, numbered there, are left out).
+fn named_fields(items: &ast::Items, scope: &str, out: &mut Vec<Ident>) {
+    for item in &items.list {
+        let (name, body, repeat) = match item {
+            ast::Item::Layer(layer) => (&layer.name, layer.body.as_ref(), layer.kind == "repeat"),
+            ast::Item::Group(group) => (&group.name, Some(group), false),
+            ast::Item::Invalid(_) => continue,
+        };
+        let name = name.as_ref().map(|n| format!("{scope}{}", n.unraw()));
+        match (body, repeat) {
+            (_, true) => {}
+            (Some(group), false) => {
+                let inner = name.as_ref().map_or(scope.to_string(), |n| format!("{n}_"));
+                named_fields(&group.items, &inner, out);
+            }
+            (None, false) => {
+                if let Some(field) = name.filter(|n| names::is_ident(n)) {
+                    if !out.iter().any(|f| f == &field) {
+                        out.push(syn::Ident::new(&field, proc_macro2::Span::call_site()));
+                    }
+                }
             }
         }
     }

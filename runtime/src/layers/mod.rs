@@ -37,3 +37,29 @@ pub use pool1d::{AvgPool1d, MaxPool1d};
 pub use prelu::PRelu;
 pub use recurrent::{Gru, HiddenState, Lstm, LstmState, Rnn};
 pub use time::{Last, MaxOverTime, MeanOverTime, TimeDense};
+
+/// A layer of a network whose declaration has errors, in the stub `network!` leaves instead:
+/// the named layers keep fields of this type, so code reading `net.fc.weight` type-checks and
+/// the declaration's errors are the only ones. Never part of a network that compiles.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Unresolved<T: crate::Scalar> {
+    pub weight: nalgebra::SMatrix<T, 0, 0>,
+    pub bias: nalgebra::SVector<T, 0>,
+}
+
+impl<T: crate::Scalar> Unresolved<T> {
+    /// The empty layer (`const`, for the stub's constants too).
+    pub const fn new() -> Self {
+        Unresolved {
+            weight: nalgebra::SMatrix::from_array_storage(nalgebra::ArrayStorage([])),
+            bias: nalgebra::SMatrix::from_array_storage(nalgebra::ArrayStorage([[]])),
+        }
+    }
+}
+
+impl<T: crate::Scalar> Default for Unresolved<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
