@@ -217,7 +217,9 @@ fn named_fields(items: &ast::Items, scope: &str, out: &mut Vec<Ident>) {
                 named_fields(&group.items, &inner, out);
             }
             (None, false) => {
-                if let Some(field) = name.filter(|n| names::is_ident(n)) {
+                // `__` names are refused (the generated fields use them): no field for them.
+                let valid = |n: &String| names::is_ident(n) && !n.starts_with("__");
+                if let Some(field) = name.filter(valid) {
                     if !out.iter().any(|f| f == &field) {
                         out.push(syn::Ident::new(&field, proc_macro2::Span::call_site()));
                     }
