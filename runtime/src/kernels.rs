@@ -158,6 +158,44 @@ fn dense_forward_l<T: Scalar, const I: usize, const O: usize, const L: usize>(
     }
 }
 
+/// Per row, the lane-wise sums `Σ_k rows[r][k] · xc[k]` (each row as long as `xc`), which
+/// [`dot_rows`] and [`dots_at`] sum across.
+#[inline(always)]
+fn row_sums<T: Scalar, const L: usize, const R: usize>(
+    rows: [&[[T; L]]; R],
+    xc: &[[T; L]],
+) -> [[T; L]; R] {
+    let mut acc = [[T::zero(); L]; R];
+    if crate::simd::DISPATCH {
+        // Row by row, zipping array-typed chunks: no index to check, so the lane loop is one
+        // vector multiply-add per chunk whatever LLVM's unroller decides. Chunk-major over
+        // the rows (below) relies on the row loop being unrolled to drop the bounds checks:
+        // it is when the build targets its instruction set, not in the copies dispatched at
+        // run time in a user's crate, which ran scalar. (Zipping four rows at once to share
+        // the loads of `x` measured no faster.) Each row adds its chunks in the same order
+        // either way, so the two give the same sums.
+        for (acc, wc) in acc.iter_mut().zip(&rows) {
+            for (wv, xv) in wc.iter().zip(xc) {
+                for l in 0..L {
+                    acc[l] += wv[l] * xv[l];
+                }
+            }
+        }
+    } else {
+        // Chunk-major, sharing each load of `x` between the rows; on a Cortex-M this is also
+        // the smaller code (row by row unrolls into 18 KB more of LeNet-5).
+        for (k, xv) in xc.iter().enumerate() {
+            for (acc, wc) in acc.iter_mut().zip(&rows) {
+                let wv = &wc[k];
+                for l in 0..L {
+                    acc[l] += wv[l] * xv[l];
+                }
+            }
+        }
+    }
+    acc
+}
+
 /// `y[r] = b[r] + ⟨W[r], x⟩` for the `R` consecutive rows of `w`, each dot product in `L`
 /// lanes summed across at the end.
 #[inline(always)]
@@ -169,34 +207,7 @@ fn dot_rows<T: Scalar, const I: usize, const L: usize, const R: usize>(
 ) {
     let (xc, xt) = x[..I].as_chunks::<L>();
     let rows: [(&[[T; L]], &[T]); R] = core::array::from_fn(|r| w[r * I..][..I].as_chunks::<L>());
-    let mut acc = [[T::zero(); L]; R];
-    if crate::simd::DISPATCH {
-        // Row by row, zipping array-typed chunks: no index to check, so the lane loop is one
-        // vector multiply-add per chunk whatever LLVM's unroller decides. Chunk-major over
-        // the rows (below) relies on the row loop being unrolled to drop the bounds checks:
-        // it is when the build targets its instruction set, not in the copies dispatched at
-        // run time in a user's crate, which ran scalar. (Zipping four rows at once to share
-        // the loads of `x` measured no faster.) Each row adds its chunks in the same order
-        // either way, so the two give the same sums.
-        for (acc, (wc, _)) in acc.iter_mut().zip(&rows) {
-            for (wv, xv) in wc.iter().zip(xc) {
-                for l in 0..L {
-                    acc[l] += wv[l] * xv[l];
-                }
-            }
-        }
-    } else {
-        // Chunk-major, sharing each load of `x` between the rows; on a Cortex-M this is also
-        // the smaller code (row by row unrolls into 18 KB more of LeNet-5).
-        for (k, xv) in xc.iter().enumerate() {
-            for (acc, (wc, _)) in acc.iter_mut().zip(&rows) {
-                let wv = &wc[k];
-                for l in 0..L {
-                    acc[l] += wv[l] * xv[l];
-                }
-            }
-        }
-    }
+    let acc = row_sums::<T, L, R>(rows.map(|(wc, _)| wc), xc);
     for (r, (acc, (_, wt))) in acc.into_iter().zip(&rows).enumerate() {
         let mut s = hsum(acc);
         for (&w, &x) in wt.iter().zip(xt) {
@@ -881,27 +892,7 @@ fn dots_at<T: Scalar, const L: usize, const R: usize>(
     let m = x.len();
     let (xc, _) = x.as_chunks::<L>();
     let rows: [&[[T; L]]; R] = core::array::from_fn(|r| a[off(r)..][..m].as_chunks::<L>().0);
-    let mut acc = [[T::zero(); L]; R];
-    // As in `dot_rows`: row by row over zipped chunks in the dispatched copies, chunk-major
-    // where the build targets its instruction set (the same sums).
-    if crate::simd::DISPATCH {
-        for (acc, wc) in acc.iter_mut().zip(&rows) {
-            for (wv, xv) in wc.iter().zip(xc) {
-                for l in 0..L {
-                    acc[l] += wv[l] * xv[l];
-                }
-            }
-        }
-    } else {
-        for (k, xv) in xc.iter().enumerate() {
-            for (acc, wc) in acc.iter_mut().zip(&rows) {
-                let wv = &wc[k];
-                for l in 0..L {
-                    acc[l] += wv[l] * xv[l];
-                }
-            }
-        }
-    }
+    let acc = row_sums::<T, L, R>(rows, xc);
     acc.map(hsum)
 }
 
