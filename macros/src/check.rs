@@ -29,7 +29,8 @@ pub struct Failure {
     pub errors: Errors,
     /// The input shape, when it is well formed.
     pub input: Option<Shape>,
-    /// The output shape, when inference reached the last layer.
+    /// The output shape, or when inference could not reach the last layer, the last one known
+    /// in the top-level stack.
     pub output: Option<Shape>,
 }
 
@@ -42,14 +43,17 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
         totals: Totals::default(),
         layers: 0,
         int8: false,
+        last_known: None,
     };
     walk.int8 = int8_attribute(&mut walk.cx, net);
     let weights = crate::weights::attribute(&mut walk.cx, &net.weights);
     let input = input_shape(&mut walk.cx, net);
     non_empty(&mut walk.cx, net);
     reserved_name(&mut walk.cx, net);
+    walk.last_known = input.or_else(|| stub_input(net));
     let (stack, output) = walk.stack(&[], &net.items, input, Names::Layers);
     let walk_int8 = walk.int8;
+    let last_known = walk.last_known;
     let mut cx = walk.cx;
     match (input, stack) {
         (Some(input), Some(mut stack)) if cx.is_empty() && !stack.nodes.is_empty() => {
@@ -76,7 +80,7 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
             Err(Failure {
                 errors: cx,
                 input: input.or_else(|| stub_input(net)),
-                output,
+                output: output.or(last_known),
             })
         }
     }
@@ -198,6 +202,10 @@ struct Walk<'r> {
     layers: usize,
     /// `#[int8]`: every layer must have an int8 form.
     int8: bool,
+    /// The last output shape known in the top-level stack: the stub's output when inference
+    /// could not reach the end (after `dense(10), sofmax` it is `[10]`, as most layer kinds
+    /// keep their input's shape), so code using the output gets no type mismatch of its own.
+    last_known: Option<Shape>,
 }
 
 /// The most layers a network may have, `repeat` blocks unrolled. The generated code grows
@@ -312,6 +320,9 @@ impl<'r> Walk<'r> {
             match (node, nodes.as_mut()) {
                 (Some(node), Some(nodes)) => nodes.push(node),
                 _ => nodes = None,
+            }
+            if scope.is_empty() && output.is_some() {
+                self.last_known = output;
             }
             shape = output;
         }

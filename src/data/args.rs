@@ -511,6 +511,9 @@ mod tests {
             ("--lr", "-0.1"),
             ("--lr", "NaN"),
             ("--lr", "inf"),
+            // 0 and ∞ as `f32`, the networks' scalar, though positive and finite in f64.
+            ("--lr", "1e-320"),
+            ("--lr", "1e39"),
             ("--seed", "-1"),
             ("--limit", "0"),
             ("--threads", "-1"),
