@@ -80,7 +80,10 @@ pub fn network(rt: &TokenStream, net: &ast::Network) -> Result<ir::Network, Fail
             Err(Failure {
                 errors: cx,
                 input: input.or_else(|| stub_input(net)),
-                output: output.or(last_known),
+                // Token ids are never an output: a lone broken `embedding` falls back to `[1]`.
+                output: output
+                    .or(last_known)
+                    .filter(|shape| !matches!(shape, Shape::Tokens { .. })),
             })
         }
     }
