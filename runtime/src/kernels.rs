@@ -443,19 +443,26 @@ pub(crate) fn gemm_nn_at<V: Width, T: Scalar, const R: usize, const N: usize>(
     // column blocks (LeNet's first convolution has 6 channels) and taller panels instead.
     with_lanes!(V, T, {
         if const { N <= 4 } {
-            gemm_nn_blocked::<T, R, N, { ACC / 4 * L }, 4>(m, a, &acol, b, brs, bcs, start, sink)
+            gemm_nn_blocked::<V, T, R, N, { ACC / 4 * L }, 4>(m, a, &acol, b, brs, bcs, start, sink)
         } else if const { N <= 6 } {
             // 1.5 times the usual accumulators: the narrow block leaves registers spare.
-            gemm_nn_blocked::<T, R, N, { ACC / 4 * L }, 6>(m, a, &acol, b, brs, bcs, start, sink)
+            gemm_nn_blocked::<V, T, R, N, { ACC / 4 * L }, 6>(m, a, &acol, b, brs, bcs, start, sink)
         } else {
-            gemm_nn_blocked::<T, R, N, { ACC / 8 * L }, 8>(m, a, &acol, b, brs, bcs, start, sink)
+            gemm_nn_blocked::<V, T, R, N, { ACC / 8 * L }, 8>(m, a, &acol, b, brs, bcs, start, sink)
         }
     })
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, const NR: usize>(
+fn gemm_nn_blocked<
+    V: Width,
+    T: Scalar,
+    const R: usize,
+    const N: usize,
+    const MR: usize,
+    const NR: usize,
+>(
     m: usize,
     a: &[T],
     acol: impl Fn(usize) -> usize,
@@ -481,7 +488,7 @@ fn gemm_nn_blocked<T: Scalar, const R: usize, const N: usize, const MR: usize, c
             acol: &acol,
             start,
         };
-        block.panels::<MR>(m, a, sink);
+        block.panels::<V, MR>(m, a, sink);
         j0 += NR;
     }
 }
@@ -526,23 +533,23 @@ pub(crate) fn gemm_nn_part_at<V: Width, T: Scalar, const RMAX: usize>(
     assert!(r <= RMAX, "gemm_nn_part: more rows of `B` than RMAX");
     with_lanes!(V, T, {
         if n == 1 {
-            gemm_nn_part_blocked::<T, RMAX, { ACC * L }, 1>(
+            gemm_nn_part_blocked::<V, T, RMAX, { ACC * L }, 1>(
                 m, r, n, a, &acol, b, brs, bcs, start, sink,
             )
         } else if n == 2 {
-            gemm_nn_part_blocked::<T, RMAX, { ACC / 2 * L }, 2>(
+            gemm_nn_part_blocked::<V, T, RMAX, { ACC / 2 * L }, 2>(
                 m, r, n, a, &acol, b, brs, bcs, start, sink,
             )
         } else if n <= 4 {
-            gemm_nn_part_blocked::<T, RMAX, { ACC / 4 * L }, 4>(
+            gemm_nn_part_blocked::<V, T, RMAX, { ACC / 4 * L }, 4>(
                 m, r, n, a, &acol, b, brs, bcs, start, sink,
             )
         } else if n <= 6 {
-            gemm_nn_part_blocked::<T, RMAX, { ACC / 4 * L }, 6>(
+            gemm_nn_part_blocked::<V, T, RMAX, { ACC / 4 * L }, 6>(
                 m, r, n, a, &acol, b, brs, bcs, start, sink,
             )
         } else {
-            gemm_nn_part_blocked::<T, RMAX, { ACC / 8 * L }, 8>(
+            gemm_nn_part_blocked::<V, T, RMAX, { ACC / 8 * L }, 8>(
                 m, r, n, a, &acol, b, brs, bcs, start, sink,
             )
         }
@@ -554,7 +561,13 @@ pub(crate) fn gemm_nn_part_at<V: Width, T: Scalar, const RMAX: usize>(
 /// the code they were measured with.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gemm_nn_part_blocked<T: Scalar, const RMAX: usize, const MR: usize, const NR: usize>(
+fn gemm_nn_part_blocked<
+    V: Width,
+    T: Scalar,
+    const RMAX: usize,
+    const MR: usize,
+    const NR: usize,
+>(
     m: usize,
     r: usize,
     n: usize,
@@ -583,7 +596,7 @@ fn gemm_nn_part_blocked<T: Scalar, const RMAX: usize, const MR: usize, const NR:
             acol: &acol,
             start,
         };
-        block.panels::<MR>(m, a, sink);
+        block.panels::<V, MR>(m, a, sink);
         j0 += NR;
     }
 }
@@ -631,9 +644,9 @@ pub(crate) fn gemm_nb_at<V: Width, T: Scalar, const NR: usize>(
     // Wide blocks leave registers for one vector of rows only.
     with_lanes!(V, T, {
         if const { NR > 8 } {
-            block.panels::<L>(m, a, sink)
+            block.panels::<V, L>(m, a, sink)
         } else {
-            block.panels::<{ 2 * L }>(m, a, sink)
+            block.panels::<V, { 2 * L }>(m, a, sink)
         }
     })
 }
@@ -740,10 +753,10 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
 {
     /// All `m` rows in panels of `MR`.
     #[inline(always)]
-    fn panels<const MR: usize>(&self, m: usize, a: &[T], sink: &mut impl Sink<T>) {
+    fn panels<V: Width, const MR: usize>(&self, m: usize, a: &[T], sink: &mut impl Sink<T>) {
         let mut i0 = 0;
         while i0 + MR <= m {
-            self.kernel::<MR>(a, i0, 0, sink);
+            self.kernel::<V, MR>(a, i0, 0, sink);
             i0 += MR;
         }
         // The last rows, in the panels `tail_panel` picks.
@@ -753,12 +766,12 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
             // kernels no panel of this width can use are never instantiated: each kernel is
             // inlined at every call, and the unused ones cost compile time only.
             match w {
-                1 if const { MR > 1 } => self.kernel::<1>(a, at, skip, sink),
-                4 if const { MR > 4 } => self.kernel::<4>(a, at, skip, sink),
-                8 if const { MR > 8 } => self.kernel::<8>(a, at, skip, sink),
-                16 if const { MR > 16 } => self.kernel::<16>(a, at, skip, sink),
-                32 if const { MR > 32 } => self.kernel::<32>(a, at, skip, sink),
-                _ => self.kernel::<MR>(a, at, skip, sink),
+                1 if const { MR > 1 } => self.kernel::<V, 1>(a, at, skip, sink),
+                4 if const { MR > 4 } => self.kernel::<V, 4>(a, at, skip, sink),
+                8 if const { MR > 8 } => self.kernel::<V, 8>(a, at, skip, sink),
+                16 if const { MR > 16 } => self.kernel::<V, 16>(a, at, skip, sink),
+                32 if const { MR > 32 } => self.kernel::<V, 32>(a, at, skip, sink),
+                _ => self.kernel::<V, MR>(a, at, skip, sink),
             }
             i0 = at + w;
         }
@@ -768,7 +781,13 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
     /// row of `B` (a contiguous `MR`-slice of `A` times `NR` broadcast scalars). The first
     /// `skip` rows are computed but not stored.
     #[inline(always)]
-    fn kernel<const MR: usize>(&self, a: &[T], i0: usize, skip: usize, sink: &mut impl Sink<T>) {
+    fn kernel<V: Width, const MR: usize>(
+        &self,
+        a: &[T],
+        i0: usize,
+        skip: usize,
+        sink: &mut impl Sink<T>,
+    ) {
         let mut acc = [[T::zero(); MR]; NR];
         match self.start {
             Start::Zero => {}
@@ -784,6 +803,18 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
                 }
             }
         }
+        if !self.fused::<V, MR>(a, i0, &mut acc) {
+            self.rows::<MR>(a, i0, &mut acc);
+        }
+        for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
+            sink.put(c, i0 + skip, &acc[skip..]);
+        }
+    }
+
+    /// The rank-one updates of [`kernel`](Self::kernel), one per row of `B`, as portable
+    /// loops.
+    #[inline(always)]
+    fn rows<const MR: usize>(&self, a: &[T], i0: usize, acc: &mut [[T; MR]; NR]) {
         for r in 0..self.b.rows() {
             let brow = self.b.row(r);
             let av = &a[(self.acol)(r) + i0..][..MR];
@@ -796,9 +827,29 @@ impl<T: Scalar, F: Fn(usize) -> usize, B: BRows<T, NR> + ?Sized, const NR: usize
                 }
             }
         }
-        for (acc, &c) in acc.iter().zip(self.cols).take(self.stored) {
-            sink.put(c, i0 + skip, &acc[skip..]);
+    }
+
+    /// The same updates with the width's fused multiply-adds ([`crate::simd::fma`]), where
+    /// the scalar is `f32`, the panel whole vectors and the instructions at hand; whether
+    /// they ran. (Fused, each update rounds once instead of twice.)
+    #[inline(always)]
+    fn fused<V: Width, const MR: usize>(
+        &self,
+        a: &[T],
+        i0: usize,
+        acc: &mut [[T; MR]; NR],
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(a), Some(acc)) = (T::f32s(a), T::f32s_mut(acc.as_flattened_mut())) {
+            let acol = |r: usize| (self.acol)(r) + i0;
+            let b = |r: usize| match T::f32_row(self.b.row(r)) {
+                Some(row) => row,
+                None => unreachable!("`T::f32s` said `T` is `f32`"),
+            };
+            return crate::simd::fma::block::<V, MR, NR>(self.b.rows(), a, &acol, &b, acc);
         }
+        let _ = (a, i0, acc);
+        false
     }
 }
 

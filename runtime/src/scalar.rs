@@ -18,6 +18,28 @@ pub trait Scalar:
     fn erf(self) -> Self;
     /// erfc(x) = 1 − erf(x), accurate where erf(x) is close to ±1 (GELU's negative tail).
     fn erfc(self) -> Self;
+    /// The values as `f32` when `Self` is `f32`, for the kernels' explicit `f32` code
+    /// ([`crate::simd`]); `None` otherwise.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn f32s(values: &[Self]) -> Option<&[f32]> {
+        let _ = values;
+        None
+    }
+    /// [`f32s`](Self::f32s), mutable.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn f32s_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        let _ = values;
+        None
+    }
+    /// [`f32s`](Self::f32s) for one row of a fixed length.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn f32_row<const N: usize>(row: &[Self; N]) -> Option<&[f32; N]> {
+        let _ = row;
+        None
+    }
 }
 
 impl Scalar for f32 {
@@ -37,6 +59,18 @@ impl Scalar for f32 {
     #[inline(always)]
     fn erfc(self) -> Self {
         libm::erfcf(self)
+    }
+    #[inline(always)]
+    fn f32s(values: &[Self]) -> Option<&[f32]> {
+        Some(values)
+    }
+    #[inline(always)]
+    fn f32s_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        Some(values)
+    }
+    #[inline(always)]
+    fn f32_row<const N: usize>(row: &[Self; N]) -> Option<&[f32; N]> {
+        Some(row)
     }
 }
 

@@ -87,6 +87,9 @@ pub const WIDTHS: &[usize] = if DISPATCH {
 #[cfg(stacknet_dispatch)]
 pub use x86::{Avx2, Avx512};
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod fma;
+
 #[cfg(stacknet_dispatch)]
 mod x86 {
     use super::Width;
