@@ -83,102 +83,77 @@ pub(crate) fn block<'b, V: Width, const MR: usize, const NR: usize>(
     false
 }
 
-/// `acc[c·16·NV + i] += Σ_{r < rows} a[acol(r) + i] · b(r)[c]` for `i < 16·NV`, `c < NR`:
-/// `NV` vectors of `A`'s rows times `NR` broadcast entries of `B` per step, with AVX-512F.
-///
-/// # Safety
-///
-/// The CPU has AVX-512F ([`lanes`] returned 16).
-#[target_feature(enable = "avx512f")]
-#[inline]
-pub(crate) unsafe fn block16<'b, const NV: usize, const NR: usize>(
-    rows: usize,
-    a: &[f32],
-    acol: &impl Fn(usize) -> usize,
-    b: &impl Fn(usize) -> &'b [f32; NR],
-    acc: &mut [f32],
-) {
-    let mr = 16 * NV;
-    let acc = &mut acc[..NR * mr];
-    let mut v = [[_mm512_setzero_ps(); NV]; NR];
-    for (c, vc) in v.iter_mut().enumerate() {
-        for (j, v) in vc.iter_mut().enumerate() {
-            let src = &acc[c * mr + 16 * j..][..16];
-            // SAFETY: `src` holds the 16 values read.
-            *v = unsafe { _mm512_loadu_ps(src.as_ptr()) };
-        }
-    }
-    for r in 0..rows {
-        let ar = &a[acol(r)..][..mr];
-        let mut av = [_mm512_setzero_ps(); NV];
-        for (j, av) in av.iter_mut().enumerate() {
-            // SAFETY: `ar` holds `16·NV` values, so 16 from `16·j`.
-            *av = unsafe { _mm512_loadu_ps(ar[16 * j..][..16].as_ptr()) };
-        }
-        let br = b(r);
-        for (vc, &bv) in v.iter_mut().zip(br) {
-            let bc = _mm512_set1_ps(bv);
-            for (v, &av) in vc.iter_mut().zip(&av) {
-                *v = _mm512_fmadd_ps(av, bc, *v);
+/// Defines one width's block: `acc[c·LANES·NV + i] += Σ_{r < rows} a[acol(r) + i] · b(r)[c]`
+/// for `i < LANES·NV`, `c < NR`, `NV` vectors of `A`'s rows times `NR` broadcast entries of
+/// `B` per step. One body for both widths: they differ only in their intrinsics.
+macro_rules! fused_block {
+    ($(#[$doc:meta])* $name:ident, $lanes:literal, $features:literal, $zero:ident, $load:ident,
+     $splat:ident, $fma:ident, $store:ident) => {
+        $(#[$doc])*
+        #[target_feature(enable = $features)]
+        #[inline]
+        pub(crate) unsafe fn $name<'b, const NV: usize, const NR: usize>(
+            rows: usize,
+            a: &[f32],
+            acol: &impl Fn(usize) -> usize,
+            b: &impl Fn(usize) -> &'b [f32; NR],
+            acc: &mut [f32],
+        ) {
+            let mr = $lanes * NV;
+            let acc = &mut acc[..NR * mr];
+            let mut v = [[$zero(); NV]; NR];
+            for (c, vc) in v.iter_mut().enumerate() {
+                for (j, v) in vc.iter_mut().enumerate() {
+                    let src = &acc[c * mr + $lanes * j..][..$lanes];
+                    // SAFETY: `src` holds the values read.
+                    *v = unsafe { $load(src.as_ptr()) };
+                }
+            }
+            for r in 0..rows {
+                let ar = &a[acol(r)..][..mr];
+                let mut av = [$zero(); NV];
+                for (j, av) in av.iter_mut().enumerate() {
+                    // SAFETY: `ar` holds `LANES·NV` values, so `LANES` from `LANES·j`.
+                    *av = unsafe { $load(ar[$lanes * j..][..$lanes].as_ptr()) };
+                }
+                let br = b(r);
+                for (vc, &bv) in v.iter_mut().zip(br) {
+                    let bc = $splat(bv);
+                    for (v, &av) in vc.iter_mut().zip(&av) {
+                        *v = $fma(av, bc, *v);
+                    }
+                }
+            }
+            for (c, vc) in v.iter().enumerate() {
+                for (j, v) in vc.iter().enumerate() {
+                    let dst = &mut acc[c * mr + $lanes * j..][..$lanes];
+                    // SAFETY: `dst` has room for the values written.
+                    unsafe { $store(dst.as_mut_ptr(), *v) };
+                }
             }
         }
-    }
-    for (c, vc) in v.iter().enumerate() {
-        for (j, v) in vc.iter().enumerate() {
-            let dst = &mut acc[c * mr + 16 * j..][..16];
-            // SAFETY: `dst` has room for the 16 values written.
-            unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), *v) };
-        }
-    }
+    };
 }
 
-/// [`block16`] with 8 lanes, for AVX2 with FMA.
-///
-/// # Safety
-///
-/// The CPU has AVX2 and FMA ([`lanes`] returned 8 or more).
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-pub(crate) unsafe fn block8<'b, const NV: usize, const NR: usize>(
-    rows: usize,
-    a: &[f32],
-    acol: &impl Fn(usize) -> usize,
-    b: &impl Fn(usize) -> &'b [f32; NR],
-    acc: &mut [f32],
-) {
-    let mr = 8 * NV;
-    let acc = &mut acc[..NR * mr];
-    let mut v = [[_mm256_setzero_ps(); NV]; NR];
-    for (c, vc) in v.iter_mut().enumerate() {
-        for (j, v) in vc.iter_mut().enumerate() {
-            let src = &acc[c * mr + 8 * j..][..8];
-            // SAFETY: `src` holds the 8 values read.
-            *v = unsafe { _mm256_loadu_ps(src.as_ptr()) };
-        }
-    }
-    for r in 0..rows {
-        let ar = &a[acol(r)..][..mr];
-        let mut av = [_mm256_setzero_ps(); NV];
-        for (j, av) in av.iter_mut().enumerate() {
-            // SAFETY: `ar` holds `8·NV` values, so 8 from `8·j`.
-            *av = unsafe { _mm256_loadu_ps(ar[8 * j..][..8].as_ptr()) };
-        }
-        let br = b(r);
-        for (vc, &bv) in v.iter_mut().zip(br) {
-            let bc = _mm256_set1_ps(bv);
-            for (v, &av) in vc.iter_mut().zip(&av) {
-                *v = _mm256_fmadd_ps(av, bc, *v);
-            }
-        }
-    }
-    for (c, vc) in v.iter().enumerate() {
-        for (j, v) in vc.iter().enumerate() {
-            let dst = &mut acc[c * mr + 8 * j..][..8];
-            // SAFETY: `dst` has room for the 8 values written.
-            unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), *v) };
-        }
-    }
-}
+fused_block!(
+    /// The block with 16 lanes.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has AVX-512F ([`lanes`] returned 16).
+    block16, 16, "avx512f", _mm512_setzero_ps, _mm512_loadu_ps, _mm512_set1_ps,
+    _mm512_fmadd_ps, _mm512_storeu_ps
+);
+
+fused_block!(
+    /// The block with 8 lanes.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has AVX2 and FMA ([`lanes`] returned 8 or more).
+    block8, 8, "avx2,fma", _mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps,
+    _mm256_fmadd_ps, _mm256_storeu_ps
+);
 
 #[cfg(test)]
 mod tests {
